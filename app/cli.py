@@ -1,0 +1,161 @@
+"""The `verity` command: ingest, ask, serve, and evaluation runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from app.container import FAISS_BACKEND, Container, offline_environment
+from app.settings import Settings
+from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
+from generation.prompts import source_label
+from ingest.pipeline import Progress as IngestProgress
+from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
+
+app = typer.Typer(
+    help="Verity: answers questions over your own documents, with cited passages.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+eval_app = typer.Typer(help="Offline evaluation runs.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+console = Console()
+err = Console(stderr=True)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="files and folders to ingest")],
+    collection: Annotated[str, typer.Option(help="collection to file them in")] = DEFAULT_COLLECTION,
+) -> None:
+    """Ingest files and folders (PDF, DOCX, HTML, Markdown, PPTX, XLSX, CSV, text)."""
+    container = Container(Settings())
+    with _progress() as bar:
+        task = bar.add_task("loading models", total=None)
+        pipeline = container.ingest_pipeline
+
+        def show(p: IngestProgress) -> None:
+            bar.update(
+                task, description=f"ingesting {p.current}"[:60], completed=p.files_done, total=p.files_total
+            )
+
+        report = pipeline.ingest(paths, DEFAULT_TENANT, collection, on_progress=show)
+    console.print(
+        f"added {report.count('added')}, replaced {report.count('replaced')}, "
+        f"unchanged {report.count('unchanged')}, failed {len(report.failed)}"
+    )
+    for outcome in report.failed:
+        console.print(f"[red]failed[/red] {outcome.path}: {outcome.error}")
+    container.close()
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="the question")],
+    collection: Annotated[str | None, typer.Option(help="search only this collection")] = None,
+    top_k: Annotated[int | None, typer.Option(help="passages to retrieve")] = None,
+) -> None:
+    """Answer a question from the ingested documents, streaming the answer, then list its sources."""
+    container = Container(Settings())
+    scope = Scope(DEFAULT_TENANT, collection)
+    with err.status("loading models"):
+        pipeline = container.answers
+    done: DoneEvent | None = None
+    for event in pipeline.run(question, scope, top_k or container.settings.top_k):
+        if isinstance(event, SourcesEvent) and not event.passages:
+            err.print("[yellow]no passage matched: is anything ingested?[/yellow]")
+        elif isinstance(event, DeltaEvent):
+            console.print(event.text, end="", markup=False, highlight=False)
+        elif isinstance(event, DoneEvent):
+            done = event
+    console.print()
+    if done is not None and done.citations:
+        table = Table("#", "source", "passage", title="Sources cited", title_justify="left")
+        for c in done.citations:
+            text = " ".join(c.passage.chunk.text.split())
+            table.add_row(
+                str(c.number), source_label(c.passage), text[:160] + ("…" if len(text) > 160 else "")
+            )
+        console.print(table)
+    container.close()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="address to bind (default: VERITY_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="port (default: VERITY_PORT)")] = None,
+) -> None:
+    """Serve the HTTP API."""
+    import uvicorn
+
+    from app.http.main import create_app
+
+    settings = Settings()
+    container = Container(settings)
+    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    beir: Annotated[Path, typer.Option(help="a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/)")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    split: Annotated[str, typer.Option(help="qrels split to evaluate")] = "test",
+    plot: Annotated[Path | None, typer.Option(help="also draw a PNG bar chart here")] = None,
+) -> None:
+    """nDCG@10 and recall@100 of BM25, dense and hybrid retrieval on a BEIR dataset."""
+    from eval.datasets import load_beir
+    from eval.report import SCIFACT_REFERENCES, plot_retrieval
+    from eval.retrieval import evaluate_beir
+
+    offline_environment()
+    container = Container(Settings())
+    dataset = load_beir(beir, split)
+    with _progress() as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        result = evaluate_beir(dataset, container.embedder, FAISS_BACKEND, container.reranker, show)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    table = Table("pipeline", "nDCG@10", "recall@100", title=f"{dataset.name} {split}")
+    for name, scores in result["results"].items():  # type: ignore[attr-defined]
+        table.add_row(name, f"{scores['ndcg@10']:.4f}", f"{scores['recall@100']:.4f}")
+    console.print(table)
+    if plot is not None:
+        plot_retrieval(result, plot, SCIFACT_REFERENCES if "scifact" in dataset.name else {})
+        console.print(f"plot written to {plot}")
+
+
+def main() -> None:
+    """Entry point of the `verity` command."""
+    app()

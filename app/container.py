@@ -1,0 +1,101 @@
+"""Builds every concrete object from `Settings`, once, and hands them down."""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from app.settings import Settings
+from generation.answer import AnswerPipeline
+from generation.engines.llama_cpp import LlamaCppEngine
+from generation.engines.protocol import Engine, GenerationParams
+from generation.models import resolve_model_path
+from ingest.pipeline import IngestPipeline
+from retrieval.catalog import Catalog
+from retrieval.embedders import Embedder, SentenceTransformerEmbedder
+from retrieval.index import ChunkIndex, StoreBackend
+from retrieval.rerank import CrossEncoderReranker, Reranker
+from retrieval.search import HybridSearcher
+from retrieval.stores.faiss_store import FaissVectorStore
+
+FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+
+
+def offline_environment() -> None:
+    """Keep libraries from reaching for the network: no hub downloads, no telemetry."""
+    for name, value in {
+        "HF_HUB_OFFLINE": "1",
+        "DO_NOT_TRACK": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+class Container:
+    """The application's objects, each built on first use and kept; the server builds all at start-up."""
+
+    def __init__(self, settings: Settings, embedder: Embedder | None = None, engine: Engine | None = None):
+        self.settings = settings
+        if embedder is not None:
+            self.__dict__["embedder"] = embedder
+        if engine is not None:
+            self.__dict__["engine"] = engine
+
+    @functools.cached_property
+    def embedder(self) -> Embedder:
+        """The embedding model."""
+        offline_environment()
+        return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
+
+    @functools.cached_property
+    def catalog(self) -> Catalog:
+        """The SQLite catalog."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return Catalog(self.settings.catalog_path)
+
+    @functools.cached_property
+    def index(self) -> ChunkIndex:
+        """Catalog, FAISS and BM25 kept in step."""
+        return ChunkIndex(self.settings.index_dir, self.catalog, FAISS_BACKEND, self.embedder.dimension)
+
+    @functools.cached_property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder, when one is configured."""
+        if not self.settings.reranker_model:
+            return None
+        offline_environment()
+        return CrossEncoderReranker(self.settings.reranker_model)
+
+    @functools.cached_property
+    def searcher(self) -> HybridSearcher:
+        """Hybrid search over the index."""
+        s = self.settings
+        return HybridSearcher(self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth)
+
+    @functools.cached_property
+    def ingest_pipeline(self) -> IngestPipeline:
+        """Files into the index."""
+        return IngestPipeline(self.index, self.embedder, chunk_tokens=self.settings.chunk_tokens)
+
+    @functools.cached_property
+    def engine(self) -> Engine:
+        """The llama.cpp model, loaded once."""
+        s = self.settings
+        path = resolve_model_path(s.llm_model, s.model_cache_dir)
+        return LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
+
+    @functools.cached_property
+    def answers(self) -> AnswerPipeline:
+        """The one answer pipeline every surface renders."""
+        s = self.settings
+        params = GenerationParams(max_tokens=s.max_answer_tokens, temperature=s.temperature)
+        return AnswerPipeline(self.searcher, self.engine, s.context_budget_tokens, params)
+
+    def warm_up(self) -> None:
+        """Build everything now, so no request pays for loading a model."""
+        _ = self.answers, self.ingest_pipeline
+
+    def close(self) -> None:
+        """Release the catalog connection."""
+        if "catalog" in self.__dict__:
+            self.catalog.close()

@@ -1,0 +1,94 @@
+"""One place that turns errors into OpenAI's error body `{"error": {"message", "type", "param", "code"}}`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from generation.errors import EngineFailed, GenerationError, ModelNotFound
+from ingest.errors import EmptyDocument, IngestError, UnreadableFile, UnsupportedFile
+from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
+
+
+class ApiError(Exception):
+    """An error the API reports as is: status, message, type, param and code."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str = "invalid_request_error",
+        param: str | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+
+
+def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
+    """OpenAI's error body."""
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def api_error_from(exc: Exception) -> ApiError:
+    """The API error for an exception of ours; anything else is an internal error."""
+    if isinstance(exc, ApiError):
+        return exc
+    table: list[tuple[type[Exception], int, str, str]] = [
+        (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
+        (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
+        (EmptyDocument, 422, "invalid_request_error", "empty_document"),
+        (UnreadableFile, 422, "invalid_request_error", "unreadable_file"),
+        (IngestError, 400, "invalid_request_error", "ingest_failed"),
+        (ModelUnavailable, 503, "server_error", "model_unavailable"),
+        (ModelNotFound, 503, "server_error", "model_unavailable"),
+        (EngineFailed, 502, "server_error", "engine_failed"),
+        (GenerationError, 500, "server_error", "generation_failed"),
+        (RetrievalError, 500, "server_error", "retrieval_failed"),
+    ]
+    for kind, status, type_, code in table:
+        if isinstance(exc, kind):
+            return ApiError(status, str(exc), type_, code=code)
+    return ApiError(
+        500, "internal error: the server failed to handle this request", "server_error", code="internal_error"
+    )
+
+
+def _response(error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error_body(error.message, error.type, error.param, error.code), status_code=error.status
+    )
+
+
+def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
+    first = exc.errors()[0] if exc.errors() else {}
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    param = ".".join(location) or None
+    message = str(first.get("msg", "invalid request"))
+    return (f"{param}: {message}" if param else message), param
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every error through the OpenAI error body."""
+
+    async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
+        return _response(api_error_from(exc))
+
+    async def on_validation(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        message, param = _validation_message(exc)
+        return _response(ApiError(400, message, param=param, code="invalid_value"))
+
+    async def on_http(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
+        return _response(ApiError(exc.status_code, str(exc.detail), type_))
+
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind in (ApiError, IngestError, RetrievalError, GenerationError, Exception):
+        app.add_exception_handler(kind, on_api_error)

@@ -1,0 +1,34 @@
+"""The FastAPI application: routers, error handlers, and models loaded once at start-up."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from app.container import Container
+from app.http import routes_answers, routes_documents, routes_embeddings, routes_health
+from app.http.errors import install_error_handlers
+
+
+def create_app(container: Container) -> FastAPI:
+    """The HTTP app over a container; its models are loaded (off the event loop) before serving."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(container.warm_up)
+        yield
+
+    app = FastAPI(
+        title="Verity",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Answers questions over your own documents, with cited passages.",
+    )
+    app.state.container = container
+    install_error_handlers(app)
+    for module in (routes_answers, routes_embeddings, routes_documents, routes_health):
+        app.include_router(module.router)
+    return app

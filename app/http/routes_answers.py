@@ -1,0 +1,72 @@
+"""`POST /v1/answers`: a cited answer as JSON, or as server-sent events."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from app.container import Container
+from app.http.deps import get_container
+from app.http.schemas import AnswerOut, AnswerRequest, citation_out, done_payload, source_out, usage_out
+from app.http.sse import iterate_in_thread, sse, sse_stream
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
+from retrieval.types import DEFAULT_TENANT, Passage, Scope
+
+router = APIRouter(tags=["answers"])
+
+STREAM_DOC = {
+    200: {
+        "description": "JSON, or with `stream: true` server-sent events: `sources`, `delta`, "
+        "`done`, then `data: [DONE]` (an `error` event precedes it on failure)",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+
+
+def _sources(passages: list[Passage]) -> list[dict[str, object]]:
+    return [source_out(i, p).model_dump() for i, p in enumerate(passages, start=1)]
+
+
+async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
+    async for event in events:
+        if isinstance(event, SourcesEvent):
+            yield sse("sources", {"sources": _sources(event.passages)})
+        elif isinstance(event, DeltaEvent):
+            yield sse("delta", {"text": event.text})
+        else:
+            yield sse("done", done_payload(event))
+
+
+@router.post("/v1/answers", response_model=AnswerOut, responses=STREAM_DOC)  # type: ignore[arg-type]
+async def create_answer(
+    body: AnswerRequest, container: Container = Depends(get_container)
+) -> AnswerOut | StreamingResponse:
+    """Answer a question from the documents, citing the passages used."""
+    scope = Scope(DEFAULT_TENANT, body.collection)
+    top_k = body.top_k or container.settings.top_k
+    events = iterate_in_thread(lambda: container.answers.run(body.question, scope, top_k))
+    if body.stream:
+        return StreamingResponse(sse_stream(_frames(events)), media_type="text/event-stream")
+    sources: list[Passage] = []
+    done: DoneEvent | None = None
+    async for event in events:
+        if isinstance(event, SourcesEvent):
+            sources = event.passages
+        elif isinstance(event, DoneEvent):
+            done = event
+    assert done is not None, "the answer pipeline always ends with a done event"
+    return AnswerOut(
+        id=f"ans_{uuid.uuid4().hex}",
+        created=int(time.time()),
+        model=container.engine.name,
+        answer=done.answer,
+        abstained=done.abstained,
+        citations=[citation_out(c) for c in done.citations],
+        sources=[source_out(i, p) for i, p in enumerate(sources, start=1)],
+        usage=usage_out(done.usage),
+        timings=done.timings_ms,
+    )

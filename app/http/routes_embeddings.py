@@ -1,0 +1,85 @@
+"""`POST /v1/embeddings`, following OpenAI's request and response schema."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
+
+from app.container import Container
+from app.http.deps import get_container
+from app.http.errors import ApiError
+from app.http.schemas import (
+    MAX_EMBEDDING_INPUTS,
+    EmbeddingOut,
+    EmbeddingRequest,
+    EmbeddingResponse,
+    EmbeddingUsage,
+)
+from retrieval.embedders import Embedder
+
+router = APIRouter(tags=["embeddings"])
+
+
+def input_texts(body: EmbeddingRequest, embedder: Embedder) -> list[str]:
+    """The request's input as texts; token ids are decoded with the embedding model's vocabulary."""
+    raw = body.input
+    if isinstance(raw, str):
+        texts = [raw]
+    elif raw and all(isinstance(item, int) for item in raw):
+        texts = [embedder.decode(raw)]  # type: ignore[arg-type]
+    else:
+        texts = [item if isinstance(item, str) else embedder.decode(item) for item in raw]  # type: ignore[arg-type]
+    if not texts or any(not text.strip() for text in texts):
+        raise ApiError(400, "input must not be empty, and no item of it may be empty", param="input")
+    if len(texts) > MAX_EMBEDDING_INPUTS:
+        raise ApiError(
+            400, f"input holds {len(texts)} items; at most {MAX_EMBEDDING_INPUTS} per request", param="input"
+        )
+    return texts
+
+
+def check_model(body: EmbeddingRequest, embedder: Embedder) -> None:
+    """Accept the configured embedder's name, or 'default'; dimensions only when it is the model's own."""
+    if body.model not in ("default", embedder.name):
+        raise ApiError(
+            404,
+            f"the model {body.model!r} does not exist; use {embedder.name!r} or 'default'",
+            param="model",
+            code="model_not_found",
+        )
+    if body.dimensions is not None and body.dimensions != embedder.dimension:
+        raise ApiError(
+            400,
+            f"{embedder.name} gives {embedder.dimension} dimensions and cannot be shortened "
+            f"to {body.dimensions}",
+            param="dimensions",
+        )
+
+
+@router.post("/v1/embeddings", response_model=EmbeddingResponse)
+async def create_embeddings(
+    body: EmbeddingRequest, container: Container = Depends(get_container)
+) -> EmbeddingResponse:
+    """Embed text with the configured sentence-transformers model."""
+    embedder = container.embedder
+    check_model(body, embedder)
+    texts = input_texts(body, embedder)
+    vectors = await run_in_threadpool(embedder.embed, texts)
+    tokens = sum(min(n, embedder.max_tokens) for n in embedder.count_tokens(texts))
+    data = [
+        EmbeddingOut(
+            index=i,
+            embedding=(
+                base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
+                if body.encoding_format == "base64"
+                else [float(x) for x in v]
+            ),
+        )
+        for i, v in enumerate(vectors)
+    ]
+    return EmbeddingResponse(
+        data=data, model=embedder.name, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)
+    )

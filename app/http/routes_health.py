@@ -1,0 +1,23 @@
+"""`GET /healthz`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from app.container import Container
+from app.http.deps import get_container
+from app.http.schemas import HealthOut
+from retrieval.types import DEFAULT_TENANT, Scope
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", response_model=HealthOut)
+async def health(container: Container = Depends(get_container)) -> HealthOut:
+    """Liveness, and what the server holds."""
+    return HealthOut(
+        documents=len(container.catalog.list_documents(Scope(DEFAULT_TENANT))),
+        index_version=container.index.version,
+        embedding_model=container.embedder.name,
+        llm_model=container.engine.name,
+    )

@@ -1,0 +1,1 @@
+"""Evaluation: datasets, metrics, retrieval runs, reports and plots. Import as `from eval import ...`."""

@@ -1,0 +1,1 @@
+"""Generation: the LLM engine, prompts, citations and the answer pipeline."""

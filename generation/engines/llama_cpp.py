@@ -1,0 +1,92 @@
+"""llama.cpp in process through llama-cpp-python: one model, loaded once, one completion at a time."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from generation.engines.protocol import ChatMessage, GenerationParams
+from generation.errors import EngineFailed, ModelCorrupt
+
+
+class LlamaCppEngine:
+    """A GGUF chat model; the prompt is rendered with the model's own chat template and streamed.
+
+    A `Llama` object runs one completion at a time and is not thread-safe, so generations are serialised
+    by a lock. Keeping the system prompt first lets llama.cpp reuse the cached prompt prefix.
+    """
+
+    def __init__(
+        self, model_path: Path, context_window: int = 4096, threads: int = 1, gpu_layers: int = 0
+    ) -> None:
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        try:
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=context_window,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelCorrupt(f"llama.cpp cannot load {model_path}: {exc}") from exc
+        template = self._llm.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise ModelCorrupt(f"{model_path} has no chat template: it is not an instruct model")
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=self._token_text(self._llm.token_eos()),
+            bos_token=self._token_text(self._llm.token_bos()),
+        )
+        self._name = model_path.stem
+        self._lock = threading.Lock()
+
+    def _token_text(self, token: int) -> str:
+        return "" if token < 0 else self._llm.detokenize([token], special=True).decode(errors="ignore")
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def context_window(self) -> int:
+        return int(self._llm.n_ctx())
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` in the model's vocabulary."""
+        return len(self._llm.tokenize(text.encode(), add_bos=False, special=True))
+
+    def _render(self, messages: Sequence[ChatMessage]) -> Any:
+        payload: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
+        return self._formatter(messages=payload)
+
+    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens of the whole prompt as the chat template renders it."""
+        return self.count_tokens(self._render(messages).prompt)
+
+    def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
+        """Yield the completion's text piece by piece; closing the iterator stops generation."""
+        rendered = self._render(messages)
+        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        with self._lock:
+            try:
+                pieces: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
+                    rendered.prompt,
+                    max_tokens=params.max_tokens,
+                    temperature=params.temperature,
+                    top_p=params.top_p,
+                    seed=params.seed,
+                    stop=stop,
+                    stream=True,
+                )
+                for piece in pieces:
+                    text = piece["choices"][0]["text"]
+                    if text:
+                        yield text
+            except (RuntimeError, ValueError) as exc:
+                raise EngineFailed(f"llama.cpp failed while generating: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Ingestion: loading files into elements, chunking them, and filing them in the retrieval index."""

@@ -1,0 +1,106 @@
+"""Structure-aware chunking: a heading starts a new chunk, and chunks stay under a token budget.
+
+Offsets refer to the document's extracted text: its blocks joined by blank lines (`extracted_text`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from ingest.loaders import Block
+from retrieval.types import ChunkDraft
+
+BLOCK_SEPARATOR = "\n\n"
+CountTokens = Callable[[Sequence[str]], list[int]]
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+@dataclass(frozen=True)
+class _Span:
+    start: int
+    end: int
+    tokens: int
+    page: int | None
+    section: str | None
+
+
+def extracted_text(blocks: Sequence[Block]) -> str:
+    """The document's text as chunk offsets count it."""
+    return BLOCK_SEPARATOR.join(b.text for b in blocks)
+
+
+def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[ChunkDraft]:
+    """Group blocks into chunks of at most `max_tokens`, never across a heading; split oversized blocks."""
+    text = extracted_text(blocks)
+    spans = _block_spans(blocks, count_tokens, max_tokens)
+    drafts: list[ChunkDraft] = []
+    group: list[_Span] = []
+    for span in spans:
+        starts_section = bool(group) and span.section != group[-1].section
+        too_big = bool(group) and sum(s.tokens for s in group) + span.tokens > max_tokens
+        if starts_section or too_big:
+            drafts.append(_draft(text, group))
+            group = []
+        group.append(span)
+    if group:
+        drafts.append(_draft(text, group))
+    return drafts
+
+
+def _draft(text: str, group: list[_Span]) -> ChunkDraft:
+    start, end = group[0].start, group[-1].end
+    return ChunkDraft(text[start:end], group[0].page, group[0].section, start, end)
+
+
+def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[_Span]:
+    """One span per block (pieces of it when it is too long), each knowing its page and section."""
+    counts = count_tokens([b.text for b in blocks])
+    spans: list[_Span] = []
+    trail: list[tuple[int, str]] = []
+    offset = 0
+    for block, tokens in zip(blocks, counts, strict=True):
+        if block.is_title:
+            trail = [(d, t) for d, t in trail if d < block.depth] + [(block.depth, block.text)]
+        section = " > ".join(t for _, t in trail) or None
+        if tokens <= max_tokens:
+            spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section))
+        else:
+            for start, end, n in _split(block.text, count_tokens, max_tokens):
+                spans.append(_Span(offset + start, offset + end, n, block.page, section))
+        offset += len(block.text) + len(BLOCK_SEPARATOR)
+    return spans
+
+
+def _split(text: str, count_tokens: CountTokens, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Split a long text into (start, end, tokens) pieces at sentence ends, else at word boundaries."""
+    units = _units(text, count_tokens, max_tokens)
+    pieces: list[tuple[int, int, int]] = []
+    start, end, used = units[0][0], units[0][0], 0
+    for u_start, u_end, n in units:
+        if used and used + n > max_tokens:
+            pieces.append((start, end, used))
+            start, used = u_start, 0
+        end, used = u_end, used + n
+    pieces.append((start, end, used))
+    return pieces
+
+
+def _units(text: str, count_tokens: CountTokens, max_tokens: int) -> list[tuple[int, int, int]]:
+    """Sentences as (start, end, tokens); a sentence over the budget becomes word windows."""
+    bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
+    sentences = [(a, b) for a, b in itertools.pairwise(bounds) if text[a:b].strip()]
+    counts = count_tokens([text[a:b] for a, b in sentences])
+    units: list[tuple[int, int, int]] = []
+    for (a, b), n in zip(sentences, counts, strict=True):
+        if n <= max_tokens:
+            units.append((a, b, n))
+            continue
+        words = [(m.start() + a, m.end() + a) for m in re.finditer(r"\S+\s*", text[a:b])]
+        per_window = max(1, len(words) * max_tokens // (n + 1))
+        for i in range(0, len(words), per_window):
+            w_start, w_end = words[i][0], words[min(i + per_window, len(words)) - 1][1]
+            units.append((w_start, w_end, count_tokens([text[w_start:w_end]])[0]))
+    return units

@@ -1,0 +1,159 @@
+"""The ingest pipeline: file -> blocks -> chunks -> vectors -> one atomic publish in the index."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ingest.chunking import chunk_blocks
+from ingest.errors import IngestError
+from ingest.loaders import SUPPORTED_SUFFIXES, Block, check_supported, load_blocks
+from retrieval.catalog import NewDocument
+from retrieval.embedders import Embedder
+from retrieval.index import ChunkIndex
+from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, ChunkDraft, Document, searchable_text
+
+DEFAULT_CHUNK_TOKENS = 200
+EMBED_BATCH = 32
+
+Loader = Callable[[Path], list[Block]]
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file: added, replaced, unchanged, or failed (with the reason)."""
+
+    path: str
+    status: str
+    document: Document | None = None
+    error: IngestError | None = None
+
+
+@dataclass
+class IngestReport:
+    """Per-file outcomes of one ingest run."""
+
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many files ended with this status."""
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        """The files that could not be ingested."""
+        return [o for o in self.outcomes if o.status == "failed"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where an ingest run stands, sent to a progress callback after each step."""
+
+    files_done: int
+    files_total: int
+    current: str
+
+
+def content_hash(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, plus the supported files found under named folders (hidden ones skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(
+                p
+                for p in sorted(path.rglob("*"))
+                if p.is_file()
+                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+        else:
+            files.append(path)
+    return files
+
+
+class IngestPipeline:
+    """Ingests files into a `ChunkIndex`, skipping files whose content has not changed."""
+
+    def __init__(
+        self,
+        index: ChunkIndex,
+        embedder: Embedder,
+        loader: Loader = load_blocks,
+        chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+    ) -> None:
+        self._index = index
+        self._embedder = embedder
+        self._loader = loader
+        self._chunk_tokens = chunk_tokens
+        self._lock = threading.Lock()  # one writer at a time: check-then-replace must not interleave
+
+    def ingest(
+        self,
+        paths: Sequence[Path],
+        tenant: str = DEFAULT_TENANT,
+        collection: str = DEFAULT_COLLECTION,
+        on_progress: Callable[[Progress], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders; each file succeeds or fails alone, and failures say why."""
+        files = expand_paths(paths)
+        report = IngestReport()
+        for done, path in enumerate(files):
+            if on_progress:
+                on_progress(Progress(done, len(files), path.name))
+            report.outcomes.append(self.ingest_file(path, str(path.resolve()), tenant, collection))
+        if on_progress:
+            on_progress(Progress(len(files), len(files), ""))
+        return report
+
+    def ingest_file(self, path: Path, source_path: str, tenant: str, collection: str) -> FileOutcome:
+        """Ingest one file filed under `source_path`; an unreadable file fails alone, storing nothing."""
+        with self._lock:
+            return self._ingest_file(path, source_path, tenant, collection)
+
+    def _ingest_file(self, path: Path, source_path: str, tenant: str, collection: str) -> FileOutcome:
+        try:
+            if not path.is_file():
+                raise IngestError(f"{path}: no such file")
+            check_supported(path)
+            digest = content_hash(path)
+            existing = self._index.catalog.find_document(tenant, collection, source_path)
+            if existing is not None and existing.content_hash == digest:
+                return FileOutcome(source_path, "unchanged", existing)
+            blocks = self._loader(path)
+            drafts = chunk_blocks(blocks, self._embedder.count_tokens, self._chunk_tokens)
+            vectors = self._embed(drafts)
+        except IngestError as exc:
+            return FileOutcome(source_path, "failed", error=exc)
+        title = next((b.text for b in blocks if b.is_title), path.name)[:200]
+        new = NewDocument(
+            id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
+            tenant=tenant,
+            collection=collection,
+            source_path=source_path,
+            content_hash=digest,
+            title=title,
+        )
+        self._index.replace_document(new, drafts, vectors, replaces=existing)
+        document = self._index.catalog.get_document(tenant, new.id)
+        return FileOutcome(source_path, "replaced" if existing else "added", document)
+
+    def _embed(self, drafts: Sequence[ChunkDraft]) -> NDArray[np.float32]:
+        texts = [searchable_text(d.section, d.text) for d in drafts]
+        parts = [self._embedder.embed(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)]
+        return np.concatenate(parts) if parts else np.zeros((0, self._embedder.dimension), np.float32)

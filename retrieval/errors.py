@@ -1,0 +1,23 @@
+"""Errors raised by the retrieval package.
+
+RetrievalError
+├── DocumentNotFound      a document id that the catalog does not hold (for this tenant)
+├── IndexCorrupt          a persisted index that cannot be read back
+└── ModelUnavailable      an embedding or rerank model that cannot be loaded
+"""
+
+
+class RetrievalError(Exception):
+    """Base of every error the retrieval package raises."""
+
+
+class DocumentNotFound(RetrievalError):
+    """The catalog holds no document with this id for this tenant."""
+
+
+class IndexCorrupt(RetrievalError):
+    """A persisted index could not be read back."""
+
+
+class ModelUnavailable(RetrievalError):
+    """A configured model could not be loaded."""

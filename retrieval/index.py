@@ -1,0 +1,176 @@
+"""The chunk index: catalog, vector store and BM25 kept in step, published as immutable versions.
+
+A write files the catalog rows and the vectors of version v+1 in one catalog transaction: the vector
+file `vectors-<v+1>` is written (atomically) before the transaction commits the new version number, so
+a crash at any point leaves the catalog pointing at a complete version v or v+1, never half of one.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from retrieval.bm25 import BM25Index
+from retrieval.catalog import Catalog, NewDocument
+from retrieval.errors import DocumentNotFound, IndexCorrupt
+from retrieval.stores.protocol import VectorStore
+from retrieval.types import Chunk, ChunkDraft, Document, Hit, Scope, searchable_text
+
+VERSION_KEY = "vectors_version"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoreBackend:
+    """How to make an empty vector store of a kind, and how to read one back from a file."""
+
+    name: str
+    create: Callable[[int], VectorStore]
+    load: Callable[[Path, int], VectorStore]
+
+
+@dataclass(frozen=True)
+class DocumentWrite:
+    """One document to file: its catalog record, chunks and their vectors, and the document it replaces."""
+
+    new: NewDocument
+    drafts: Sequence[ChunkDraft]
+    vectors: NDArray[np.float32]
+    replaces: Document | None = None
+
+
+def lexical_text(chunk: Chunk) -> str:
+    """The text BM25 indexes for a chunk: its section heading, then its text."""
+    return searchable_text(chunk.section, chunk.text)
+
+
+class ChunkIndex:
+    """All chunks of all tenants: filed in the catalog, embedded in a vector store, indexed by BM25."""
+
+    def __init__(self, directory: Path, catalog: Catalog, backend: StoreBackend, dimension: int) -> None:
+        self._directory = directory
+        self._catalog = catalog
+        self._backend = backend
+        self._dimension = dimension
+        self._lock = threading.RLock()
+        directory.mkdir(parents=True, exist_ok=True)
+        self._version = int(catalog.get_meta(VERSION_KEY) or 0)
+        self._store = self._load_version(self._version)
+        self._remove_other_versions()
+        self._bm25 = self._build_bm25()
+        n_chunks = len(self._bm25)
+        if len(self._store) != n_chunks:
+            raise IndexCorrupt(
+                f"vector index version {self._version} holds {len(self._store)} vectors but the catalog "
+                f"holds {n_chunks} chunks; delete {directory} and re-ingest"
+            )
+
+    @property
+    def version(self) -> int:
+        """The published version readers see."""
+        return self._version
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog behind the index."""
+        return self._catalog
+
+    def _path(self, version: int) -> Path:
+        return self._directory / f"vectors-{version:08d}.{self._backend.name}"
+
+    def _load_version(self, version: int) -> VectorStore:
+        if version == 0:
+            return self._backend.create(self._dimension)
+        path = self._path(version)
+        if not path.exists():
+            raise IndexCorrupt(f"the catalog names vector index version {version} but {path} is missing")
+        return self._backend.load(path, self._dimension)
+
+    def _remove_other_versions(self) -> None:
+        keep = self._path(self._version).name
+        for path in self._directory.glob(f"vectors-*.{self._backend.name}"):
+            if path.name != keep:
+                path.unlink(missing_ok=True)
+
+    def _build_bm25(self) -> BM25Index:
+        return BM25Index([(c.id, lexical_text(c)) for c in self._catalog.iter_chunks()])
+
+    def replace_document(
+        self,
+        new: NewDocument,
+        drafts: Sequence[ChunkDraft],
+        vectors: NDArray[np.float32],
+        replaces: Document | None = None,
+    ) -> list[Chunk]:
+        """File a document with its chunk vectors, replacing an older document in the same step."""
+        return self.replace_documents([DocumentWrite(new, drafts, vectors, replaces)])[0]
+
+    def replace_documents(self, writes: Sequence[DocumentWrite]) -> list[list[Chunk]]:
+        """File many documents in one published version: all of them become visible together, or none."""
+        for w in writes:
+            if w.vectors.shape != (len(w.drafts), self._dimension):
+                raise ValueError(f"{len(w.drafts)} chunks but vectors of shape {w.vectors.shape}")
+
+        def write() -> list[list[Chunk]]:
+            filed = []
+            for w in writes:
+                if w.replaces is not None:
+                    self._store.delete(self._catalog.delete_document(w.replaces.id))
+                chunks = self._catalog.insert_document(w.new, w.drafts)
+                self._store.add([c.id for c in chunks], w.vectors)
+                filed.append(chunks)
+            return filed
+
+        return self._publish(write)
+
+    def delete_document(self, tenant: str, document_id: str) -> Document:
+        """Remove a document everywhere: catalog, vectors, BM25."""
+        document = self._catalog.get_document(tenant, document_id)
+        if document is None:
+            raise DocumentNotFound(f"no document with id {document_id!r}")
+        self._publish(lambda: self._store.delete(self._catalog.delete_document(document_id)))
+        return document
+
+    def _publish(self, write: Callable[[], T]) -> T:
+        with self._lock:
+            version = self._version + 1
+            try:
+                with self._catalog.transaction():
+                    result = write()
+                    self._store.save(self._path(version))
+                    self._catalog.set_meta(VERSION_KEY, str(version))
+            except BaseException:
+                self._path(version).unlink(missing_ok=True)
+                self._store = self._load_version(self._version)
+                raise
+            self._path(self._version).unlink(missing_ok=True)
+            self._version = version
+            self._bm25 = self._build_bm25()
+            return result
+
+    def allowed_ids(self, scope: Scope) -> Collection[int] | None:
+        """The chunk ids a scope may see, or None when it sees every chunk."""
+        ids = self._catalog.chunk_ids(scope)
+        return None if len(ids) == len(self._store) else set(ids)
+
+    def dense_search(self, vector: NDArray[np.float32], k: int, scope: Scope) -> list[Hit]:
+        """Nearest chunks by vector, within the scope."""
+        with self._lock:
+            return self._store.search(vector, k, self.allowed_ids(scope))
+
+    def lexical_search(self, query: str, k: int, scope: Scope) -> list[Hit]:
+        """Best BM25 chunks for the query, within the scope."""
+        with self._lock:
+            bm25, allowed = self._bm25, self.allowed_ids(scope)
+        return bm25.search(query, k, allowed)
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Chunks by id."""
+        return self._catalog.get_chunks(ids)

@@ -1,0 +1,85 @@
+"""Hybrid search: dense and BM25 candidates fused by RRF, then an optional cross-encoder rerank."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from retrieval.embedders import Embedder
+from retrieval.fusion import RRF_K, reciprocal_rank_fusion
+from retrieval.index import ChunkIndex
+from retrieval.rerank import Reranker
+from retrieval.types import Hit, Passage, Scope
+
+SearchMode = Literal["bm25", "dense", "hybrid"]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """Ranked passages and the time each stage took, in milliseconds."""
+
+    passages: list[Passage]
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class HybridSearcher:
+    """Searches a `ChunkIndex` with BM25, dense vectors, or both fused; reranks when given a reranker."""
+
+    def __init__(
+        self,
+        index: ChunkIndex,
+        embedder: Embedder,
+        reranker: Reranker | None = None,
+        candidates: int = 50,
+        rerank_depth: int = 20,
+        rrf_k: int = RRF_K,
+    ) -> None:
+        self._index = index
+        self._embedder = embedder
+        self._reranker = reranker
+        self._candidates = candidates
+        self._rerank_depth = rerank_depth
+        self._rrf_k = rrf_k
+
+    def search(self, query: str, scope: Scope, top_k: int, mode: SearchMode = "hybrid") -> SearchResult:
+        """The top_k passages for the query within the scope."""
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        depth = max(self._candidates, top_k)
+        rankings: dict[str, list[Hit]] = {}
+        if mode in ("bm25", "hybrid"):
+            rankings["bm25"] = self._index.lexical_search(query, depth, scope)
+        if mode in ("dense", "hybrid"):
+            vector = self._embedder.embed([query])[0]
+            rankings["dense"] = self._index.dense_search(vector, depth, scope)
+        fused = (
+            reciprocal_rank_fusion(list(rankings.values()), k=self._rrf_k)
+            if mode == "hybrid"
+            else rankings[mode]
+        )
+        timings["retrieve"] = _ms_since(start)
+        keep = self._rerank_depth if self._reranker is not None else top_k
+        passages = self._passages(fused[: max(keep, top_k)], rankings)
+        if self._reranker is not None:
+            start = time.perf_counter()
+            passages = self._reranker.rerank(query, passages)
+            timings["rerank"] = _ms_since(start)
+        return SearchResult(passages[:top_k], timings)
+
+    def _passages(self, hits: list[Hit], rankings: dict[str, list[Hit]]) -> list[Passage]:
+        chunks = self._index.chunks([h.chunk_id for h in hits])
+        by_source = {name: {h.chunk_id: h.score for h in ranking} for name, ranking in rankings.items()}
+        return [
+            Passage(
+                chunks[h.chunk_id],
+                h.score,
+                {name: scores[h.chunk_id] for name, scores in by_source.items() if h.chunk_id in scores},
+            )
+            for h in hits
+            if h.chunk_id in chunks
+        ]
+
+
+def _ms_since(start: float) -> float:
+    return round((time.perf_counter() - start) * 1000, 2)

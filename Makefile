@@ -10,6 +10,7 @@ DEMO_COLLECTION ?= demo
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models
+TEST_EXTRAS := dev,small-models
 ifeq ($(GPU),1)
 CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models,gpu
@@ -55,7 +56,7 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
-	$(call install_extras,dev,small-models)
+	$(call install_extras,$(TEST_EXTRAS))
 	touch $@
 
 clean:

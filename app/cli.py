@@ -118,7 +118,19 @@ def serve(
 
     settings = Settings()
     container = Container(settings)
-    uvicorn.run(create_app(container), host=host or settings.host, port=port or settings.port)
+    url = f"http://{host or settings.host}:{port or settings.port}"
+
+    def banner() -> None:
+        example = '{"question": "How do I run the tests?", "stream": true}'
+        console.print(f"\n[bold green]Verity is serving on {url}[/bold green]  (API docs: {url}/docs)")
+        console.print("Try:", markup=False)
+        console.print(
+            f"  curl -N {url}/v1/answers -H 'Content-Type: application/json' -d '{example}'\n",
+            markup=False,
+            highlight=False,
+        )
+
+    uvicorn.run(create_app(container, banner), host=host or settings.host, port=port or settings.port)
 
 
 @eval_app.command("retrieval")

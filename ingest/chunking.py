@@ -25,6 +25,7 @@ class _Span:
     tokens: int
     page: int | None
     section: str | None
+    heading: int  # which heading the span falls under (0: none yet); a new heading starts a new chunk
 
 
 def extracted_text(blocks: Sequence[Block]) -> str:
@@ -39,7 +40,7 @@ def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
     drafts: list[ChunkDraft] = []
     group: list[_Span] = []
     for span in spans:
-        starts_section = bool(group) and span.section != group[-1].section
+        starts_section = bool(group) and span.heading != group[-1].heading
         too_big = bool(group) and sum(s.tokens for s in group) + span.tokens > max_tokens
         if starts_section or too_big:
             drafts.append(_draft(text, group))
@@ -60,16 +61,17 @@ def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
     counts = count_tokens([b.text for b in blocks])
     spans: list[_Span] = []
     trail: list[tuple[int, str]] = []
-    offset = 0
+    offset = heading = 0
     for block, tokens in zip(blocks, counts, strict=True):
         if block.is_title:
+            heading += 1
             trail = [(d, t) for d, t in trail if d < block.depth] + [(block.depth, block.text)]
         section = " > ".join(t for _, t in trail) or None
         if tokens <= max_tokens:
-            spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section))
+            spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section, heading))
         else:
             for start, end, n in _split(block.text, count_tokens, max_tokens):
-                spans.append(_Span(offset + start, offset + end, n, block.page, section))
+                spans.append(_Span(offset + start, offset + end, n, block.page, section, heading))
         offset += len(block.text) + len(BLOCK_SEPARATOR)
     return spans
 

@@ -94,10 +94,10 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Count each text's wordpieces, without special tokens and without truncation."""
-        encodings = self._model.tokenizer.backend_tokenizer.encode_batch(
-            list(texts), add_special_tokens=False
-        )
-        return [len(encoding.ids) for encoding in encodings]
+        encoded = self._model.tokenizer(
+            list(texts), add_special_tokens=False, padding=False, truncation=False, verbose=False
+        )["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def decode(self, token_ids: Sequence[int]) -> str:
         """Turn token ids of this model's vocabulary back into text."""

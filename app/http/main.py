@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,12 +13,14 @@ from app.http import routes_answers, routes_documents, routes_embeddings, routes
 from app.http.errors import install_error_handlers
 
 
-def create_app(container: Container) -> FastAPI:
+def create_app(container: Container, on_ready: Callable[[], None] | None = None) -> FastAPI:
     """The HTTP app over a container; its models are loaded (off the event loop) before serving."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(container.warm_up)
+        if on_ready is not None:
+            on_ready()
         yield
 
     app = FastAPI(

@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from retrieval.atomic import atomic_path
+from retrieval.errors import IndexCorrupt
 from retrieval.types import Hit
 
 
@@ -67,6 +68,9 @@ class MemoryVectorStore:
     def load(cls, path: Path, dimension: int) -> MemoryVectorStore:
         """Read vectors written by `save`."""
         store = cls(dimension)
-        with np.load(path) as data:
-            store.add([int(i) for i in data["ids"]], data["vectors"].astype(np.float32))
+        try:
+            with np.load(path) as data:
+                store.add([int(i) for i in data["ids"]], data["vectors"].astype(np.float32))
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexCorrupt(f"cannot read vector file {path}: {exc}") from exc
         return store

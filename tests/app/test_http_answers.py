@@ -1,0 +1,62 @@
+"""`/v1/answers` and `/healthz` through the ASGI app over the real stack."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from tests.app.sse import parse_sse
+
+QUESTION = {"question": "Which environment variable sets the data directory?", "collection": "demo"}
+
+
+def test_health_reports_documents_and_models(client: TestClient) -> None:
+    body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["documents"] >= 4 and body["index_version"] >= 1
+    assert body["embedding_model"] == "all-MiniLM-L6-v2"
+
+
+def test_answer_cites_the_passage_that_holds_it(client: TestClient) -> None:
+    response = client.post("/v1/answers", json=QUESTION)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "VERITY_DATA_DIR" in body["answer"]
+    assert body["citations"], body["answer"]
+    assert body["citations"][0]["source"].endswith("configuration.md")
+    assert "VERITY_DATA_DIR" in body["citations"][0]["text"]
+    assert body["sources"][0]["number"] == 1
+    usage = body["usage"]
+    assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]
+    assert usage["passages_included"] >= 1 and usage["context_tokens"] <= usage["context_budget_tokens"]
+    assert {"retrieve", "first_token", "total"} <= set(body["timings"])
+
+
+def test_streamed_answer_sends_sources_deltas_done_then_end_marker(client: TestClient) -> None:
+    with client.stream("POST", "/v1/answers", json={**QUESTION, "stream": True}) as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        frames = parse_sse(response.iter_lines())
+    names = [name for name, _ in frames]
+    assert names[0] == "sources" and names[-2] == "done" and frames[-1] == (None, "[DONE]")
+    assert set(names[1:-2]) == {"delta"}
+    done = frames[-2][1]
+    assert done["answer"] == "".join(data["text"] for name, data in frames if name == "delta").strip()
+    assert any(c["source"].endswith("configuration.md") for c in done["citations"])
+
+
+def test_question_about_an_empty_collection_is_not_in_your_documents(client: TestClient) -> None:
+    body = client.post("/v1/answers", json={"question": "What is Verity?", "collection": "nothing"}).json()
+    assert body["abstained"] is True and body["answer"] == "Not in your documents."
+    assert body["citations"] == [] and body["sources"] == []
+
+
+def test_invalid_request_gets_an_openai_error_body(client: TestClient) -> None:
+    response = client.post("/v1/answers", json={"question": "", "top_k": 500})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["param"] in ("question", "top_k")
+    assert set(error) == {"message", "type", "param", "code"}
+
+
+def test_unknown_route_gets_an_openai_error_body(client: TestClient) -> None:
+    response = client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"]["type"] == "invalid_request_error"

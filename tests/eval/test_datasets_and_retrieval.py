@@ -1,0 +1,157 @@
+"""BEIR loading and the retrieval evaluation, on a small real subset of SciFact."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from eval.datasets import BeirDataset, DatasetError, load_beir, load_qrels
+from eval.report import SCIFACT_REFERENCES, plot_retrieval
+from eval.retrieval import evaluate_beir
+from retrieval.embedders import SentenceTransformerEmbedder
+from retrieval.index import StoreBackend
+from retrieval.stores.faiss_store import FaissVectorStore
+
+N_QUERIES = 20
+N_OTHER_DOCS = 150
+UNJUDGED_QUERY = "unjudged-query"
+
+
+@pytest.fixture(scope="module")
+def tiny_beir(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A BEIR folder with the first judged SciFact queries, their relevant documents and some others."""
+    source = shared_data / "beir_scifact"
+    with (source / "qrels" / "test.tsv").open(encoding="utf-8") as fh:
+        rows = list(csv.reader(fh, delimiter="\t"))[1:]
+    judged = {row[0] for row in rows}
+    queries = []
+    with (source / "queries.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            query = json.loads(line)
+            if query["_id"] in judged:
+                queries.append(query)
+            if len(queries) == N_QUERIES:
+                break
+    query_ids = {q["_id"] for q in queries}
+    kept_rows = [row for row in rows if row[0] in query_ids]
+    relevant = {row[1] for row in kept_rows}
+    corpus, others = [], 0
+    with (source / "corpus.jsonl").open(encoding="utf-8") as fh:
+        for line in fh:
+            doc = json.loads(line)
+            if doc["_id"] in relevant:
+                corpus.append(doc)
+            elif others < N_OTHER_DOCS:
+                corpus.append(doc)
+                others += 1
+    assert {d["_id"] for d in corpus} >= relevant
+
+    out = tmp_path_factory.mktemp("scifact_tiny")
+    (out / "qrels").mkdir()
+    with (out / "corpus.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(d) + "\n" for d in corpus)
+    with (out / "queries.jsonl").open("w", encoding="utf-8") as fh:
+        fh.writelines(json.dumps(q) + "\n" for q in queries)
+        fh.write(json.dumps({"_id": UNJUDGED_QUERY, "text": "never judged", "metadata": {}}) + "\n")
+    with (out / "qrels" / "test.tsv").open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        writer.writerow(["query-id", "corpus-id", "score"])
+        writer.writerows(kept_rows)
+    return out
+
+
+@pytest.fixture(scope="module")
+def dataset(tiny_beir: Path) -> BeirDataset:
+    return load_beir(tiny_beir, "test")
+
+
+@pytest.fixture(scope="module")
+def result(dataset: BeirDataset, embedder: SentenceTransformerEmbedder) -> dict[str, object]:
+    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+    return evaluate_beir(dataset, embedder, backend)
+
+
+def test_load_beir(dataset: BeirDataset, tiny_beir: Path) -> None:
+    assert dataset.name == tiny_beir.name
+    assert dataset.split == "test"
+    assert len(dataset.queries) == N_QUERIES
+    assert UNJUDGED_QUERY not in dataset.queries
+    assert set(dataset.queries) == set(dataset.qrels)
+    assert all(text for text in dataset.queries.values())
+    relevant = {doc for judgements in dataset.qrels.values() for doc in judgements}
+    assert relevant <= set(dataset.corpus)
+    assert len(dataset.corpus) == len(relevant) + N_OTHER_DOCS
+    title, text = next(iter(dataset.corpus.values()))
+    assert title and text
+    assert all(score > 0 for judgements in dataset.qrels.values() for score in judgements.values())
+
+
+def test_missing_split_raises(tiny_beir: Path) -> None:
+    with pytest.raises(DatasetError, match="split"):
+        load_beir(tiny_beir, "dev")
+
+
+def test_missing_corpus_raises(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n", encoding="utf-8")
+    with pytest.raises(DatasetError, match=r"corpus\.jsonl"):
+        load_beir(tmp_path, "test")
+
+
+def test_malformed_jsonl_raises(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n", encoding="utf-8")
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "text": "ok"}\n{not json\n', encoding="utf-8")
+    (tmp_path / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match=":2"):
+        load_beir(tmp_path, "test")
+
+
+def test_no_judged_query_raises(tmp_path: Path) -> None:
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n9\td1\t1\n", encoding="utf-8")
+    (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "text": "ok"}\n', encoding="utf-8")
+    (tmp_path / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\n', encoding="utf-8")
+    with pytest.raises(DatasetError, match="judged"):
+        load_beir(tmp_path, "test")
+
+
+def test_qrels_skip_header_and_zero_scores(tmp_path: Path) -> None:
+    path = tmp_path / "test.tsv"
+    path.write_text("query-id\tcorpus-id\tscore\n1\ta\t1\n1\tb\t0\n2\tc\t2\n3\td\t0\n", encoding="utf-8")
+    assert load_qrels(path) == {"1": {"a": 1}, "2": {"c": 2}}
+
+
+@pytest.mark.model
+def test_evaluate_beir_returns_every_pipeline(result: dict[str, object], dataset: BeirDataset) -> None:
+    assert result["dataset"] == dataset.name
+    assert result["split"] == "test"
+    assert result["queries"] == N_QUERIES
+    assert result["documents"] == len(dataset.corpus)
+    assert result["embedding_model"] == "all-MiniLM-L6-v2"
+    results = result["results"]
+    assert isinstance(results, dict)
+    assert set(results) == {"bm25", "dense", "hybrid"}
+    for name, metrics in results.items():
+        assert 0 < metrics["ndcg@10"] <= 1, name
+        assert 0 < metrics["recall@100"] <= 1, name
+        assert metrics["recall@100"] >= 0.5, name  # about 170 documents: recall@100 is easy
+
+
+@pytest.mark.model
+def test_hybrid_is_good_on_the_easy_subset(result: dict[str, object]) -> None:
+    results = result["results"]
+    assert isinstance(results, dict)
+    assert results["hybrid"]["ndcg@10"] > 0.5
+
+
+@pytest.mark.model
+def test_plot_retrieval_writes_a_png(result: dict[str, object], tmp_path: Path) -> None:
+    out = tmp_path / "plots" / "scifact.png"
+    plot_retrieval(result, out, SCIFACT_REFERENCES)
+    data = out.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(data) > 1000

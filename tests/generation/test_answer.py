@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from generation.answer import AnswerPipeline, DeltaEvent, DoneEvent, SourcesEvent
+from generation.engines.protocol import GenerationParams
+from generation.engines.scripted import ScriptedEngine
+from retrieval.types import Scope
+from tests.generation.helpers import FixedRetriever, passage
+
+DUCKS = passage("Ducks eat grasses, aquatic plants, fish, insects and small molluscs.", 1)
+GEESE = passage("Geese migrate south in large flocks every autumn.", 2)
+
+
+def run(pipeline: AnswerPipeline, question: str = "What do ducks eat?") -> list[object]:
+    return list(pipeline.run(question, Scope(collection="birds"), top_k=5))
+
+
+def test_events_come_in_order_and_done_holds_the_whole_answer() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat aquatic plants and insects. [1]")
+    events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine))
+    assert isinstance(events[0], SourcesEvent) and events[0].passages == [DUCKS, GEESE]
+    deltas = [e for e in events if isinstance(e, DeltaEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    assert "".join(d.text for d in deltas) == done.answer == "Ducks eat aquatic plants and insects. [1]"
+    assert [c.number for c in done.citations] == [1]
+    assert not done.abstained
+    assert {"retrieve", "first_token", "generate", "total"} <= set(done.timings_ms)
+
+
+def test_usage_counts_prompt_completion_and_context() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat fish. [1]")
+    done = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine))[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.usage.prompt_tokens == engine.count_prompt_tokens(engine.prompts[0])
+    assert done.usage.completion_tokens == 4
+    assert done.usage.passages_included == 2 and done.usage.passages_dropped == 0
+    assert 0 < done.usage.context_tokens <= done.usage.context_budget_tokens
+
+
+def test_tight_budget_drops_passages_and_reports_them() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat fish.")
+    pipeline = AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine, context_budget_tokens=16)
+    events = run(pipeline)
+    sources, done = events[0], events[-1]
+    assert isinstance(sources, SourcesEvent) and isinstance(done, DoneEvent)
+    assert sources.passages == [DUCKS]
+    assert done.usage.passages_dropped == 1
+    assert "Geese" not in engine.prompts[0][1].content
+
+
+def test_no_passages_abstains_without_calling_the_model() -> None:
+    engine = ScriptedEngine(lambda _: "should not be called")
+    done = run(AnswerPipeline(FixedRetriever([]), engine))[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.abstained and done.answer == "Not in your documents."
+    assert engine.prompts == [] and done.citations == []
+
+
+def test_model_abstention_is_reported_without_citations() -> None:
+    engine = ScriptedEngine(lambda _: "Not in your documents. [1]")
+    done = run(AnswerPipeline(FixedRetriever([DUCKS]), engine))[-1]
+    assert isinstance(done, DoneEvent)
+    assert done.abstained and done.citations == []
+
+
+def test_scope_and_max_tokens_are_passed_down() -> None:
+    retriever = FixedRetriever([DUCKS])
+    engine = ScriptedEngine(lambda _: "one two three four five six")
+    done = run(AnswerPipeline(retriever, engine, params=GenerationParams(max_tokens=3)))[-1]
+    assert isinstance(done, DoneEvent)
+    assert retriever.scopes == [Scope(collection="birds")]
+    assert done.answer == "one two three"

@@ -10,7 +10,7 @@ DEMO_COLLECTION ?= demo
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models
-TEST_EXTRAS := dev,small-models
+TEST_EXTRAS := dev,models
 ifeq ($(GPU),1)
 CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models,gpu

@@ -121,7 +121,7 @@ def serve(
     url = f"http://{host or settings.host}:{port or settings.port}"
 
     def banner() -> None:
-        example = '{"question": "How do I run the tests?", "stream": true}'
+        example = '{"question": "Which file formats can Verity read?", "stream": true}'
         console.print(f"\n[bold green]Verity is serving on {url}[/bold green]  (API docs: {url}/docs)")
         console.print("Try:", markup=False)
         console.print(

@@ -14,12 +14,12 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
-from generation.models import QWEN_0_5B, resolve_model_path
+from generation.models import QWEN_1_5B, resolve_model_path
 from retrieval.embedders import SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-TEST_MODEL = QWEN_0_5B.name
+TEST_MODEL = QWEN_1_5B.name
 
 
 @pytest.fixture(scope="session")
@@ -50,5 +50,5 @@ def model_cache() -> Path:
 
 @pytest.fixture(scope="session")
 def engine(model_cache: Path) -> Iterator[LlamaCppEngine]:
-    """The real llama.cpp engine with the small packaged Qwen2.5-Coder-0.5B-Instruct, loaded once."""
+    """The real llama.cpp engine with the default packaged Qwen2.5-Coder-1.5B-Instruct, loaded once."""
     yield LlamaCppEngine(resolve_model_path(TEST_MODEL, model_cache), context_window=4096, threads=2)

@@ -1,4 +1,4 @@
-"""The real llama.cpp engine with the packaged Qwen2.5-Coder-0.5B-Instruct."""
+"""The real llama.cpp engine with the default packaged Qwen2.5-Coder-1.5B-Instruct."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from generation.errors import ModelCorrupt, ModelNotFound
-from generation.models import QWEN_0_5B, PackagedGGUF, assemble, resolve_model_path
+from generation.models import QWEN_0_5B, QWEN_1_5B, PackagedGGUF, assemble, resolve_model_path
 
 
 def fake_parts(root: Path, prefix: str, chunks: list[bytes]) -> None:
@@ -63,9 +63,9 @@ def test_existing_file_path_is_used_as_is(tmp_path: Path) -> None:
     assert resolve_model_path(str(file), tmp_path / "cache") == file
 
 
-def test_real_packaged_small_model_assembles_with_official_checksum(model_cache: Path) -> None:
-    path = resolve_model_path(QWEN_0_5B.name, model_cache)
-    assert path.stat().st_size == QWEN_0_5B.size
+def test_real_packaged_default_model_assembles_with_official_checksum(model_cache: Path) -> None:
+    path = resolve_model_path(QWEN_1_5B.name, model_cache)
+    assert path.stat().st_size == QWEN_1_5B.size
     with path.open("rb") as fh:
         assert fh.read(4) == b"GGUF"
     assert "fakemodel_part1" not in sys.modules

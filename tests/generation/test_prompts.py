@@ -16,4 +16,4 @@ def test_system_prompt_first_then_sources_question_and_instruction_last() -> Non
     user = messages[1].content
     assert user.index("[1]") < user.index("[2]") < user.index("Question: What is it?")
     assert user.endswith(INSTRUCTION)
-    assert NOT_IN_DOCUMENTS in SYSTEM_PROMPT
+    assert NOT_IN_DOCUMENTS in INSTRUCTION and "instructions" in SYSTEM_PROMPT

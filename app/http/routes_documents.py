@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path, PurePath
 
@@ -51,17 +52,19 @@ async def _receive(upload: UploadFile, target: Path, limit: int) -> None:
 async def _ingest_upload(container: Container, upload: UploadFile, collection: str) -> FileOutcome:
     name = _safe_name(upload.filename)
     final = _stored_path(container, collection, name)
-    tmp = final.with_name(f".upload-{uuid.uuid4().hex}-{name}")
+    incoming = container.settings.uploads_dir / ".incoming" / uuid.uuid4().hex
+    tmp = incoming / name  # the file keeps its own name, so errors about it name it
     try:
         await _receive(upload, tmp, container.settings.max_upload_mb << 20)
         outcome = await run_in_threadpool(
             container.ingest_pipeline.ingest_file, tmp, name, DEFAULT_TENANT, collection
         )
         if outcome.status in ("added", "replaced"):
+            final.parent.mkdir(parents=True, exist_ok=True)
             tmp.replace(final)
         return outcome
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(incoming, ignore_errors=True)
 
 
 @router.post("/v1/documents", response_model=UploadResponse, status_code=200)

@@ -19,7 +19,8 @@ from tests.conftest import REPO, TEST_MODEL
 def make_container(
     data_dir: Path, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine, **overrides: object
 ) -> Container:
-    settings = Settings(data_dir=data_dir, llm_model=TEST_MODEL, max_answer_tokens=96, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"llm_model": TEST_MODEL, "max_answer_tokens": 96, **overrides}
+    settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=engine)
 
 

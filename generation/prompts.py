@@ -23,8 +23,9 @@ SYSTEM_PROMPT = (
 )
 
 INSTRUCTION = (
-    "Answer the question in one or two sentences using only the sources above, and cite the source number "
-    f"in square brackets after each sentence. If no source is about the question, write only: {NOT_IN_DOCUMENTS}"
+    "Answer the question in one or two sentences using only the sources above, and cite the source "
+    "number in square brackets after each sentence. "
+    f"If no source is about the question, write only: {NOT_IN_DOCUMENTS}"
 )
 
 

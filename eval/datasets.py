@@ -7,9 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-
-class DatasetError(ValueError):
-    """A dataset folder that is missing files or holds malformed rows."""
+from eval.errors import DatasetError
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eval.datasets import BeirDataset, DatasetError, load_beir, load_qrels
+from eval.datasets import BeirDataset, load_beir, load_qrels
+from eval.errors import DatasetError
 from eval.report import SCIFACT_REFERENCES, plot_retrieval
 from eval.retrieval import evaluate_beir
 from retrieval.embedders import SentenceTransformerEmbedder

@@ -122,13 +122,12 @@ def serve(
 
     def banner() -> None:
         example = '{"question": "Which file formats can Verity read?", "stream": true}'
-        console.print(f"\n[bold green]Verity is serving on {url}[/bold green]  (API docs: {url}/docs)")
-        console.print("Try:", markup=False)
-        console.print(
+        lines = [
+            f"\nVerity is serving on {url}  (API docs: {url}/docs)",
+            "Try:",
             f"  curl -N {url}/v1/answers -H 'Content-Type: application/json' -d '{example}'\n",
-            markup=False,
-            highlight=False,
-        )
+        ]
+        console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
     uvicorn.run(create_app(container, banner), host=host or settings.host, port=port or settings.port)
 

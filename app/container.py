@@ -7,6 +7,7 @@ import os
 
 from app.settings import Settings
 from generation.answer import AnswerPipeline
+from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
@@ -87,13 +88,25 @@ class Container:
     @functools.cached_property
     def answers(self) -> AnswerPipeline:
         """The one answer pipeline every surface renders."""
-        s = self.settings
-        params = GenerationParams(max_tokens=s.max_answer_tokens, temperature=s.temperature)
-        return AnswerPipeline(self.searcher, self.engine, s.context_budget_tokens, params)
+        return AnswerPipeline(
+            self.searcher, self.engine, self.settings.context_budget_tokens, self.generation_params
+        )
+
+    @functools.cached_property
+    def generation_params(self) -> GenerationParams:
+        """Sampling defaults from the settings."""
+        return GenerationParams(
+            max_tokens=self.settings.max_answer_tokens, temperature=self.settings.temperature
+        )
+
+    @functools.cached_property
+    def chat(self) -> ChatPipeline:
+        """Plain chat with the engine, for the engine's own model name."""
+        return ChatPipeline(self.engine, self.generation_params)
 
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
-        _ = self.answers, self.ingest_pipeline
+        _ = self.answers, self.chat, self.ingest_pipeline
 
     def close(self) -> None:
         """Release the catalog connection."""

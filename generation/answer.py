@@ -6,12 +6,13 @@ Events, in order: one `SourcesEvent`, any number of `DeltaEvent`s, one `DoneEven
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from generation.citations import Citation, find_citations
-from generation.engines.protocol import Engine, GenerationParams
+from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from generation.errors import PromptTooLong
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
 from retrieval.context import pack_context
 from retrieval.search import SearchResult
@@ -22,6 +23,9 @@ class Retriever(Protocol):
     """Finds the passages for a question within a scope."""
 
     def search(self, query: str, scope: Scope, top_k: int) -> SearchResult: ...
+
+
+FinishReason = Literal["stop", "length"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class DoneEvent:
     usage: Usage
     timings_ms: dict[str, float] = field(default_factory=dict)
     abstained: bool = False
+    finish_reason: FinishReason = "stop"
 
 
 AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent
@@ -85,48 +90,82 @@ class AnswerPipeline:
         self._budget = context_budget_tokens
         self._params = params or GenerationParams()
 
-    def run(self, question: str, scope: Scope, top_k: int = 5) -> Iterator[AnswerEvent]:
+    def run(
+        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+    ) -> Iterator[AnswerEvent]:
         """Stream the answer to `question` over the documents `scope` can see."""
+        params = params or self._params
         start = time.perf_counter()
         found = self._retriever.search(question, scope, top_k)
         timings = dict(found.timings_ms)
-        budget = self._context_budget(question)
+        budget = self._context_budget(question, params)
         packed = pack_context(found.passages, budget, self._engine.count_tokens, render_source)
         yield SourcesEvent(packed.included)
-        messages = build_messages(question, packed.included)
-        prompt_tokens = self._engine.count_prompt_tokens(messages)
-        pieces: list[str] = []
-        if packed.included:
-            generate_start = time.perf_counter()
-            for piece in self._engine.stream(messages, self._params):
-                if not pieces:
-                    timings["first_token"] = _ms_since(start)
-                pieces.append(piece)
-                yield DeltaEvent(piece)
-            timings["generate"] = _ms_since(generate_start)
-        else:
-            pieces.append(NOT_IN_DOCUMENTS)
+        if not packed.included:
             yield DeltaEvent(NOT_IN_DOCUMENTS)
-        answer = "".join(pieces).strip()
-        abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in answer.lower()
-        citations = [] if abstained else find_citations(answer, packed.included)
+            usage = Usage(0, 0, 0, budget, len(found.passages), 0, len(packed.dropped))
+            timings["total"] = _ms_since(start)
+            yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True)
+            return
+        messages = build_messages(question, packed.included)
+        generated = yield from stream_completion(self._engine, messages, params, timings, start)
+        abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
         usage = Usage(
-            prompt_tokens=prompt_tokens if packed.included else 0,
-            completion_tokens=self._engine.count_tokens(answer) if packed.included else 0,
+            prompt_tokens=generated.prompt_tokens,
+            completion_tokens=generated.completion_tokens,
             context_tokens=packed.tokens,
             context_budget_tokens=budget,
             passages_retrieved=len(found.passages),
             passages_included=len(packed.included),
             passages_dropped=len(packed.dropped),
         )
+        citations = [] if abstained else find_citations(generated.text, packed.included)
         timings["total"] = _ms_since(start)
-        yield DoneEvent(answer, citations, usage, timings, abstained)
+        yield DoneEvent(generated.text, citations, usage, timings, abstained, generated.finish_reason)
 
-    def _context_budget(self, question: str) -> int:
+    def _context_budget(self, question: str, params: GenerationParams) -> int:
         """The configured budget, lowered when the model's window cannot hold it beside prompt and answer."""
         frame = self._engine.count_prompt_tokens(build_messages(question, []))
-        room = self._engine.context_window - frame - self._params.max_tokens
+        room = self._engine.context_window - frame - params.max_tokens
         return max(0, min(self._budget, room))
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A finished completion: its text, token counts and why it stopped."""
+
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+    finish_reason: FinishReason
+
+
+def stream_completion(
+    engine: Engine,
+    messages: list[ChatMessage],
+    params: GenerationParams,
+    timings: dict[str, float],
+    start: float,
+) -> Generator[DeltaEvent, None, Generated]:
+    """Stream a completion as delta events, recording first-token and generation times in `timings`."""
+    prompt_tokens = engine.count_prompt_tokens(messages)
+    if prompt_tokens + params.max_tokens > engine.context_window:
+        raise PromptTooLong(
+            f"the prompt has {prompt_tokens} tokens and up to {params.max_tokens} may be generated, "
+            f"but the model's context window holds {engine.context_window}: shorten the messages"
+        )
+    pieces: list[str] = []
+    generate_start = time.perf_counter()
+    for piece in engine.stream(messages, params):
+        if not pieces:
+            timings["first_token"] = _ms_since(start)
+        pieces.append(piece)
+        yield DeltaEvent(piece)
+    timings["generate"] = _ms_since(generate_start)
+    text = "".join(pieces).strip()
+    completion_tokens = engine.count_tokens("".join(pieces))
+    finish: FinishReason = "length" if completion_tokens >= params.max_tokens else "stop"
+    return Generated(text, prompt_tokens, completion_tokens, finish)
 
 
 def _ms_since(start: float) -> float:

@@ -3,7 +3,8 @@
 GenerationError
 ├── ModelNotFound      a model setting that names no file and no packaged model
 ├── ModelCorrupt       an assembled packaged model whose size or sha256 is wrong
-└── EngineFailed       the engine failed while generating
+├── EngineFailed       the engine failed while generating
+└── PromptTooLong      messages that do not fit the model's context window beside the answer
 """
 
 
@@ -21,3 +22,7 @@ class ModelCorrupt(GenerationError):
 
 class EngineFailed(GenerationError):
     """The engine raised while generating."""
+
+
+class PromptTooLong(GenerationError):
+    """The prompt and the longest allowed answer do not fit the model's context window."""

@@ -59,6 +59,15 @@ class NewDocument:
     title: str
 
 
+@dataclass(frozen=True)
+class CollectionStats:
+    """A collection's name and how much it holds."""
+
+    name: str
+    documents: int
+    chunks: int
+
+
 class Catalog:
     """Documents and chunks in one SQLite file (WAL), each row owned by a tenant."""
 
@@ -126,6 +135,16 @@ class Catalog:
         with self._lock:
             rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
         return [_document(row) for row in rows]
+
+    def list_collections(self, tenant: str) -> list[CollectionStats]:
+        """The tenant's collections with their document and chunk counts, by name."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT collection, COUNT(*) AS documents, SUM(n_chunks) AS chunks FROM documents "
+                "WHERE tenant = ? GROUP BY collection ORDER BY collection",
+                (tenant,),
+            ).fetchall()
+        return [CollectionStats(r["collection"], int(r["documents"]), int(r["chunks"] or 0)) for r in rows]
 
     def insert_document(self, new: NewDocument, drafts: Sequence[ChunkDraft]) -> list[Chunk]:
         """File a document and its chunks; returns the chunks with their new ids."""

@@ -132,11 +132,23 @@ class ChunkIndex:
 
     def delete_document(self, tenant: str, document_id: str) -> Document:
         """Remove a document everywhere: catalog, vectors, BM25."""
-        document = self._catalog.get_document(tenant, document_id)
-        if document is None:
-            raise DocumentNotFound(f"no document with id {document_id!r}")
-        self._publish(lambda: self._store.delete(self._catalog.delete_document(document_id)))
-        return document
+        return self.delete_documents(tenant, [document_id])[0]
+
+    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
+        """Remove documents everywhere in one published version; unknown ids raise before anything changes."""
+        documents = []
+        for document_id in document_ids:
+            document = self._catalog.get_document(tenant, document_id)
+            if document is None:
+                raise DocumentNotFound(f"no document with id {document_id!r}")
+            documents.append(document)
+
+        def write() -> None:
+            for document in documents:
+                self._store.delete(self._catalog.delete_document(document.id))
+
+        self._publish(write)
+        return documents
 
     def _publish(self, write: Callable[[], T]) -> T:
         with self._lock:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from generation.errors import EngineFailed, GenerationError, ModelNotFound
+from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from ingest.errors import EmptyDocument, IngestError, UnreadableFile, UnsupportedFile
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
@@ -27,6 +29,42 @@ class ApiError(Exception):
     ) -> None:
         super().__init__(message)
         self.status, self.message, self.type, self.param, self.code = status, message, type_, param, code
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, in OpenAI's words: a message for a person, a type, the parameter, a code."""
+
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class ErrorResponse(BaseModel):
+    """OpenAI's error body."""
+
+    error: ErrorDetail
+
+
+_STATUS_TEXT = {
+    400: "Invalid request: a parameter is missing, malformed or out of range",
+    401: "Missing or invalid credentials",
+    404: "Not found",
+    413: "The upload is larger than the configured limit",
+    415: "The file type is not one Verity reads",
+    422: "The file could not be read (corrupt, encrypted, empty or mislabelled)",
+    500: "The server failed",
+    502: "The language model failed while generating",
+    503: "A model could not be loaded",
+}
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the error statuses a route can return (500 is always added)."""
+    return {
+        status: {"model": ErrorResponse, "description": _STATUS_TEXT[status]}
+        for status in sorted({*statuses, 500})
+    }
 
 
 def error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> dict[str, Any]:
@@ -47,6 +85,7 @@ def api_error_from(exc: Exception) -> ApiError:
         (ModelUnavailable, 503, "server_error", "model_unavailable"),
         (ModelNotFound, 503, "server_error", "model_unavailable"),
         (EngineFailed, 502, "server_error", "engine_failed"),
+        (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
     ]
@@ -58,9 +97,11 @@ def api_error_from(exc: Exception) -> ApiError:
     )
 
 
-def _response(error: ApiError) -> JSONResponse:
+def _response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse(
-        error_body(error.message, error.type, error.param, error.code), status_code=error.status
+        error_body(error.message, error.type, error.param, error.code),
+        status_code=error.status,
+        headers=dict(headers) if headers else None,
     )
 
 
@@ -86,7 +127,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def on_http(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         type_ = "invalid_request_error" if exc.status_code < 500 else "server_error"
-        return _response(ApiError(exc.status_code, str(exc.detail), type_))
+        return _response(ApiError(exc.status_code, str(exc.detail), type_), exc.headers)
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -9,8 +10,17 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
-from app.http import routes_answers, routes_documents, routes_embeddings, routes_health
+from app.http import (
+    routes_answers,
+    routes_chat,
+    routes_collections,
+    routes_documents,
+    routes_embeddings,
+    routes_health,
+    routes_models,
+)
 from app.http.errors import install_error_handlers
+from app.http.openapi import install_openapi
 
 
 def create_app(container: Container, on_ready: Callable[[], None] | None = None) -> FastAPI:
@@ -31,6 +41,17 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
     )
     app.state.container = container
     install_error_handlers(app)
-    for module in (routes_answers, routes_embeddings, routes_documents, routes_health):
+    install_openapi(app)
+    app.state.started_at = int(time.time())
+    routers = (
+        routes_answers,
+        routes_chat,
+        routes_embeddings,
+        routes_models,
+        routes_documents,
+        routes_collections,
+        routes_health,
+    )
+    for module in routers:
         app.include_router(module.router)
     return app

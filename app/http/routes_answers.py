@@ -5,24 +5,26 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.http.deps import get_container
+from app.http.errors import error_responses
 from app.http.schemas import AnswerOut, AnswerRequest, citation_out, done_payload, source_out, usage_out
-from app.http.sse import iterate_in_thread, sse, sse_stream
+from app.http.sse import SSE_EVENT_SCHEMA, iterate_in_thread, sse, sse_stream
 from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
 from retrieval.types import DEFAULT_TENANT, Passage, Scope
 
 router = APIRouter(tags=["answers"])
 
-STREAM_DOC = {
+STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "JSON, or with `stream: true` server-sent events: `sources`, `delta`, "
         "`done`, then `data: [DONE]` (an `error` event precedes it on failure)",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
     }
 }
 
@@ -41,7 +43,9 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
             yield sse("done", done_payload(event))
 
 
-@router.post("/v1/answers", response_model=AnswerOut, responses=STREAM_DOC)  # type: ignore[arg-type]
+@router.post(
+    "/v1/answers", response_model=AnswerOut, responses={**STREAM_DOC, **error_responses(400, 502, 503)}
+)
 async def create_answer(
     body: AnswerRequest, container: Container = Depends(get_container)
 ) -> AnswerOut | StreamingResponse:

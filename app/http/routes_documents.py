@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http.deps import get_container
-from app.http.errors import ApiError, api_error_from
+from app.http.errors import ApiError, api_error_from, error_responses
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
 from ingest.pipeline import FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
@@ -67,7 +67,7 @@ async def _ingest_upload(container: Container, upload: UploadFile, collection: s
         shutil.rmtree(incoming, ignore_errors=True)
 
 
-@router.post("/v1/documents", response_model=UploadResponse, status_code=200)
+@router.post("/v1/documents", response_model=UploadResponse, responses=error_responses(400, 413, 415, 422))
 async def upload_documents(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
     collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
@@ -89,7 +89,7 @@ async def upload_documents(
     )
 
 
-@router.get("/v1/documents", response_model=DocumentList)
+@router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400))
 async def list_documents(
     collection: str | None = Query(None, min_length=1, max_length=200),
     container: Container = Depends(get_container),
@@ -99,7 +99,7 @@ async def list_documents(
     return DocumentList(data=[document_out(d) for d in documents])
 
 
-@router.delete("/v1/documents/{document_id}", response_model=DeletedOut)
+@router.delete("/v1/documents/{document_id}", response_model=DeletedOut, responses=error_responses(404))
 async def delete_document(document_id: str, container: Container = Depends(get_container)) -> DeletedOut:
     """Delete a document: from the catalog, the vector index and BM25, and its stored upload."""
     document = await run_in_threadpool(container.index.delete_document, DEFAULT_TENANT, document_id)

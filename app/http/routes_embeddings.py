@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http.deps import get_container
-from app.http.errors import ApiError
+from app.http.errors import ApiError, error_responses
 from app.http.schemas import (
     MAX_EMBEDDING_INPUTS,
     EmbeddingOut,
@@ -59,7 +59,7 @@ def check_model(body: EmbeddingRequest, embedder: Embedder) -> None:
         )
 
 
-@router.post("/v1/embeddings", response_model=EmbeddingResponse)
+@router.post("/v1/embeddings", response_model=EmbeddingResponse, responses=error_responses(400, 404))
 async def create_embeddings(
     body: EmbeddingRequest, container: Container = Depends(get_container)
 ) -> EmbeddingResponse:

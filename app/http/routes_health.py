@@ -6,13 +6,14 @@ from fastapi import APIRouter, Depends
 
 from app.container import Container
 from app.http.deps import get_container
+from app.http.errors import error_responses
 from app.http.schemas import HealthOut
 from retrieval.types import DEFAULT_TENANT, Scope
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz", response_model=HealthOut)
+@router.get("/healthz", response_model=HealthOut, responses=error_responses())
 async def health(container: Container = Depends(get_container)) -> HealthOut:
     """Liveness, and what the server holds."""
     return HealthOut(

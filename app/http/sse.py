@@ -28,6 +28,13 @@ def sse(event: str | None, data: Any) -> str:
 
 DONE_FRAME = sse(None, "[DONE]")
 
+# How OpenAPI describes one event of these streams; `data` holds JSON, or `[DONE]` at the end.
+SSE_EVENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    "required": ["data"],
+}
+
 
 async def iterate_in_thread(make: Callable[[], Iterator[T]]) -> AsyncIterator[T]:
     """Run a blocking generator in one worker thread, yielding its items; stop it when the consumer stops."""

@@ -72,7 +72,7 @@ class LlamaCppEngine:
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
         """Yield the completion's text piece by piece; closing the iterator stops generation."""
         rendered = self._render(messages)
-        stop = rendered.stop if isinstance(rendered.stop, list) else [rendered.stop] if rendered.stop else []
+        stop = [*_as_list(rendered.stop), *params.stop]
         with self._lock:
             try:
                 pieces: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
@@ -90,3 +90,9 @@ class LlamaCppEngine:
                         yield text
             except (RuntimeError, ValueError) as exc:
                 raise EngineFailed(f"llama.cpp failed while generating: {exc}") from exc
+
+
+def _as_list(stop: str | list[str] | None) -> list[str]:
+    if stop is None:
+        return []
+    return [stop] if isinstance(stop, str) else list(stop)

@@ -25,6 +25,7 @@ class GenerationParams:
     temperature: float = 0.1
     top_p: float = 0.95
     seed: int = 0
+    stop: tuple[str, ...] = ()
 
 
 class Engine(Protocol):

@@ -32,8 +32,11 @@ class ScriptedEngine:
         return sum(self.count_tokens(m.content) + 2 for m in messages)
 
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
-        """Yield the scripted reply word by word, at most `params.max_tokens` words."""
+        """Yield the scripted reply word by word, at most `params.max_tokens` words, cut at a stop string."""
         self.prompts.append(list(messages))
-        words = self._reply(messages).split(" ")
+        reply = self._reply(messages)
+        for stop in params.stop:
+            reply = reply.split(stop, 1)[0]
+        words = reply.split(" ")
         for i, word in enumerate(words[: params.max_tokens]):
             yield word if i == 0 else " " + word

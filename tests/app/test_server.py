@@ -2,81 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
-from collections.abc import Iterator, Sequence
-
 import httpx
-import pytest
-import uvicorn
 
-from app.container import Container
-from app.http.main import create_app
-from generation.engines.llama_cpp import LlamaCppEngine
-from generation.engines.protocol import ChatMessage, GenerationParams
-from tests.app.conftest import make_container
+from tests.app.conftest import WatchedEngine
 from tests.app.sse import parse_sse
-
-
-class WatchedEngine:
-    """The real engine, recording how many pieces each stream produced and whether it was closed early."""
-
-    def __init__(self, inner: LlamaCppEngine) -> None:
-        self.inner = inner
-        self.produced: list[int] = []
-        self.closed_early = threading.Event()
-        self.finished = threading.Event()
-
-    name = property(lambda self: self.inner.name)
-    context_window = property(lambda self: self.inner.context_window)
-
-    def count_tokens(self, text: str) -> int:
-        return self.inner.count_tokens(text)
-
-    def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
-        return self.inner.count_prompt_tokens(messages)
-
-    def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
-        self.produced.append(0)
-        try:
-            for piece in self.inner.stream(messages, params):
-                self.produced[-1] += 1
-                yield piece
-        except GeneratorExit:
-            self.closed_early.set()
-            raise
-        finally:
-            self.finished.set()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def served(demo_container: Container, engine: LlamaCppEngine) -> Iterator[tuple[str, WatchedEngine]]:
-    watched = WatchedEngine(engine)
-    container = make_container(
-        demo_container.settings.data_dir, demo_container.embedder, engine, max_answer_tokens=300
-    )
-    container.__dict__["engine"] = watched
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", watched
-    server.should_exit = True
-    thread.join(timeout=30)
-    container.close()
 
 
 def test_stream_over_real_http(served: tuple[str, WatchedEngine]) -> None:

@@ -1,0 +1,166 @@
+"""OpenAI-compatible bodies: chat completions (whole and streamed), models, and Verity's collections."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.http.schemas import CitationOut
+
+
+class TextPart(BaseModel):
+    """A text part of a message's content."""
+
+    type: Literal["text"]
+    text: str
+
+
+class MessageIn(BaseModel):
+    """One chat message; `developer` is treated as `system`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[TextPart] = Field(description="text, or a list of text parts")
+    name: str | None = None
+
+    def text(self) -> str:
+        """The message's content as one string."""
+        return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+
+
+class StreamOptions(BaseModel):
+    """Streaming options."""
+
+    include_usage: bool = False
+
+
+class ChatCompletionRequest(BaseModel):
+    """`POST /v1/chat/completions`. Fields Verity does not implement are refused when set, never ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field(
+        description="'verity' (answers from all documents), 'verity:<collection>', or the engine's name"
+    )
+    messages: list[MessageIn] = Field(min_length=1)
+    stream: bool = False
+    stream_options: StreamOptions | None = None
+    max_tokens: int | None = Field(None, ge=1, le=4096)
+    max_completion_tokens: int | None = Field(None, ge=1, le=4096)
+    temperature: float | None = Field(None, ge=0.0, le=2.0)
+    top_p: float | None = Field(None, gt=0.0, le=1.0)
+    stop: str | list[str] | None = Field(None, description="up to 4 stop sequences")
+    seed: int | None = None
+    n: int | None = Field(None, ge=1, le=1, description="only 1 is supported")
+    presence_penalty: float | None = Field(None, ge=0.0, le=0.0, description="only 0 is supported")
+    frequency_penalty: float | None = Field(None, ge=0.0, le=0.0, description="only 0 is supported")
+    logprobs: bool | None = Field(None, description="not supported: false or absent")
+    tools: None = Field(None, description="not supported")
+    user: str | None = None
+
+
+class AssistantMessage(BaseModel):
+    """The assistant's reply."""
+
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Choice(BaseModel):
+    """The one choice of a completion."""
+
+    index: int = 0
+    message: AssistantMessage
+    finish_reason: Literal["stop", "length"]
+    logprobs: None = None
+
+
+class CompletionUsage(BaseModel):
+    """Token counts."""
+
+    prompt_tokens: int
+    completion_tokens: int
+    total_tokens: int
+
+
+class ChatCompletion(BaseModel):
+    """A whole chat completion; `citations` is Verity's addition (empty for the plain engine)."""
+
+    id: str
+    object: Literal["chat.completion"] = "chat.completion"
+    created: int
+    model: str
+    choices: list[Choice]
+    usage: CompletionUsage
+    citations: list[CitationOut] = Field(default_factory=list)
+
+
+class ChunkDelta(BaseModel):
+    """A piece of the reply."""
+
+    role: Literal["assistant"] | None = None
+    content: str | None = None
+
+
+class ChunkChoice(BaseModel):
+    """The one choice of a streamed chunk."""
+
+    index: int = 0
+    delta: ChunkDelta
+    finish_reason: Literal["stop", "length"] | None = None
+
+
+class ChatCompletionChunk(BaseModel):
+    """One streamed chunk; the last content chunk carries `citations`, a usage chunk may follow."""
+
+    id: str
+    object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
+    created: int
+    model: str
+    choices: list[ChunkChoice]
+    usage: CompletionUsage | None = None
+    citations: list[CitationOut] | None = None
+
+
+class ModelOut(BaseModel):
+    """A model in OpenAI's list."""
+
+    id: str
+    object: Literal["model"] = "model"
+    created: int
+    owned_by: str
+
+
+class ModelList(BaseModel):
+    """`GET /v1/models`."""
+
+    object: Literal["list"] = "list"
+    data: list[ModelOut]
+
+
+class CollectionOut(BaseModel):
+    """A collection of documents."""
+
+    id: str
+    object: Literal["collection"] = "collection"
+    documents: int
+    chunks: int
+    model: str = Field(description="the chat model name that answers from this collection")
+
+
+class CollectionList(BaseModel):
+    """`GET /v1/collections`."""
+
+    object: Literal["list"] = "list"
+    data: list[CollectionOut]
+
+
+class CollectionDeleted(BaseModel):
+    """`DELETE /v1/collections/{name}`."""
+
+    id: str
+    object: Literal["collection"] = "collection"
+    deleted: bool = True
+    documents_deleted: int

@@ -1,0 +1,141 @@
+"""`POST /v1/chat/completions`: OpenAI's chat API over a grounded answer or the plain engine.
+
+A `verity` / `verity:<collection>` model answers the last user message from the documents (earlier turns
+are not used yet: multi-turn retrieval is later work); the engine's own name chats with the whole
+conversation and no retrieval. Citations travel in the extra `citations` field.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+
+from app.container import Container
+from app.http.deps import get_container
+from app.http.errors import ApiError, error_responses
+from app.http.model_routing import ChatRoute, route_chat_model
+from app.http.openai_schemas import (
+    AssistantMessage,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionRequest,
+    Choice,
+    ChunkChoice,
+    ChunkDelta,
+    CompletionUsage,
+)
+from app.http.schemas import citation_out
+from app.http.sse import SSE_EVENT_SCHEMA, iterate_in_thread, sse, sse_stream
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, Usage
+from generation.engines.protocol import ChatMessage, GenerationParams
+from retrieval.types import DEFAULT_TENANT, Scope
+
+router = APIRouter(tags=["chat"])
+
+STREAM_DOC = {
+    "description": "JSON, or with `stream: true` server-sent `chat.completion.chunk` events, then "
+    "`data: [DONE]`",
+    "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
+}
+MAX_STOP = 4
+
+
+def generation_params(body: ChatCompletionRequest, defaults: GenerationParams) -> GenerationParams:
+    """Sampling for this request: its own values where given, the server's defaults elsewhere.
+
+    `max_tokens` is capped at the server's `VERITY_MAX_ANSWER_TOKENS`; a reply cut there ends with
+    finish_reason "length", as OpenAI's does at its own limit.
+    """
+    if body.logprobs:
+        raise ApiError(400, "logprobs are not supported", param="logprobs", code="unsupported_parameter")
+    stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
+    if len(stop) > MAX_STOP or any(not s for s in stop):
+        raise ApiError(400, f"stop takes at most {MAX_STOP} non-empty sequences", param="stop")
+    requested = body.max_completion_tokens or body.max_tokens or defaults.max_tokens
+    return GenerationParams(
+        max_tokens=min(requested, defaults.max_tokens),
+        temperature=defaults.temperature if body.temperature is None else body.temperature,
+        top_p=defaults.top_p if body.top_p is None else body.top_p,
+        seed=defaults.seed if body.seed is None else body.seed,
+        stop=tuple(stop),
+    )
+
+
+def _events(body: ChatCompletionRequest, route: ChatRoute, container: Container) -> Iterator[AnswerEvent]:
+    params = generation_params(body, container.generation_params)
+    if route.grounded:
+        last = body.messages[-1]
+        if last.role != "user" or not last.text().strip():
+            raise ApiError(
+                400, "the last message must be a non-empty user message: it is the question", param="messages"
+            )
+        scope = Scope(DEFAULT_TENANT, route.collection)
+        return container.answers.run(last.text(), scope, container.settings.top_k, params)
+    messages = [ChatMessage("system" if m.role == "developer" else m.role, m.text()) for m in body.messages]
+    return container.chat.run(messages, params)
+
+
+def _usage(usage: Usage) -> CompletionUsage:
+    return CompletionUsage(
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        total_tokens=usage.total_tokens,
+    )
+
+
+async def _chunks(
+    events: AsyncIterator[AnswerEvent], completion_id: str, model: str, include_usage: bool
+) -> AsyncIterator[str]:
+    def chunk(choices: list[ChunkChoice], **extra: object) -> str:
+        body = ChatCompletionChunk(
+            id=completion_id, created=int(time.time()), model=model, choices=choices, **extra
+        )
+        return sse(None, body.model_dump(exclude_none=True))
+
+    yield chunk([ChunkChoice(delta=ChunkDelta(role="assistant", content=""))])
+    async for event in events:
+        if isinstance(event, DeltaEvent):
+            yield chunk([ChunkChoice(delta=ChunkDelta(content=event.text))])
+        elif isinstance(event, DoneEvent):
+            citations = [citation_out(c) for c in event.citations]
+            yield chunk(
+                [ChunkChoice(delta=ChunkDelta(), finish_reason=event.finish_reason)], citations=citations
+            )
+            if include_usage:
+                yield chunk([], usage=_usage(event.usage))
+
+
+@router.post(
+    "/v1/chat/completions",
+    response_model=ChatCompletion,
+    responses={200: STREAM_DOC, **error_responses(400, 404, 502, 503)},
+)
+async def create_chat_completion(
+    body: ChatCompletionRequest, container: Container = Depends(get_container)
+) -> ChatCompletion | StreamingResponse:
+    """Answer a conversation, OpenAI-style; `verity` models ground the answer in the documents."""
+    route = route_chat_model(body.model, container)
+    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+    first = _events(body, route, container)  # validates before any byte is sent
+    events = iterate_in_thread(lambda: first)
+    if body.stream:
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
+        frames = _chunks(events, completion_id, body.model, include_usage)
+        return StreamingResponse(sse_stream(frames), media_type="text/event-stream")
+    done = None
+    async for event in events:
+        if isinstance(event, DoneEvent):
+            done = event
+    assert done is not None, "every pipeline ends with a done event"
+    return ChatCompletion(
+        id=completion_id,
+        created=int(time.time()),
+        model=body.model,
+        choices=[Choice(message=AssistantMessage(content=done.answer), finish_reason=done.finish_reason)],
+        usage=_usage(done.usage),
+        citations=[citation_out(c) for c in done.citations],
+    )

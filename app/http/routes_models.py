@@ -1,0 +1,35 @@
+"""`GET /v1/models` and `GET /v1/models/{model}`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+
+from app.container import Container
+from app.http.deps import get_container
+from app.http.errors import ApiError, error_responses
+from app.http.model_routing import model_ids
+from app.http.openai_schemas import ModelList, ModelOut
+
+router = APIRouter(tags=["models"])
+
+
+def _models(request: Request, container: Container) -> list[ModelOut]:
+    created = int(request.app.state.started_at)
+    return [ModelOut(id=i, created=created, owned_by=owner) for i, owner in model_ids(container)]
+
+
+@router.get("/v1/models", response_model=ModelList, responses=error_responses())
+async def list_models(request: Request, container: Container = Depends(get_container)) -> ModelList:
+    """The chat models (`verity`, `verity:<collection>`, the engine) and the embedding model."""
+    return ModelList(data=_models(request, container))
+
+
+@router.get("/v1/models/{model:path}", response_model=ModelOut, responses=error_responses(404))
+async def retrieve_model(
+    model: str, request: Request, container: Container = Depends(get_container)
+) -> ModelOut:
+    """One model by id."""
+    for found in _models(request, container):
+        if found.id == model:
+            return found
+    raise ApiError(404, f"the model {model!r} does not exist", param="model", code="model_not_found")

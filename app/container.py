@@ -11,6 +11,7 @@ from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
+from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder
@@ -93,6 +94,11 @@ class Container:
         )
 
     @functools.cached_property
+    def jobs(self) -> IngestJobs:
+        """Background ingest jobs, recorded beside the catalog."""
+        return IngestJobs(self.ingest_pipeline, JobStore(self.settings.data_dir / "jobs.sqlite3"))
+
+    @functools.cached_property
     def generation_params(self) -> GenerationParams:
         """Sampling defaults from the settings."""
         return GenerationParams(
@@ -106,9 +112,12 @@ class Container:
 
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
-        _ = self.answers, self.chat, self.ingest_pipeline
+        _ = self.answers, self.chat, self.jobs
 
     def close(self) -> None:
-        """Release the catalog connection."""
+        """Finish queued ingest jobs, then release the databases."""
+        if "jobs" in self.__dict__:
+            self.jobs.close()
+            self.jobs.store.close()
         if "catalog" in self.__dict__:
             self.catalog.close()

@@ -17,6 +17,7 @@ from app.http import (
     routes_documents,
     routes_embeddings,
     routes_health,
+    routes_jobs,
     routes_models,
 )
 from app.http.errors import install_error_handlers
@@ -49,6 +50,7 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_embeddings,
         routes_models,
         routes_documents,
+        routes_jobs,
         routes_collections,
         routes_health,
     )

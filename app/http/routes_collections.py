@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
+from app.http import uploads
 from app.http.deps import get_container
 from app.http.errors import ApiError, error_responses
 from app.http.model_routing import rag_model_name
@@ -47,4 +48,5 @@ async def delete_collection(name: str, container: Container = Depends(get_contai
     _find(container, name)
     ids = [d.id for d in container.catalog.list_documents(Scope(DEFAULT_TENANT, name))]
     deleted = await run_in_threadpool(container.index.delete_documents, DEFAULT_TENANT, ids)
+    uploads.remove(uploads.collection_dir(container, name))
     return CollectionDeleted(id=name, documents_deleted=len(deleted))

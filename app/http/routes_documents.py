@@ -2,69 +2,33 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
+from app.http import uploads
 from app.http.deps import get_container
-from app.http.errors import ApiError, api_error_from, error_responses
+from app.http.errors import api_error_from, error_responses
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
 from ingest.pipeline import FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
 
 router = APIRouter(tags=["documents"])
-COPY_BLOCK = 1 << 20
-
-
-def _stored_path(container: Container, collection: str, name: str) -> Path:
-    return container.settings.uploads_dir / DEFAULT_TENANT / collection / name
-
-
-def _safe_name(filename: str | None) -> str:
-    name = PurePath(filename or "").name
-    if not name or name.startswith("."):
-        raise ApiError(400, f"each upload needs a plain file name, got {filename!r}", param="file")
-    return name
-
-
-async def _receive(upload: UploadFile, target: Path, limit: int) -> None:
-    """Copy an upload to disk block by block, refusing it once it passes `limit` bytes."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    written = 0
-    with target.open("wb") as out:
-        while block := await upload.read(COPY_BLOCK):
-            written += len(block)
-            if written > limit:
-                raise ApiError(
-                    413,
-                    f"{upload.filename} is larger than the {limit // (1 << 20)} MB limit "
-                    "(VERITY_MAX_UPLOAD_MB)",
-                    param="file",
-                    code="file_too_large",
-                )
-            out.write(block)
 
 
 async def _ingest_upload(container: Container, upload: UploadFile, collection: str) -> FileOutcome:
-    name = _safe_name(upload.filename)
-    final = _stored_path(container, collection, name)
-    incoming = container.settings.uploads_dir / ".incoming" / uuid.uuid4().hex
-    tmp = incoming / name  # the file keeps its own name, so errors about it name it
+    folder = uploads.incoming_dir(container)
     try:
-        await _receive(upload, tmp, container.settings.max_upload_mb << 20)
+        file = await uploads.receive(upload, folder, container.settings.max_upload_mb << 20)
         outcome = await run_in_threadpool(
-            container.ingest_pipeline.ingest_file, tmp, name, DEFAULT_TENANT, collection
+            container.ingest_pipeline.ingest_file, file.path, file.name, DEFAULT_TENANT, collection
         )
-        if outcome.status in ("added", "replaced"):
-            final.parent.mkdir(parents=True, exist_ok=True)
-            tmp.replace(final)
+        uploads.keep_if_ingested(container, collection, file, outcome)
         return outcome
     finally:
-        shutil.rmtree(incoming, ignore_errors=True)
+        uploads.remove(folder)
 
 
 @router.post("/v1/documents", response_model=UploadResponse, responses=error_responses(400, 413, 415, 422))
@@ -103,5 +67,6 @@ async def list_documents(
 async def delete_document(document_id: str, container: Container = Depends(get_container)) -> DeletedOut:
     """Delete a document: from the catalog, the vector index and BM25, and its stored upload."""
     document = await run_in_threadpool(container.index.delete_document, DEFAULT_TENANT, document_id)
-    _stored_path(container, document.collection, PurePath(document.source_path).name).unlink(missing_ok=True)
+    stored = uploads.stored_path(container, document.collection, PurePath(document.source_path).name)
+    stored.unlink(missing_ok=True)
     return DeletedOut(id=document.id)

@@ -219,3 +219,30 @@ def document_out(document: Document) -> DocumentOut:
         chunks=document.n_chunks,
         created_at=document.created_at,
     )
+
+
+class JobOut(BaseModel):
+    """An ingest job and its progress (times are Unix seconds)."""
+
+    id: str
+    object: Literal["job"] = "job"
+    collection: str
+    state: Literal["queued", "running", "succeeded", "partial", "failed"]
+    files: list[str]
+    files_total: int
+    files_done: int
+    chunks_done: int
+    errors: list[FileErrorOut]
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    eta_seconds: float | None = Field(
+        description="seconds left at the pace so far; null before a file is done"
+    )
+
+
+class JobList(BaseModel):
+    """`GET /v1/jobs` response."""
+
+    object: Literal["list"] = "list"
+    data: list[JobOut]

@@ -1,0 +1,76 @@
+"""`/v1/jobs`: ingest uploads in the background and poll their progress."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+
+from app.container import Container
+from app.http import uploads
+from app.http.deps import get_container
+from app.http.errors import ApiError, error_responses
+from app.http.schemas import FileErrorOut, JobList, JobOut
+from ingest.jobs import Job, JobFile
+from ingest.pipeline import FileOutcome
+from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT
+
+router = APIRouter(tags=["jobs"])
+
+
+def job_out(job: Job) -> JobOut:
+    """Render a job."""
+    return JobOut(
+        id=job.id,
+        collection=job.collection,
+        state=job.state,
+        files=list(job.files),
+        files_total=len(job.files),
+        files_done=job.files_done,
+        chunks_done=job.chunks_done,
+        errors=[
+            FileErrorOut(filename=name, message=message, code="ingest_failed") for name, message in job.errors
+        ],
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+        eta_seconds=job.eta_seconds(time.time()),
+    )
+
+
+@router.post("/v1/jobs", response_model=JobOut, status_code=202, responses=error_responses(400, 413))
+async def create_job(
+    file: list[UploadFile] = File(description="one or more files (repeat the field)"),
+    collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    container: Container = Depends(get_container),
+) -> JobOut:
+    """Receive files and queue them for ingestion; returns the job at once (202)."""
+    folder = uploads.incoming_dir(container)
+    try:
+        files = [await uploads.receive(u, folder, container.settings.max_upload_mb << 20) for u in file]
+    except BaseException:
+        uploads.remove(folder)
+        raise
+
+    def after_file(received: JobFile, outcome: FileOutcome) -> None:
+        uploads.keep_if_ingested(container, collection, received, outcome)
+
+    job = container.jobs.submit(
+        files, DEFAULT_TENANT, collection, after_file, lambda _: uploads.remove(folder)
+    )
+    return job_out(job)
+
+
+@router.get("/v1/jobs", response_model=JobList, responses=error_responses())
+async def list_jobs(container: Container = Depends(get_container)) -> JobList:
+    """Every ingest job, newest first."""
+    return JobList(data=[job_out(j) for j in container.jobs.store.list_jobs(DEFAULT_TENANT)])
+
+
+@router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
+async def get_job(job_id: str, container: Container = Depends(get_container)) -> JobOut:
+    """One job: its state, files and chunks done, errors per file and an ETA."""
+    job = container.jobs.store.get(DEFAULT_TENANT, job_id)
+    if job is None:
+        raise ApiError(404, f"no job with id {job_id!r}", param="job_id", code="job_not_found")
+    return job_out(job)

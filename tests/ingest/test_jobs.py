@@ -1,0 +1,91 @@
+"""Background ingest jobs over a real index (FAISS, SQLite) with the hashing embedder."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobStore
+from ingest.pipeline import IngestPipeline
+from retrieval.catalog import Catalog
+from retrieval.embedders import HashingEmbedder
+from retrieval.index import ChunkIndex, StoreBackend
+from retrieval.stores.faiss_store import FaissVectorStore
+from retrieval.types import Scope
+
+BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path) -> IngestPipeline:
+    embedder = HashingEmbedder()
+    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension)
+    return IngestPipeline(index, embedder)
+
+
+def write(folder: Path, name: str, text: str) -> JobFile:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+    return JobFile(folder / name, name)
+
+
+def wait_finished(store: JobStore, job: Job) -> Job:
+    deadline = time.monotonic() + 60
+    while (current := store.get(job.tenant, job.id)) is not None and current.finished_at is None:
+        assert time.monotonic() < deadline, "the job did not finish"
+        time.sleep(0.05)
+    assert current is not None
+    return current
+
+
+def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, tmp_path: Path) -> None:
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
+    files = [write(tmp_path / "in", f"note{i}.md", f"# Note {i}\n\nThe number is {i}.\n") for i in range(3)]
+    seen: list[str] = []
+    job = jobs.submit(files, "default", "notes", after_file=lambda f, o: seen.append(f"{f.name}:{o.status}"))
+    assert job.state == "queued" and job.files == ("note0.md", "note1.md", "note2.md")
+    done = wait_finished(jobs.store, job)
+    assert done.state == "succeeded" and done.files_done == 3 and done.chunks_done == 3 and done.errors == ()
+    assert done.eta_seconds(time.time()) == 0.0 and done.started_at is not None
+    assert seen == ["note0.md:added", "note1.md:added", "note2.md:added"]
+    assert len(pipeline._index.catalog.list_documents(Scope("default", "notes"))) == 3
+    jobs.close()
+
+
+def test_failed_files_are_listed_and_the_rest_ingested(pipeline: IngestPipeline, tmp_path: Path) -> None:
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
+    good = write(tmp_path / "in", "good.md", "# Good\n\nThis one works.\n")
+    empty = write(tmp_path / "in", "empty.txt", "")
+    done = wait_finished(jobs.store, jobs.submit([good, empty], "default", "c"))
+    assert done.state == "partial" and done.files_done == 2
+    assert [name for name, _ in done.errors] == ["empty.txt"]
+    assert done.errors[0][1].startswith("empty.txt: the file is empty")
+    only_bad = wait_finished(jobs.store, jobs.submit([empty], "default", "c"))
+    assert only_bad.state == "failed"
+    jobs.close()
+
+
+def test_jobs_are_private_to_their_tenant(pipeline: IngestPipeline, tmp_path: Path) -> None:
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
+    job = jobs.submit([write(tmp_path / "in", "a.md", "# A\n\nText.\n")], "alice", "c")
+    wait_finished(jobs.store, job)
+    assert jobs.store.get("bob", job.id) is None and jobs.store.list_jobs("bob") == []
+    jobs.close()
+
+
+def test_eta_follows_the_pace_so_far() -> None:
+    job = Job("j", "t", "c", "running", ("a", "b", "c", "d"), files_done=1, started_at=100.0)
+    assert job.eta_seconds(110.0) == 30.0
+    assert Job("j", "t", "c", "running", ("a",), started_at=100.0).eta_seconds(110.0) is None
+
+
+def test_a_job_left_running_by_a_stop_is_marked_failed_on_restart(tmp_path: Path) -> None:
+    store = JobStore(tmp_path / "jobs.db")
+    store.save(Job("job_x", "default", "c", "running", ("a.md", "b.md"), files_done=1, started_at=1.0))
+    store.close()
+    reopened = JobStore(tmp_path / "jobs.db")
+    job = reopened.get("default", "job_x")
+    assert job is not None and job.state == "failed" and job.finished_at is not None
+    assert job.errors == (("b.md", INTERRUPTED),)

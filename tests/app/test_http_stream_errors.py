@@ -35,8 +35,10 @@ def test_mid_stream_failure_sends_an_error_event_then_done(
     container.ingest_pipeline.ingest([tmp_path / "ducks.md"])
     with TestClient(create_app(container)) as client:
         answer = client.post("/v1/answers", json={"question": "What do ducks eat?", "stream": True})
-        chat = client.post("/v1/chat/completions", json={"model": "scripted", "stream": True,
-                                                          "messages": [{"role": "user", "content": "hi"}]})
+        chat = client.post(
+            "/v1/chat/completions",
+            json={"model": "scripted", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+        )
         plain = client.post("/v1/answers", json={"question": "What do ducks eat?"})
     frames = parse_sse(answer.text.splitlines())
     assert [name for name, _ in frames] == ["sources", "delta", "delta", "error", None]

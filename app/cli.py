@@ -167,6 +167,38 @@ def eval_retrieval(
         console.print(f"plot written to {plot}")
 
 
+@eval_app.command("ingest")
+def eval_ingest(
+    sources: Annotated[Path, typer.Option(help="a folder of documents to load")],
+    reference: Annotated[Path, typer.Option(help="a folder of reference Markdown (docling's naming)")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    plot: Annotated[Path | None, typer.Option(help="also draw a PNG bar chart here")] = None,
+) -> None:
+    """Token recall of the text Verity extracts from each file against a reference Markdown conversion."""
+    from eval.ingest import evaluate_ingest
+    from eval.report import plot_ingest
+
+    offline_environment()
+    with _progress() as bar:
+        task = bar.add_task("loading", total=None)
+
+        def show(name: str, done: int, total: int) -> None:
+            description = f"loading {name}"[:60] if name else "loaded"
+            bar.update(task, description=description, completed=done, total=total)
+
+        result = evaluate_ingest(sources, reference, progress=show)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    table = Table("file", "token recall", "seconds", "error", title=f"{sources.name}: ingestion")
+    for name, score in result["files"].items():
+        table.add_row(name, f"{score['recall']:.4f}", f"{score['seconds']:.2f}", score["error"] or "")
+    console.print(table)
+    console.print(f"mean token recall {result['mean_token_recall']:.4f} over {len(result['files'])} files")
+    if plot is not None:
+        plot_ingest(result, plot)
+        console.print(f"plot written to {plot}")
+
+
 def main() -> None:
     """Entry point of the `verity` command."""
     app()

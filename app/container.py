@@ -11,6 +11,7 @@ from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
+from ingest.checks import FileLimits
 from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
@@ -77,7 +78,10 @@ class Container:
     @functools.cached_property
     def ingest_pipeline(self) -> IngestPipeline:
         """Files into the index."""
-        return IngestPipeline(self.index, self.embedder, chunk_tokens=self.settings.chunk_tokens)
+        limits = FileLimits(max_file_bytes=self.settings.max_upload_mb << 20)
+        return IngestPipeline(
+            self.index, self.embedder, chunk_tokens=self.settings.chunk_tokens, limits=limits
+        )
 
     @functools.cached_property
     def engine(self) -> Engine:

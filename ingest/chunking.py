@@ -1,5 +1,7 @@
 """Structure-aware chunking: a heading starts a new chunk, and chunks stay under a token budget.
 
+A table is never split: one over the budget becomes a chunk of its own, and the heading just before it
+(when nothing else stands between them) stays with it; only such chunks exceed the budget.
 Offsets refer to the document's extracted text: its blocks joined by blank lines (`extracted_text`).
 """
 
@@ -26,6 +28,7 @@ class _Span:
     page: int | None
     section: str | None
     heading: int  # which heading the span falls under (0: none yet); a new heading starts a new chunk
+    kind: str = "text"  # "title", "table" (never split) or "text"
 
 
 def extracted_text(blocks: Sequence[Block]) -> str:
@@ -34,7 +37,7 @@ def extracted_text(blocks: Sequence[Block]) -> str:
 
 
 def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[ChunkDraft]:
-    """Group blocks into chunks of at most `max_tokens`, never across a heading; split oversized blocks."""
+    """Group blocks into chunks of at most `max_tokens`, never across a heading; split text, never tables."""
     text = extracted_text(blocks)
     spans = _block_spans(blocks, count_tokens, max_tokens)
     drafts: list[ChunkDraft] = []
@@ -42,6 +45,8 @@ def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
     for span in spans:
         starts_section = bool(group) and span.heading != group[-1].heading
         too_big = bool(group) and sum(s.tokens for s in group) + span.tokens > max_tokens
+        if too_big and _heading_of_table(group, span):
+            too_big = False
         if starts_section or too_big:
             drafts.append(_draft(text, group))
             group = []
@@ -51,13 +56,18 @@ def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
     return drafts
 
 
+def _heading_of_table(group: list[_Span], span: _Span) -> bool:
+    """Whether the group is only the heading right before this table: it stays with the table."""
+    return span.kind == "table" and all(s.kind == "title" and s.heading == span.heading for s in group)
+
+
 def _draft(text: str, group: list[_Span]) -> ChunkDraft:
     start, end = group[0].start, group[-1].end
     return ChunkDraft(text[start:end], group[0].page, group[0].section, start, end)
 
 
 def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[_Span]:
-    """One span per block (pieces of it when it is too long), each knowing its page and section."""
+    """One span per block (pieces of it when it is too long, unless a table), knowing page and section."""
     counts = count_tokens([b.text for b in blocks])
     spans: list[_Span] = []
     trail: list[tuple[int, str]] = []
@@ -67,8 +77,9 @@ def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
             heading += 1
             trail = [(d, t) for d, t in trail if d < block.depth] + [(block.depth, block.text)]
         section = " > ".join(t for _, t in trail) or None
-        if tokens <= max_tokens:
-            spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section, heading))
+        kind = "title" if block.is_title else "table" if block.is_table else "text"
+        if tokens <= max_tokens or block.is_table:
+            spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section, heading, kind))
         else:
             for start, end, n in _split(block.text, count_tokens, max_tokens):
                 spans.append(_Span(offset + start, offset + end, n, block.page, section, heading))

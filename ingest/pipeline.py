@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 import uuid
@@ -12,9 +13,10 @@ from pathlib import Path, PurePath
 import numpy as np
 from numpy.typing import NDArray
 
+from ingest.checks import FileLimits, check_size
 from ingest.chunking import chunk_blocks
 from ingest.errors import IngestError
-from ingest.loaders import SUPPORTED_SUFFIXES, Block, check_supported, load_blocks
+from ingest.loaders import SUPPORTED_SUFFIXES, TITLE, Block, check_supported, load_blocks
 from retrieval.catalog import NewDocument
 from retrieval.embedders import Embedder
 from retrieval.index import ChunkIndex
@@ -88,18 +90,24 @@ def expand_paths(paths: Iterable[Path]) -> list[Path]:
 
 
 class IngestPipeline:
-    """Ingests files into a `ChunkIndex`, skipping files whose content has not changed."""
+    """Ingests files into a `ChunkIndex`, skipping files whose content has not changed.
+
+    `limits` bound a file's size on disk (checked before it is hashed or read) and, for the default
+    loader, the unpacked size of an Office file's ZIP container.
+    """
 
     def __init__(
         self,
         index: ChunkIndex,
         embedder: Embedder,
-        loader: Loader = load_blocks,
+        loader: Loader | None = None,
         chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
+        limits: FileLimits | None = None,
     ) -> None:
         self._index = index
         self._embedder = embedder
-        self._loader = loader
+        self._limits = limits or FileLimits()
+        self._loader = loader or functools.partial(load_blocks, limits=self._limits)
         self._chunk_tokens = chunk_tokens
         self._lock = threading.Lock()  # one writer at a time: check-then-replace must not interleave
 
@@ -131,6 +139,7 @@ class IngestPipeline:
             if not path.is_file():
                 raise IngestError(f"{path}: no such file")
             check_supported(path)
+            check_size(path, self._limits.max_file_bytes)
             digest = content_hash(path)
             existing = self._index.catalog.find_document(tenant, collection, source_path)
             if existing is not None and existing.content_hash == digest:
@@ -140,7 +149,7 @@ class IngestPipeline:
             vectors = self._embed(drafts)
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=exc)
-        title = next((b.text for b in blocks if b.is_title), PurePath(source_path).name)[:200]
+        title = next((b.text for b in blocks if b.kind == TITLE), PurePath(source_path).name)[:200]
         new = NewDocument(
             id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
             tenant=tenant,

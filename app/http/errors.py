@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
-from ingest.errors import EmptyDocument, IngestError, UnreadableFile, UnsupportedFile
+from ingest.errors import EmptyDocument, FileTooLarge, IngestError, UnreadableFile, UnsupportedFile
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -79,6 +79,7 @@ def api_error_from(exc: Exception) -> ApiError:
     table: list[tuple[type[Exception], int, str, str]] = [
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
+        (FileTooLarge, 413, "invalid_request_error", "file_too_large"),
         (EmptyDocument, 422, "invalid_request_error", "empty_document"),
         (UnreadableFile, 422, "invalid_request_error", "unreadable_file"),
         (IngestError, 400, "invalid_request_error", "ingest_failed"),

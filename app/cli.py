@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, cast, get_args
 
 import typer
 from rich.console import Console
@@ -22,6 +22,7 @@ from app.container import FAISS_BACKEND, Container, offline_environment
 from app.settings import Settings
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.prompts import source_label
+from ingest.pipeline import DuplicatePolicy
 from ingest.pipeline import Progress as IngestProgress
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
 
@@ -51,8 +52,13 @@ def _progress() -> Progress:
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="files and folders to ingest")],
     collection: Annotated[str, typer.Option(help="collection to file them in")] = DEFAULT_COLLECTION,
+    on_duplicate: Annotated[
+        str, typer.Option(help="a changed file already filed: overwrite, skip or fail")
+    ] = "overwrite",
 ) -> None:
     """Ingest files and folders (PDF, DOCX, HTML, Markdown, PPTX, XLSX, CSV, text)."""
+    if on_duplicate not in get_args(DuplicatePolicy):
+        raise typer.BadParameter("must be overwrite, skip or fail", param_hint="--on-duplicate")
     container = Container(Settings())
     with _progress() as bar:
         task = bar.add_task("loading models", total=None)
@@ -63,10 +69,12 @@ def ingest(
                 task, description=f"ingesting {p.current}"[:60], completed=p.files_done, total=p.files_total
             )
 
-        report = pipeline.ingest(paths, DEFAULT_TENANT, collection, on_progress=show)
+        policy = cast(DuplicatePolicy, on_duplicate)
+        report = pipeline.ingest(paths, DEFAULT_TENANT, collection, on_progress=show, on_duplicate=policy)
     console.print(
         f"added {report.count('added')}, replaced {report.count('replaced')}, "
         f"unchanged {report.count('unchanged')}, failed {len(report.failed)}"
+        + (f", skipped {report.count('skipped')} (changed, kept as filed)" if report.count("skipped") else "")
     )
     for outcome in report.failed:
         console.print(f"[red]failed[/red] {outcome.path}: {outcome.error}")

@@ -8,7 +8,8 @@ IngestError
 │   ├── EncryptedFile     password-protected (an encrypted PDF, an encrypted Office file)
 │   ├── MislabelledFile   the content is of another type than the name says (a ZIP called .pdf)
 │   └── SuspiciousArchive an Office file whose ZIP would unpack to far more than it holds (a zip bomb)
-└── EmptyDocument         a file that parsed but holds no text (an empty file, a scan with no OCR)
+├── EmptyDocument         a file that parsed but holds no text (an empty file, a scan with no OCR)
+└── DuplicateDocument     a changed file whose older version is filed, under the duplicate policy "fail"
 """
 
 
@@ -46,3 +47,7 @@ class SuspiciousArchive(UnreadableFile):
 
 class EmptyDocument(IngestError):
     """The file holds no extractable text."""
+
+
+class DuplicateDocument(IngestError):
+    """Another version of the file is already filed, and the duplicate policy says to fail."""

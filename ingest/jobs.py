@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from ingest.pipeline import FileOutcome, IngestPipeline
+from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
 
 JobState = Literal["queued", "running", "succeeded", "partial", "failed"]
 INTERRUPTED = "interrupted: the server stopped before this file was ingested; upload it again"
@@ -153,6 +153,7 @@ class _Work:
     files: Sequence[JobFile]
     after_file: AfterFile | None
     after_job: AfterJob | None
+    on_duplicate: DuplicatePolicy
 
 
 class IngestJobs:
@@ -177,11 +178,12 @@ class IngestJobs:
         collection: str,
         after_file: AfterFile | None = None,
         after_job: AfterJob | None = None,
+        on_duplicate: DuplicatePolicy = "overwrite",
     ) -> Job:
         """Queue files for ingestion; returns the queued job at once."""
         job = Job(f"job_{uuid.uuid4().hex[:16]}", tenant, collection, "queued", tuple(f.name for f in files))
         self._store.save(job)
-        self._queue.put(_Work(job.id, files, after_file, after_job))
+        self._queue.put(_Work(job.id, files, after_file, after_job, on_duplicate))
         return job
 
     def _run(self) -> None:
@@ -191,7 +193,9 @@ class IngestJobs:
             job = replace(queued, state="running", started_at=time.time())
             self._store.save(job)
             for file in work.files:
-                outcome = self._pipeline.ingest_file(file.path, file.name, job.tenant, job.collection)
+                outcome = self._pipeline.ingest_file(
+                    file.path, file.name, job.tenant, job.collection, work.on_duplicate
+                )
                 job = _advance(job, file, outcome)
                 if work.after_file is not None:
                     work.after_file(file, outcome)

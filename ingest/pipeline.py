@@ -9,13 +9,14 @@ import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from ingest.checks import FileLimits, check_size
 from ingest.chunking import chunk_blocks
-from ingest.errors import IngestError
+from ingest.errors import DuplicateDocument, IngestError
 from ingest.loaders import SUPPORTED_SUFFIXES, TITLE, Block, check_supported, load_blocks
 from retrieval.catalog import NewDocument
 from retrieval.embedders import Embedder
@@ -26,6 +27,8 @@ DEFAULT_CHUNK_TOKENS = 200
 EMBED_BATCH = 32
 
 Loader = Callable[[Path], list[Block]]
+DuplicatePolicy = Literal["overwrite", "skip", "fail"]
+FileStatus = Literal["added", "replaced", "unchanged", "skipped", "failed"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class FileOutcome:
     """What happened to one file: added, replaced, unchanged, or failed (with the reason)."""
 
     path: str
-    status: str
+    status: FileStatus
     document: Document | None = None
     error: IngestError | None = None
 
@@ -117,6 +120,7 @@ class IngestPipeline:
         tenant: str = DEFAULT_TENANT,
         collection: str = DEFAULT_COLLECTION,
         on_progress: Callable[[Progress], None] | None = None,
+        on_duplicate: DuplicatePolicy = "overwrite",
     ) -> IngestReport:
         """Ingest files and folders; each file succeeds or fails alone, and failures say why."""
         files = expand_paths(paths)
@@ -124,17 +128,31 @@ class IngestPipeline:
         for done, path in enumerate(files):
             if on_progress:
                 on_progress(Progress(done, len(files), path.name))
-            report.outcomes.append(self.ingest_file(path, str(path.resolve()), tenant, collection))
+            outcome = self.ingest_file(path, str(path.resolve()), tenant, collection, on_duplicate)
+            report.outcomes.append(outcome)
         if on_progress:
             on_progress(Progress(len(files), len(files), ""))
         return report
 
-    def ingest_file(self, path: Path, source_path: str, tenant: str, collection: str) -> FileOutcome:
-        """Ingest one file filed under `source_path`; an unreadable file fails alone, storing nothing."""
-        with self._lock:
-            return self._ingest_file(path, source_path, tenant, collection)
+    def ingest_file(
+        self,
+        path: Path,
+        source_path: str,
+        tenant: str,
+        collection: str,
+        on_duplicate: DuplicatePolicy = "overwrite",
+    ) -> FileOutcome:
+        """Ingest one file filed under `source_path`; an unreadable file fails alone, storing nothing.
 
-    def _ingest_file(self, path: Path, source_path: str, tenant: str, collection: str) -> FileOutcome:
+        An identical file already filed is "unchanged". A changed one is replaced ("overwrite"), left as
+        it was ("skip", status "skipped"), or refused with `DuplicateDocument` ("fail").
+        """
+        with self._lock:
+            return self._ingest_file(path, source_path, tenant, collection, on_duplicate)
+
+    def _ingest_file(
+        self, path: Path, source_path: str, tenant: str, collection: str, on_duplicate: DuplicatePolicy
+    ) -> FileOutcome:
         try:
             if not path.is_file():
                 raise IngestError(f"{path}: no such file")
@@ -144,6 +162,13 @@ class IngestPipeline:
             existing = self._index.catalog.find_document(tenant, collection, source_path)
             if existing is not None and existing.content_hash == digest:
                 return FileOutcome(source_path, "unchanged", existing)
+            if existing is not None and on_duplicate == "skip":
+                return FileOutcome(source_path, "skipped", existing)
+            if existing is not None and on_duplicate == "fail":
+                raise DuplicateDocument(
+                    f"{PurePath(source_path).name}: another version is already filed in collection "
+                    f"{collection!r} as {existing.id}; replace it (overwrite) or keep it (skip)"
+                )
             blocks = self._loader(path)
             drafts = chunk_blocks(blocks, self._embedder.count_tokens, self._chunk_tokens)
             vectors = self._embed(drafts)

@@ -12,7 +12,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
-from ingest.errors import EmptyDocument, FileTooLarge, IngestError, UnreadableFile, UnsupportedFile
+from ingest.errors import (
+    DuplicateDocument,
+    EmptyDocument,
+    FileTooLarge,
+    IngestError,
+    UnreadableFile,
+    UnsupportedFile,
+)
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -50,6 +57,7 @@ _STATUS_TEXT = {
     400: "Invalid request: a parameter is missing, malformed or out of range",
     401: "Missing or invalid credentials",
     404: "Not found",
+    409: "Another version of the file is already filed (duplicate policy 'fail')",
     413: "The upload is larger than the configured limit",
     415: "The file type is not one Verity reads",
     422: "The file could not be read (corrupt, encrypted, empty or mislabelled)",
@@ -79,6 +87,7 @@ def api_error_from(exc: Exception) -> ApiError:
     table: list[tuple[type[Exception], int, str, str]] = [
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
+        (DuplicateDocument, 409, "invalid_request_error", "duplicate_document"),
         (FileTooLarge, 413, "invalid_request_error", "file_too_large"),
         (EmptyDocument, 422, "invalid_request_error", "empty_document"),
         (UnreadableFile, 422, "invalid_request_error", "unreadable_file"),

@@ -12,18 +12,29 @@ from app.http import uploads
 from app.http.deps import get_container
 from app.http.errors import api_error_from, error_responses
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
-from ingest.pipeline import FileOutcome
+from ingest.pipeline import DuplicatePolicy, FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
 
 router = APIRouter(tags=["documents"])
+DUPLICATE_HELP = (
+    "what to do with a changed file whose older version is filed under the same name: replace it "
+    "(overwrite), keep the old one (skip), or refuse with 409 (fail)"
+)
 
 
-async def _ingest_upload(container: Container, upload: UploadFile, collection: str) -> FileOutcome:
+async def _ingest_upload(
+    container: Container, upload: UploadFile, collection: str, on_duplicate: DuplicatePolicy
+) -> FileOutcome:
     folder = uploads.incoming_dir(container)
     try:
         file = await uploads.receive(upload, folder, container.settings.max_upload_mb << 20)
         outcome = await run_in_threadpool(
-            container.ingest_pipeline.ingest_file, file.path, file.name, DEFAULT_TENANT, collection
+            container.ingest_pipeline.ingest_file,
+            file.path,
+            file.name,
+            DEFAULT_TENANT,
+            collection,
+            on_duplicate,
         )
         uploads.keep_if_ingested(container, collection, file, outcome)
         return outcome
@@ -31,14 +42,17 @@ async def _ingest_upload(container: Container, upload: UploadFile, collection: s
         uploads.remove(folder)
 
 
-@router.post("/v1/documents", response_model=UploadResponse, responses=error_responses(400, 413, 415, 422))
+@router.post(
+    "/v1/documents", response_model=UploadResponse, responses=error_responses(400, 409, 413, 415, 422)
+)
 async def upload_documents(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
     collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
 ) -> UploadResponse:
     """Upload and ingest files; unchanged files are skipped; a file that fails stores nothing."""
-    outcomes = [await _ingest_upload(container, upload, collection) for upload in file]
+    outcomes = [await _ingest_upload(container, upload, collection, on_duplicate) for upload in file]
     failed = [o for o in outcomes if o.error is not None]
     if failed and len(failed) == len(outcomes):
         raise api_error_from(failed[0].error)  # type: ignore[arg-type]

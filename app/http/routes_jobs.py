@@ -10,9 +10,10 @@ from app.container import Container
 from app.http import uploads
 from app.http.deps import get_container
 from app.http.errors import ApiError, error_responses
+from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
 from ingest.jobs import Job, JobFile
-from ingest.pipeline import FileOutcome
+from ingest.pipeline import DuplicatePolicy, FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT
 
 router = APIRouter(tags=["jobs"])
@@ -42,6 +43,7 @@ def job_out(job: Job) -> JobOut:
 async def create_job(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
     collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
 ) -> JobOut:
     """Receive files and queue them for ingestion; returns the job at once (202)."""
@@ -56,7 +58,7 @@ async def create_job(
         uploads.keep_if_ingested(container, collection, received, outcome)
 
     job = container.jobs.submit(
-        files, DEFAULT_TENANT, collection, after_file, lambda _: uploads.remove(folder)
+        files, DEFAULT_TENANT, collection, after_file, lambda _: uploads.remove(folder), on_duplicate
     )
     return job_out(job)
 

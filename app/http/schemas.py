@@ -132,7 +132,7 @@ class UploadResponse(BaseModel):
 
     object: Literal["list"] = "list"
     data: list[DocumentOut]
-    statuses: dict[str, Literal["added", "replaced", "unchanged"]]
+    statuses: dict[str, Literal["added", "replaced", "unchanged", "skipped"]]
     errors: list[FileErrorOut]
 
 

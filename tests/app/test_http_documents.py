@@ -117,3 +117,20 @@ def test_mixed_upload_reports_each_file(app_client: TestClient) -> None:
     assert response.status_code == 200
     assert body["statuses"] == {"orchard.md": "added"}
     assert [(e["filename"], e["code"]) for e in body["errors"]] == [("notes.xyz", "unsupported_file")]
+
+
+def test_duplicate_policy_skip_and_fail(app_client: TestClient) -> None:
+    upload(app_client, "orchard.md", FACT)
+    changed = FACT.replace(b"1987", b"1991")
+    form = {"collection": "orchard", "on_duplicate": "skip"}
+    skipped = app_client.post("/v1/documents", files=[("file", ("orchard.md", changed))], data=form)
+    assert skipped.json()["statuses"] == {"orchard.md": "skipped"}
+    refused = app_client.post(
+        "/v1/documents", files=[("file", ("orchard.md", changed))], data={**form, "on_duplicate": "fail"}
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "duplicate_document"
+    bad = app_client.post(
+        "/v1/documents", files=[("file", ("orchard.md", changed))], data={**form, "on_duplicate": "merge"}
+    )
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "on_duplicate"
+    assert any("1987" in str(s["text"]) for s in sources_for(app_client, QUESTION))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, cast, get_args
 
@@ -46,6 +47,18 @@ def _progress() -> Progress:
         console=err,
         transient=False,
     )
+
+
+def _stage_reporter(bar: Progress) -> Callable[[str, int, int], None]:
+    """A progress callback that shows each named stage as its own bar."""
+    tasks: dict[str, TaskID] = {}
+
+    def show(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done)
+
+    return show
 
 
 @app.command()
@@ -156,13 +169,7 @@ def eval_retrieval(
     container = Container(Settings())
     dataset = load_beir(beir, split)
     with _progress() as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def show(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
+        show = _stage_reporter(bar)
         result = evaluate_beir(dataset, container.embedder, FAISS_BACKEND, container.reranker, show)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -205,6 +212,36 @@ def eval_ingest(
     if plot is not None:
         plot_ingest(result, plot)
         console.print(f"plot written to {plot}")
+
+
+@eval_app.command("qa")
+def eval_qa(
+    squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    limit: Annotated[int | None, typer.Option(help="ask this many questions, drawn at random")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
+) -> None:
+    """End-to-end answers, abstention and citations on SQuAD 2.0, with the configured models."""
+    from eval.qa import evaluate_qa
+
+    offline_environment()
+    container = Container(Settings())
+    with _progress() as bar:
+        show = _stage_reporter(bar)
+        result = evaluate_qa(
+            squad,
+            container.embedder,
+            container.engine,
+            FAISS_BACKEND,
+            limit,
+            seed,
+            container.settings.top_k,
+            container.generation_params,
+            show,
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
 
 
 def main() -> None:

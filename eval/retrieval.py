@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -18,38 +18,36 @@ from retrieval.search import HybridSearcher, SearchMode
 from retrieval.types import ChunkDraft, Scope, searchable_text
 
 DEFAULT_PIPELINE = "hybrid"
+EVAL_TENANT = "eval"
 EMBED_BATCH = 64
 Progress = Callable[[str, int, int], None]
 
 
-def _index_corpus(
-    dataset: BeirDataset, embedder: Embedder, backend: StoreBackend, directory: Path, progress: Progress
+def index_corpus(
+    corpus: Mapping[str, tuple[str, str]],
+    name: str,
+    embedder: Embedder,
+    backend: StoreBackend,
+    directory: Path,
+    progress: Progress,
 ) -> tuple[ChunkIndex, dict[int, str]]:
-    """One chunk per corpus document (title as its section); returns the index and document id by chunk."""
-    ids = list(dataset.corpus)
-    texts = [searchable_text(dataset.corpus[i][0] or None, dataset.corpus[i][1]) for i in ids]
+    """One chunk per document id -> (title, text), the title as its section, filed for tenant "eval" in
+    collection `name`; returns the index and the document id of each chunk id."""
+    ids = list(corpus)
+    texts = [searchable_text(corpus[i][0] or None, corpus[i][1]) for i in ids]
     parts = []
     for start in range(0, len(texts), EMBED_BATCH):
         parts.append(embedder.embed(texts[start : start + EMBED_BATCH]))
         progress("embedding corpus", min(start + EMBED_BATCH, len(texts)), len(texts))
     vectors = np.concatenate(parts)
     index = ChunkIndex(directory, Catalog(directory / "catalog.sqlite3"), backend, embedder.dimension)
-    writes = [
-        DocumentWrite(
-            NewDocument(doc_id, "eval", dataset.name, doc_id, "", dataset.corpus[doc_id][0][:200]),
-            [
-                ChunkDraft(
-                    dataset.corpus[doc_id][1],
-                    None,
-                    dataset.corpus[doc_id][0] or None,
-                    0,
-                    len(dataset.corpus[doc_id][1]),
-                )
-            ],
-            vectors[row : row + 1],
+    writes = []
+    for row, doc_id in enumerate(ids):
+        title, text = corpus[doc_id]
+        new = NewDocument(doc_id, EVAL_TENANT, name, doc_id, "", title[:200])
+        writes.append(
+            DocumentWrite(new, [ChunkDraft(text, None, title or None, 0, len(text))], vectors[row : row + 1])
         )
-        for row, doc_id in enumerate(ids)
-    ]
     filed = index.replace_documents(writes)
     return index, {chunks[0].id: doc_id for chunks, doc_id in zip(filed, ids, strict=True)}
 
@@ -64,8 +62,8 @@ def evaluate_beir(
     """nDCG@10 and recall@100 of BM25, dense, hybrid (and hybrid+rerank when a reranker is given)."""
     report = progress or (lambda stage, done, total: None)
     with tempfile.TemporaryDirectory(prefix="verity-eval-") as tmp:
-        index, doc_of = _index_corpus(dataset, embedder, backend, Path(tmp), report)
-        scope = Scope("eval", dataset.name)
+        index, doc_of = index_corpus(dataset.corpus, dataset.name, embedder, backend, Path(tmp), report)
+        scope = Scope(EVAL_TENANT, dataset.name)
         pipelines: list[tuple[str, SearchMode, Reranker | None]] = [
             ("bm25", "bm25", None),
             ("dense", "dense", None),

@@ -15,7 +15,7 @@ from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
 from retrieval.context import pack_context
-from retrieval.search import SearchResult
+from retrieval.search import SearchResult, elapsed_ms
 from retrieval.types import Passage, Scope
 
 
@@ -104,7 +104,7 @@ class AnswerPipeline:
         if not packed.included:
             yield DeltaEvent(NOT_IN_DOCUMENTS)
             usage = Usage(0, 0, 0, budget, len(found.passages), 0, len(packed.dropped))
-            timings["total"] = _ms_since(start)
+            timings["total"] = elapsed_ms(start)
             yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True)
             return
         messages = build_messages(question, packed.included)
@@ -120,7 +120,7 @@ class AnswerPipeline:
             passages_dropped=len(packed.dropped),
         )
         citations = [] if abstained else find_citations(generated.text, packed.included)
-        timings["total"] = _ms_since(start)
+        timings["total"] = elapsed_ms(start)
         yield DoneEvent(generated.text, citations, usage, timings, abstained, generated.finish_reason)
 
     def _context_budget(self, question: str, params: GenerationParams) -> int:
@@ -158,15 +158,11 @@ def stream_completion(
     generate_start = time.perf_counter()
     for piece in engine.stream(messages, params):
         if not pieces:
-            timings["first_token"] = _ms_since(start)
+            timings["first_token"] = elapsed_ms(start)
         pieces.append(piece)
         yield DeltaEvent(piece)
-    timings["generate"] = _ms_since(generate_start)
+    timings["generate"] = elapsed_ms(generate_start)
     text = "".join(pieces).strip()
     completion_tokens = engine.count_tokens("".join(pieces))
     finish: FinishReason = "length" if completion_tokens >= params.max_tokens else "stop"
     return Generated(text, prompt_tokens, completion_tokens, finish)
-
-
-def _ms_since(start: float) -> float:
-    return round((time.perf_counter() - start) * 1000, 2)

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 
 from generation.answer import AnswerEvent, DoneEvent, SourcesEvent, Usage, stream_completion
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from retrieval.search import elapsed_ms
 
 
 class ChatPipeline:
@@ -27,5 +28,5 @@ class ChatPipeline:
             self._engine, list(messages), params or self._params, timings, start
         )
         usage = Usage(generated.prompt_tokens, generated.completion_tokens, 0, 0, 0, 0, 0)
-        timings["total"] = round((time.perf_counter() - start) * 1000, 2)
+        timings["total"] = elapsed_ms(start)
         yield DoneEvent(generated.text, [], usage, timings, finish_reason=generated.finish_reason)

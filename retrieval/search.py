@@ -58,13 +58,13 @@ class HybridSearcher:
             if mode == "hybrid"
             else rankings[mode]
         )
-        timings["retrieve"] = _ms_since(start)
+        timings["retrieve"] = elapsed_ms(start)
         keep = self._rerank_depth if self._reranker is not None else top_k
         passages = self._passages(fused[: max(keep, top_k)], rankings)
         if self._reranker is not None:
             start = time.perf_counter()
             passages = self._reranker.rerank(query, passages)
-            timings["rerank"] = _ms_since(start)
+            timings["rerank"] = elapsed_ms(start)
         return SearchResult(passages[:top_k], timings)
 
     def _passages(self, hits: list[Hit], rankings: dict[str, list[Hit]]) -> list[Passage]:
@@ -81,5 +81,6 @@ class HybridSearcher:
         ]
 
 
-def _ms_since(start: float) -> float:
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since `start` (a `time.perf_counter()` reading), to two decimals."""
     return round((time.perf_counter() - start) * 1000, 2)

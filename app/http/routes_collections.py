@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http import uploads
@@ -31,22 +30,22 @@ def _find(container: Container, name: str) -> CollectionOut:
 
 
 @router.get("/v1/collections", response_model=CollectionList, responses=error_responses())
-async def list_collections(container: Container = Depends(get_container)) -> CollectionList:
+def list_collections(container: Container = Depends(get_container)) -> CollectionList:
     """Every collection, with its document and chunk counts."""
     return CollectionList(data=_collections(container))
 
 
 @router.get("/v1/collections/{name}", response_model=CollectionOut, responses=error_responses(404))
-async def get_collection(name: str, container: Container = Depends(get_container)) -> CollectionOut:
+def get_collection(name: str, container: Container = Depends(get_container)) -> CollectionOut:
     """One collection."""
     return _find(container, name)
 
 
 @router.delete("/v1/collections/{name}", response_model=CollectionDeleted, responses=error_responses(404))
-async def delete_collection(name: str, container: Container = Depends(get_container)) -> CollectionDeleted:
+def delete_collection(name: str, container: Container = Depends(get_container)) -> CollectionDeleted:
     """Delete a collection and all its documents, in one published index version."""
     _find(container, name)
     ids = [d.id for d in container.catalog.list_documents(Scope(DEFAULT_TENANT, name))]
-    deleted = await run_in_threadpool(container.index.delete_documents, DEFAULT_TENANT, ids)
+    deleted = container.index.delete_documents(DEFAULT_TENANT, ids)
     uploads.remove(uploads.collection_dir(container, name))
     return CollectionDeleted(id=name, documents_deleted=len(deleted))

@@ -68,7 +68,7 @@ async def upload_documents(
 
 
 @router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400))
-async def list_documents(
+def list_documents(
     collection: str | None = Query(None, min_length=1, max_length=200),
     container: Container = Depends(get_container),
 ) -> DocumentList:

@@ -67,8 +67,8 @@ async def create_embeddings(
     embedder = container.embedder
     check_model(body, embedder)
     texts = input_texts(body, embedder)
-    vectors = await run_in_threadpool(embedder.embed, texts)
-    tokens = sum(min(n, embedder.max_tokens) for n in embedder.count_tokens(texts))
+    vectors, counts = await run_in_threadpool(lambda: (embedder.embed(texts), embedder.count_tokens(texts)))
+    tokens = sum(min(n, embedder.max_tokens) for n in counts)
     data = [
         EmbeddingOut(
             index=i,

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=HealthOut, responses=error_responses())
-async def health(container: Container = Depends(get_container)) -> HealthOut:
+def health(container: Container = Depends(get_container)) -> HealthOut:
     """Liveness, and what the server holds."""
     return HealthOut(
         documents=len(container.catalog.list_documents(Scope(DEFAULT_TENANT))),

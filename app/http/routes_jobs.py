@@ -64,13 +64,13 @@ async def create_job(
 
 
 @router.get("/v1/jobs", response_model=JobList, responses=error_responses())
-async def list_jobs(container: Container = Depends(get_container)) -> JobList:
+def list_jobs(container: Container = Depends(get_container)) -> JobList:
     """Every ingest job, newest first."""
     return JobList(data=[job_out(j) for j in container.jobs.store.list_jobs(DEFAULT_TENANT)])
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
-async def get_job(job_id: str, container: Container = Depends(get_container)) -> JobOut:
+def get_job(job_id: str, container: Container = Depends(get_container)) -> JobOut:
     """One job: its state, files and chunks done, errors per file and an ETA."""
     job = container.jobs.store.get(DEFAULT_TENANT, job_id)
     if job is None:

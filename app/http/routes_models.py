@@ -19,15 +19,13 @@ def _models(request: Request, container: Container) -> list[ModelOut]:
 
 
 @router.get("/v1/models", response_model=ModelList, responses=error_responses())
-async def list_models(request: Request, container: Container = Depends(get_container)) -> ModelList:
+def list_models(request: Request, container: Container = Depends(get_container)) -> ModelList:
     """The chat models (`verity`, `verity:<collection>`, the engine) and the embedding model."""
     return ModelList(data=_models(request, container))
 
 
 @router.get("/v1/models/{model:path}", response_model=ModelOut, responses=error_responses(404))
-async def retrieve_model(
-    model: str, request: Request, container: Container = Depends(get_container)
-) -> ModelOut:
+def retrieve_model(model: str, request: Request, container: Container = Depends(get_container)) -> ModelOut:
     """One model by id."""
     for found in _models(request, container):
         if found.id == model:

@@ -95,16 +95,21 @@ def test_missing_split_raises(tiny_beir: Path) -> None:
         load_beir(tiny_beir, "dev")
 
 
+def write_qrels(folder: Path, query_id: str) -> None:
+    (folder / "qrels").mkdir()
+    (folder / "qrels" / "test.tsv").write_text(
+        f"query-id\tcorpus-id\tscore\n{query_id}\td1\t1\n", encoding="utf-8"
+    )
+
+
 def test_missing_corpus_raises(tmp_path: Path) -> None:
-    (tmp_path / "qrels").mkdir()
-    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n", encoding="utf-8")
+    write_qrels(tmp_path, "1")
     with pytest.raises(DatasetError, match=r"corpus\.jsonl"):
         load_beir(tmp_path, "test")
 
 
 def test_malformed_jsonl_raises(tmp_path: Path) -> None:
-    (tmp_path / "qrels").mkdir()
-    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\td1\t1\n", encoding="utf-8")
+    write_qrels(tmp_path, "1")
     (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "text": "ok"}\n{not json\n', encoding="utf-8")
     (tmp_path / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match=":2"):
@@ -112,8 +117,7 @@ def test_malformed_jsonl_raises(tmp_path: Path) -> None:
 
 
 def test_no_judged_query_raises(tmp_path: Path) -> None:
-    (tmp_path / "qrels").mkdir()
-    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n9\td1\t1\n", encoding="utf-8")
+    write_qrels(tmp_path, "9")
     (tmp_path / "corpus.jsonl").write_text('{"_id": "d1", "text": "ok"}\n', encoding="utf-8")
     (tmp_path / "queries.jsonl").write_text('{"_id": "1", "text": "q"}\n', encoding="utf-8")
     with pytest.raises(DatasetError, match="judged"):

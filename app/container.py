@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import os
 
+from app import kept_uploads
 from app.settings import Settings
 from generation.answer import AnswerPipeline
 from generation.chat import ChatPipeline
@@ -100,7 +101,8 @@ class Container:
     @functools.cached_property
     def jobs(self) -> IngestJobs:
         """Background ingest jobs, recorded beside the catalog."""
-        return IngestJobs(self.ingest_pipeline, JobStore(self.settings.data_dir / "jobs.sqlite3"))
+        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+        return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:

@@ -2,8 +2,9 @@
 
 One worker thread runs the jobs in order, one file at a time; each file is published atomically by the
 pipeline, so a question asked meanwhile sees a document whole or not at all. Job records live in
-SQLite: a job that was queued or running when the process stopped is marked failed on the next start,
-saying so, and its files can be uploaded again.
+SQLite with the paths of their files: a job that was queued or running when the process stopped (even
+by `kill -9`) is resumed on the next start from the first file it had not finished, as long as its
+files are still on disk; a file that is gone is reported as an error of that job.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
 
 JobState = Literal["queued", "running", "succeeded", "partial", "failed"]
-INTERRUPTED = "interrupted: the server stopped before this file was ingested; upload it again"
+INTERRUPTED = (
+    "interrupted: the server stopped before this file was ingested and the file is gone; upload it again"
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -31,6 +34,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     created_at REAL NOT NULL, started_at REAL, finished_at REAL
 )
 """
+# Added after the first release: the files' paths on disk and the duplicate policy, to resume jobs.
+_ADDED_COLUMNS = {
+    "paths": "TEXT NOT NULL DEFAULT '[]'",
+    "on_duplicate": "TEXT NOT NULL DEFAULT 'overwrite'",
+    "resumed": "INTEGER NOT NULL DEFAULT 0",
+}
+_COLUMNS = (
+    "id, tenant, collection, state, files, files_done, chunks_done, errors, created_at, started_at, "
+    "finished_at, paths, on_duplicate, resumed"
+)
+_PLACEHOLDERS = ", ".join("?" * len(_COLUMNS.split(",")))
 
 
 @dataclass(frozen=True)
@@ -56,6 +70,14 @@ class Job:
     created_at: float = field(default_factory=time.time)
     started_at: float | None = None
     finished_at: float | None = None
+    paths: tuple[str, ...] = ()
+    on_duplicate: DuplicatePolicy = "overwrite"
+    resumed: int = 0
+
+    def remaining_files(self) -> list[JobFile]:
+        """The files not yet ingested, with their paths on disk."""
+        pairs = zip(self.paths, self.files, strict=True)
+        return [JobFile(Path(path), name) for path, name in list(pairs)[self.files_done :]]
 
     def eta_seconds(self, now: float) -> float | None:
         """Seconds left at the pace so far (None until a file is done, 0 once finished)."""
@@ -76,12 +98,14 @@ class JobStore:
         with self._lock:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(_SCHEMA)
-        self._fail_interrupted()
+            present = {row[1] for row in self._conn.execute("PRAGMA table_info(jobs)")}
+            for column, kind in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._conn.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
-    def _fail_interrupted(self) -> None:
-        for job in self._select("state IN ('queued', 'running')", ()):
-            errors = job.errors + tuple((name, INTERRUPTED) for name in job.files[job.files_done :])
-            self.save(replace(job, state="failed", errors=errors, finished_at=time.time()))
+    def unfinished(self) -> list[Job]:
+        """Jobs that were queued or running when the process last stopped, oldest first."""
+        return self._select("state IN ('queued', 'running')", ())[::-1]
 
     def save(self, job: Job) -> None:
         """Insert or replace a job record."""
@@ -97,9 +121,12 @@ class JobStore:
             job.created_at,
             job.started_at,
             job.finished_at,
+            json.dumps(job.paths),
+            job.on_duplicate,
+            job.resumed,
         )
         with self._lock:
-            self._conn.execute("INSERT OR REPLACE INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            self._conn.execute(f"INSERT OR REPLACE INTO jobs ({_COLUMNS}) VALUES ({_PLACEHOLDERS})", row)
 
     def get(self, tenant: str, job_id: str) -> Job | None:
         """The tenant's job with this id, if any."""
@@ -118,24 +145,9 @@ class JobStore:
     def _select(self, where: str, params: tuple[str, ...]) -> list[Job]:
         with self._lock:
             rows = self._conn.execute(
-                f"SELECT * FROM jobs WHERE {where} ORDER BY created_at DESC", params
+                f"SELECT {_COLUMNS} FROM jobs WHERE {where} ORDER BY created_at DESC", params
             ).fetchall()
-        return [
-            Job(
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                tuple(json.loads(r[4])),
-                r[5],
-                r[6],
-                tuple((str(a), str(b)) for a, b in json.loads(r[7])),
-                r[8],
-                r[9],
-                r[10],
-            )
-            for r in rows
-        ]
+        return [_job_from_row(row) for row in rows]
 
     def close(self) -> None:
         """Close the connection."""
@@ -143,28 +155,68 @@ class JobStore:
             self._conn.close()
 
 
-AfterFile = Callable[[JobFile, FileOutcome], None]
-AfterJob = Callable[[Job], None]
+def _job_from_row(r: tuple[Any, ...]) -> Job:
+    return Job(
+        r[0],
+        r[1],
+        r[2],
+        r[3],
+        tuple(json.loads(r[4])),
+        r[5],
+        r[6],
+        tuple((str(a), str(b)) for a, b in json.loads(r[7])),
+        r[8],
+        r[9],
+        r[10],
+        tuple(json.loads(r[11])),
+        r[12],
+        r[13],
+    )
+
+
+AfterFile = Callable[[Job, JobFile, FileOutcome], None]
+AfterJob = Callable[[Job, Sequence[JobFile]], None]
 
 
 @dataclass(frozen=True)
-class _Work:
-    job_id: str
-    files: Sequence[JobFile]
-    after_file: AfterFile | None
-    after_job: AfterJob | None
-    on_duplicate: DuplicatePolicy
+class JobHooks:
+    """What the application does after each file and after each job (e.g. keep or remove uploads)."""
+
+    after_file: AfterFile | None = None
+    after_job: AfterJob | None = None
 
 
 class IngestJobs:
-    """Runs ingest jobs on one background thread, recording progress after every file."""
+    """Runs ingest jobs on one background thread, recording progress after every file.
 
-    def __init__(self, pipeline: IngestPipeline, store: JobStore) -> None:
+    On start it resumes the jobs an earlier process left unfinished, before any new one.
+    """
+
+    def __init__(self, pipeline: IngestPipeline, store: JobStore, hooks: JobHooks | None = None) -> None:
         self._pipeline = pipeline
         self._store = store
-        self._queue: queue.Queue[_Work | None] = queue.Queue()
+        self._hooks = hooks or JobHooks()
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        for job in store.unfinished():
+            self._resume(job)
         self._worker = threading.Thread(target=self._run, name="ingest-jobs", daemon=True)
         self._worker.start()
+
+    def _resume(self, job: Job) -> None:
+        """Queue an interrupted job again from its first unfinished file; files gone from disk fail."""
+        remaining = job.remaining_files() if len(job.paths) == len(job.files) else []
+        missing = [f.name for f in remaining if not f.path.is_file()]
+        if missing or not remaining:
+            names = missing or list(job.files[job.files_done :])
+            errors = job.errors + tuple((name, INTERRUPTED) for name in names)
+            job = replace(job, errors=errors, files_done=len(job.files), finished_at=time.time())
+            job = replace(job, state=_final_state(job))
+            self._store.save(job)
+            if self._hooks.after_job is not None:
+                self._hooks.after_job(job, remaining)
+            return
+        self._store.save(replace(job, state="queued", resumed=job.resumed + 1))
+        self._queue.put(job.id)
 
     @property
     def store(self) -> JobStore:
@@ -176,34 +228,43 @@ class IngestJobs:
         files: Sequence[JobFile],
         tenant: str,
         collection: str,
-        after_file: AfterFile | None = None,
-        after_job: AfterJob | None = None,
         on_duplicate: DuplicatePolicy = "overwrite",
     ) -> Job:
         """Queue files for ingestion; returns the queued job at once."""
-        job = Job(f"job_{uuid.uuid4().hex[:16]}", tenant, collection, "queued", tuple(f.name for f in files))
+        job = Job(
+            f"job_{uuid.uuid4().hex[:16]}",
+            tenant,
+            collection,
+            "queued",
+            tuple(f.name for f in files),
+            paths=tuple(str(f.path) for f in files),
+            on_duplicate=on_duplicate,
+        )
         self._store.save(job)
-        self._queue.put(_Work(job.id, files, after_file, after_job, on_duplicate))
+        self._queue.put(job.id)
         return job
 
     def _run(self) -> None:
-        while (work := self._queue.get()) is not None:
-            queued = self._store.find(work.job_id)
+        while (job_id := self._queue.get()) is not None:
+            queued = self._store.find(job_id)
             assert queued is not None, "a submitted job is saved before it is queued"
-            job = replace(queued, state="running", started_at=time.time())
+            self._run_job(replace(queued, state="running", started_at=queued.started_at or time.time()))
+
+    def _run_job(self, job: Job) -> None:
+        self._store.save(job)
+        files = job.remaining_files()
+        for file in files:
+            outcome = self._pipeline.ingest_file(
+                file.path, file.name, job.tenant, job.collection, job.on_duplicate
+            )
+            job = _advance(job, file, outcome)
+            if self._hooks.after_file is not None:
+                self._hooks.after_file(job, file, outcome)
             self._store.save(job)
-            for file in work.files:
-                outcome = self._pipeline.ingest_file(
-                    file.path, file.name, job.tenant, job.collection, work.on_duplicate
-                )
-                job = _advance(job, file, outcome)
-                if work.after_file is not None:
-                    work.after_file(file, outcome)
-                self._store.save(job)
-            job = replace(job, state=_final_state(job), finished_at=time.time())
-            self._store.save(job)
-            if work.after_job is not None:
-                work.after_job(job)
+        job = replace(job, state=_final_state(job), finished_at=time.time())
+        self._store.save(job)
+        if self._hooks.after_job is not None:
+            self._hooks.after_job(job, files)
 
     def close(self) -> None:
         """Finish the jobs already queued, then stop the worker."""

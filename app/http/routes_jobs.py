@@ -12,8 +12,8 @@ from app.http.deps import get_container
 from app.http.errors import ApiError, error_responses
 from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
-from ingest.jobs import Job, JobFile
-from ingest.pipeline import DuplicatePolicy, FileOutcome
+from ingest.jobs import Job
+from ingest.pipeline import DuplicatePolicy
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT
 
 router = APIRouter(tags=["jobs"])
@@ -36,6 +36,7 @@ def job_out(job: Job) -> JobOut:
         started_at=job.started_at,
         finished_at=job.finished_at,
         eta_seconds=job.eta_seconds(time.time()),
+        resumed=job.resumed,
     )
 
 
@@ -54,13 +55,7 @@ async def create_job(
         uploads.remove(folder)
         raise
 
-    def after_file(received: JobFile, outcome: FileOutcome) -> None:
-        uploads.keep_if_ingested(container, collection, received, outcome)
-
-    job = container.jobs.submit(
-        files, DEFAULT_TENANT, collection, after_file, lambda _: uploads.remove(folder), on_duplicate
-    )
-    return job_out(job)
+    return job_out(container.jobs.submit(files, DEFAULT_TENANT, collection, on_duplicate))
 
 
 @router.get("/v1/jobs", response_model=JobList, responses=error_responses())

@@ -239,6 +239,7 @@ class JobOut(BaseModel):
     eta_seconds: float | None = Field(
         description="seconds left at the pace so far; null before a file is done"
     )
+    resumed: int = Field(0, description="times the job was resumed after the server stopped mid-job")
 
 
 class JobList(BaseModel):

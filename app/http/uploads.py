@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from pathlib import Path, PurePath
 
 from fastapi import UploadFile
 
+from app import kept_uploads
 from app.container import Container
 from app.http.errors import ApiError
 from ingest.jobs import JobFile
@@ -15,11 +14,12 @@ from ingest.pipeline import FileOutcome
 from retrieval.types import DEFAULT_TENANT
 
 COPY_BLOCK = 1 << 20
+remove = kept_uploads.remove
 
 
 def collection_dir(container: Container, collection: str) -> Path:
     """Where a collection's ingested uploads are kept."""
-    return container.settings.uploads_dir / DEFAULT_TENANT / collection
+    return kept_uploads.collection_dir(container.settings.uploads_dir, DEFAULT_TENANT, collection)
 
 
 def stored_path(container: Container, collection: str, name: str) -> Path:
@@ -37,7 +37,7 @@ def safe_name(filename: str | None) -> str:
 
 def incoming_dir(container: Container) -> Path:
     """A fresh folder for files not yet ingested."""
-    return container.settings.uploads_dir / ".incoming" / uuid.uuid4().hex
+    return kept_uploads.incoming_dir(container.settings.uploads_dir)
 
 
 async def receive(upload: UploadFile, folder: Path, limit: int) -> JobFile:
@@ -62,12 +62,4 @@ async def receive(upload: UploadFile, folder: Path, limit: int) -> JobFile:
 
 def keep_if_ingested(container: Container, collection: str, file: JobFile, outcome: FileOutcome) -> None:
     """Move an ingested upload to where uploads are kept; anything else stays to be removed."""
-    if outcome.status in ("added", "replaced"):
-        final = stored_path(container, collection, file.name)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        file.path.replace(final)
-
-
-def remove(folder: Path) -> None:
-    """Remove a folder of uploads and everything in it."""
-    shutil.rmtree(folder, ignore_errors=True)
+    kept_uploads.keep_if_ingested(container.settings.uploads_dir, DEFAULT_TENANT, collection, file, outcome)

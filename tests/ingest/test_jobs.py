@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
 import pytest
 
-from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobStore
+from ingest.jobs import _SCHEMA, INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
@@ -41,10 +42,11 @@ def wait_finished(store: JobStore, job: Job) -> Job:
 
 
 def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, tmp_path: Path) -> None:
-    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
-    files = [write(tmp_path / "in", f"note{i}.md", f"# Note {i}\n\nThe number is {i}.\n") for i in range(3)]
     seen: list[str] = []
-    job = jobs.submit(files, "default", "notes", after_file=lambda f, o: seen.append(f"{f.name}:{o.status}"))
+    hooks = JobHooks(after_file=lambda j, f, o: seen.append(f"{f.name}:{o.status}"))
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"), hooks)
+    files = [write(tmp_path / "in", f"note{i}.md", f"# Note {i}\n\nThe number is {i}.\n") for i in range(3)]
+    job = jobs.submit(files, "default", "notes")
     assert job.state == "queued" and job.files == ("note0.md", "note1.md", "note2.md")
     done = wait_finished(jobs.store, job)
     assert done.state == "succeeded" and done.files_done == 3 and done.chunks_done == 3 and done.errors == ()
@@ -81,11 +83,49 @@ def test_eta_follows_the_pace_so_far() -> None:
     assert Job("j", "t", "c", "running", ("a",), started_at=100.0).eta_seconds(110.0) is None
 
 
-def test_a_job_left_running_by_a_stop_is_marked_failed_on_restart(tmp_path: Path) -> None:
+def interrupted_job(files: list[JobFile], files_done: int) -> Job:
+    names, paths = tuple(f.name for f in files), tuple(str(f.path) for f in files)
+    return Job("job_x", "default", "c", "running", names, files_done, 1, started_at=1.0, paths=paths)
+
+
+def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
     store = JobStore(tmp_path / "jobs.db")
-    store.save(Job("job_x", "default", "c", "running", ("a.md", "b.md"), files_done=1, started_at=1.0))
-    store.close()
-    reopened = JobStore(tmp_path / "jobs.db")
-    job = reopened.get("default", "job_x")
-    assert job is not None and job.state == "failed" and job.finished_at is not None
-    assert job.errors == (("b.md", INTERRUPTED),)
+    store.save(interrupted_job(files, files_done=1))
+    seen: list[str] = []
+    jobs = IngestJobs(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
+    done = wait_finished(store, store.get("default", "job_x") or interrupted_job(files, 1))
+    assert seen == ["n1.md", "n2.md"], "the file finished before the stop is not ingested again"
+    assert done.state == "succeeded" and done.files_done == 3 and done.chunks_done == 3 and done.resumed == 1
+    assert done.started_at == 1.0
+    titles = {d.title for d in pipeline._index.catalog.list_documents(Scope("default", "c"))}
+    assert titles == {"N1", "N2"}
+    jobs.close()
+
+
+def test_an_interrupted_job_whose_file_is_gone_reports_that_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    files = [write(tmp_path / "in", name, "# T\n\nText.\n") for name in ("a.md", "b.md")]
+    files[1].path.unlink()
+    store = JobStore(tmp_path / "jobs.db")
+    store.save(interrupted_job(files, files_done=1))
+    ended: list[str] = []
+    jobs = IngestJobs(pipeline, store, JobHooks(after_job=lambda j, f: ended.append(j.state)))
+    job = store.get("default", "job_x")
+    assert job is not None and job.state == "partial" and job.finished_at is not None
+    assert job.errors == (("b.md", INTERRUPTED),) and ended == ["partial"] and job.files_done == 2
+    jobs.close()
+
+
+def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "jobs.db") as conn:
+        conn.execute(_SCHEMA)
+        row = ("job_old", "t", "c", "succeeded", '["a.md"]', 1, 2, "[]", 1.0, 1.0, 2.0)
+        conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    conn.close()
+    job = JobStore(tmp_path / "jobs.db").get("t", "job_old")
+    assert job is not None and job.state == "succeeded" and job.chunks_done == 2
+    assert job.paths == () and job.on_duplicate == "overwrite" and job.resumed == 0

@@ -107,6 +107,17 @@ def balance(grants: Iterable[Grant], debits: Iterable[Debit], t: float) -> int:
     return sum(ledger.remaining[g.key] for g in spend_order(grants, t))
 
 
+def fits(grants: Iterable[Grant], debits: Iterable[Debit], new: Debit) -> bool:
+    """Whether a new debit is covered in full without leaving any debit, earlier or later, short.
+
+    Judged over the whole timeline, not only up to the new event's time: a hold stamped a moment
+    before another that committed first must not take credits that one already holds.
+    """
+    grants, debits = list(grants), list(debits)
+    before = sum(replay(grants, debits).shortfall.values())
+    return sum(replay(grants, [*debits, new]).shortfall.values()) == before
+
+
 def cost_in_credits(tokens: int, price_per_token: float = 1.0) -> int:
     """Credits for a number of tokens at a model's price (rounded up; one credit per token by default)."""
     return math.ceil(tokens * price_per_token - 1e-9) if tokens > 0 else 0

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.gateway.credits import Debit, Grant, balance, replay
+from app.gateway.credits import Debit, Grant, balance, fits, replay
 from app.gateway.errors import InsufficientCredits, KeyNotFound
 from app.gateway.usage import UsageRecord
 
@@ -181,8 +181,9 @@ class GatewayStore:
         with self._write() as db:
             if db.execute("SELECT 1 FROM debits WHERE key = ?", (key,)).fetchone():
                 return amount
-            available = balance(self._grants(db, tenant), self._debits(db, tenant), at)
-            if available < amount:
+            grants, debits = self._grants(db, tenant), self._debits(db, tenant)
+            if not fits(grants, debits, Debit(key, at, amount)):
+                available = balance(grants, debits, at)
                 raise InsufficientCredits(
                     f"tenant {tenant!r} has {available} credits; this request may cost up to {amount}. "
                     "Ask for fewer tokens (max_tokens) or add credits: verity credits grant"

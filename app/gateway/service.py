@@ -69,8 +69,8 @@ class Gateway:
         self.auth, self.credits_required = auth, credits_required
 
     def auth_enabled(self) -> bool:
-        """On when required, or (by default) as soon as any key exists; off only when set off."""
-        return self.auth == "required" or (self.auth == "auto" and self.store.has_active_keys())
+        """On when required, or (by default) once any key was ever created; off only when set off."""
+        return self.auth == "required" or (self.auth == "auto" and self.store.has_keys())
 
     def check_serving(self, host: str) -> None:
         """Refuse to serve a public address with auth off by default: everyone would be tenant default."""

@@ -126,9 +126,9 @@ class GatewayStore:
             if db.execute("UPDATE keys SET revoked_at = ? WHERE id = ?", (at, key_id)).rowcount == 0:
                 raise KeyNotFound(f"no key with id {key_id!r}")
 
-    def has_active_keys(self) -> bool:
-        """Whether any key is configured and not revoked."""
-        return bool(self._read("SELECT 1 FROM keys WHERE revoked_at IS NULL LIMIT 1"))
+    def has_keys(self) -> bool:
+        """Whether any key was ever created (revoking the last key must not turn authentication off)."""
+        return bool(self._read("SELECT 1 FROM keys LIMIT 1"))
 
     # credits
 

@@ -23,7 +23,8 @@ REPLY = "Ducks eat grasses and small fish [1]."
 def gateway_container(
     data_dir: Path, embedder: SentenceTransformerEmbedder, **overrides: object
 ) -> Container:
-    settings = Settings(data_dir=data_dir, max_answer_tokens=32, **overrides)  # type: ignore[arg-type]
+    values: dict[str, object] = {"max_answer_tokens": 32, **overrides}
+    settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=ScriptedEngine(lambda _: REPLY))
 
 

@@ -160,6 +160,8 @@ def serve(
             "Try:",
             f"  curl -N {url}/v1/answers -H 'Content-Type: application/json' -d '{example}'\n",
         ]
+        if container.gateway.auth_enabled():
+            lines[-1] = lines[-1].rstrip() + " -H 'Authorization: Bearer <key>'\n"
         console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
     uvicorn.run(create_app(container, banner), host=host or settings.host, port=port or settings.port)
@@ -300,10 +302,13 @@ def keys_create(
 @keys_app.command("list")
 def keys_list(tenant: Annotated[str | None, typer.Option(help="only this tenant's keys")] = None) -> None:
     """List keys (never their secrets)."""
+    from app.gateway.keys import Scopes
+
     table = Table("id", "tenant", "name", "scopes", "created", "revoked")
     for r in _gateway_container().gateway.store.list_keys(tenant):
+        revoked = _iso(r.revoked_at) if r.revoked_at else ""
         table.add_row(
-            r.id, r.tenant, r.name, r.scopes, _iso(r.created_at), _iso(r.revoked_at) if r.revoked_at else ""
+            r.id, r.tenant, r.name, Scopes.from_json(r.scopes).describe(), _iso(r.created_at), revoked
         )
     console.print(table)
 

@@ -40,8 +40,9 @@ class FairScheduler:
         deadline_s: float = 60.0,
         weights: Mapping[str, float] | None = None,
         tiers: Mapping[str, int] | None = None,
+        fifo: bool = False,
     ) -> None:
-        self.capacity, self.max_depth, self.deadline_s = capacity, max_depth, deadline_s
+        self.capacity, self.max_depth, self.deadline_s, self.fifo = capacity, max_depth, deadline_s, fifo
         self._weights, self._tiers = dict(weights or {}), dict(tiers or {})
         self._running = 0
         self._waiting: list[_Waiter] = []
@@ -56,6 +57,9 @@ class FairScheduler:
         return len(self._waiting)
 
     def _tag(self, tenant: str, cost: float) -> float:
+        if self.fifo:  # first come, first served: the baseline fair queuing is measured against
+            self._virtual += 1.0
+            return self._virtual
         start = max(self._virtual, self._last_tag.get(tenant, 0.0))
         tag = start + cost / self._weights.get(tenant, 1.0)
         self._last_tag[tenant] = tag
@@ -76,7 +80,8 @@ class FairScheduler:
             self._waiting.remove(waiter)
             if waiter.future.done():
                 continue
-            self._virtual = max(self._virtual, waiter.rank[1])
+            if not self.fifo:
+                self._virtual = max(self._virtual, waiter.rank[1])
             self._running += 1
             waiter.future.set_result(None)
 

@@ -1,12 +1,13 @@
 """Sharing the scarce engine fairly: a weighted fair queue across tenants, and embedding micro-batches.
 
 `FairScheduler` lets `capacity` requests run at once (the llama.cpp engine runs one generation at a
-time). Waiting requests are served by priority tier first (higher first), then by virtual finish tag:
-each tenant's requests are tagged `start + cost / weight`, where start is the later of the queue's
-virtual time and the tenant's previous tag, so a flooding tenant's backlog queues behind a quiet
-tenant's next request instead of in front of it. The queue is bounded (503 past it, 429 when one
-tenant holds its whole share) and a request that waits past the deadline is shed with 503 and
-Retry-After rather than left to time out.
+time). Waiting requests are served by priority tier first (higher first), then by start tag
+(start-time fair queuing, Goyal et al. 1996): a request starts at the later of the queue's virtual
+time (the start tag in service) and its tenant's previous finish, and finishes `cost / weight` later.
+A flooding tenant's backlog is tagged ever further ahead, so a quiet tenant's next request is served
+as soon as the one in service ends, instead of waiting behind that backlog. The queue is bounded
+(503 past it, 429 when one tenant holds most of it) and a request that waits past the deadline is
+shed with 503 and Retry-After rather than left to time out.
 """
 
 from __future__ import annotations
@@ -61,9 +62,8 @@ class FairScheduler:
             self._virtual += 1.0
             return self._virtual
         start = max(self._virtual, self._last_tag.get(tenant, 0.0))
-        tag = start + cost / self._weights.get(tenant, 1.0)
-        self._last_tag[tenant] = tag
-        return tag
+        self._last_tag[tenant] = start + cost / self._weights.get(tenant, 1.0)
+        return start
 
     def _admit_or_shed(self, tenant: str) -> None:
         retry = self._mean_run_s * (1 + len(self._waiting)) / self.capacity

@@ -75,9 +75,10 @@ def test_tokens_are_estimated_then_settled_and_streams_are_counted() -> None:
     assert "exceed" in str(limited.value)
 
 
-def test_the_fair_queue_serves_a_quiet_tenant_before_a_flooders_backlog() -> None:
+def served_order(scheduler: FairScheduler, arrivals: list[str]) -> list[str]:
+    """The order tenants get their turn: the first arrival runs, the rest queue, then all are released."""
+
     async def scenario() -> list[str]:
-        scheduler = FairScheduler(capacity=1, max_depth=100, deadline_s=5)
         order: list[str] = []
         gate = asyncio.Event()
 
@@ -86,16 +87,20 @@ def test_the_fair_queue_serves_a_quiet_tenant_before_a_flooders_backlog() -> Non
                 order.append(tenant)
                 await gate.wait()
 
-        tasks = [asyncio.create_task(job("flood")) for _ in range(6)]
-        await asyncio.sleep(0.01)
-        tasks.append(asyncio.create_task(job("quiet")))
-        await asyncio.sleep(0.01)
+        tasks = []
+        for tenant in arrivals:
+            tasks.append(asyncio.create_task(job(tenant)))
+            await asyncio.sleep(0.001)
         gate.set()
         await asyncio.gather(*tasks)
         return order
 
-    order = asyncio.run(scenario())
-    assert order.index("quiet") <= 2  # behind the running request and at most one queued before it
+    return asyncio.run(scenario())
+
+
+def test_the_fair_queue_serves_a_quiet_tenant_before_a_flooders_backlog() -> None:
+    order = served_order(FairScheduler(capacity=1, max_depth=100, deadline_s=5), ["flood"] * 6 + ["quiet"])
+    assert order.index("quiet") == 1  # right after the request in service, before the flood's backlog
 
 
 def test_the_queue_sheds_past_its_depth_and_its_deadline() -> None:
@@ -138,3 +143,13 @@ def test_concurrent_embedding_calls_share_model_calls() -> None:
     results = asyncio.run(scenario())
     assert sum(calls) == 64 and len(calls) < 8
     assert [r[:, 0].tolist() for r in results[:3]] == [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]]
+
+
+def test_a_higher_tier_is_served_before_a_lower_one_and_weights_share_the_engine() -> None:
+    scheduler = FairScheduler(
+        capacity=1, max_depth=100, deadline_s=5, weights={"big": 2.0}, tiers={"paid": 1}
+    )
+    order = served_order(scheduler, ["first"] + ["small"] * 3 + ["big"] * 6 + ["paid"])
+    assert order[:2] == ["first", "paid"]
+    # weight 2 against 1: "big" gets two turns for each of "small" while both wait
+    assert order[2:8].count("big") == 4 and order[2:8].count("small") == 2

@@ -152,6 +152,8 @@ def serve(
     except GatewayError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    if released := container.gateway.store.release_abandoned_holds():
+        err.print(f"released {released} credit holds left open by a previous run")
 
     def banner() -> None:
         example = '{"question": "Which file formats can Verity read?", "stream": true}'

@@ -211,6 +211,21 @@ class GatewayStore:
             self._append(db, record, charged)
         return charged
 
+    def release_abandoned_holds(self) -> int:
+        """Release holds a stopped server left open (charging nothing), each with a ledger row, status 500.
+
+        Run only by the serving process at start-up, before it takes requests: any open hold then is one
+        that no running request will settle.
+        """
+        with self._write() as db:
+            rows = db.execute("SELECT key, tenant, at FROM debits WHERE settled = 0").fetchall()
+            db.execute("UPDATE debits SET amount = 0, settled = 1 WHERE settled = 0")
+            for key, tenant, at in rows:
+                self._append(db, UsageRecord(key, tenant, None, "abandoned", "", at, 500), 0)
+            for tenant in {row[1] for row in rows}:
+                self._materialise(db, tenant)
+        return len(rows)
+
     # usage
 
     def _append(self, db: sqlite3.Connection, r: UsageRecord, credits: int) -> None:

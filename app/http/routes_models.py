@@ -8,7 +8,7 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
-from app.http.model_routing import model_ids
+from app.http.model_routing import RAG_MODEL, model_ids
 from app.http.openai_schemas import ModelList, ModelOut
 
 router = APIRouter(tags=["models"])
@@ -20,8 +20,14 @@ def _models(request: Request, container: Container, caller: Caller) -> list[Mode
     return [
         ModelOut(id=i, created=created, owned_by=owner)
         for i, owner in model_ids(container, caller.tenant)
-        if allowed is None or i in allowed
+        if (allowed is None or i in allowed) and _collection_visible(i, caller)
     ]
+
+
+def _collection_visible(model_id: str, caller: Caller) -> bool:
+    """`verity:<collection>` models only for collections the key may use."""
+    prefix, _, collection = model_id.partition(":")
+    return prefix != RAG_MODEL or not collection or caller.may_see(collection)
 
 
 @router.get("/v1/models", response_model=ModelList, responses=error_responses())

@@ -102,6 +102,15 @@ def test_keys_are_required_once_one_exists_and_scopes_are_enforced(container: Co
         one, _ = create_key(gateway.store, gateway.clock, "alpha", Scopes.parse(["collection:docs"]))
         question = {"question": "ducks?", "collection": "other"}
         assert client.post("/v1/answers", json=question, headers=bearer(one)).status_code == 403
+        other, _ = create_key(gateway.store, gateway.clock, "alpha", Scopes())
+        files = {"file": ("n.md", b"# Notes\n\nSome notes on ponds.\n", "text/markdown")}
+        for collection in ("docs", "other"):
+            client.post("/v1/documents", files=files, data={"collection": collection}, headers=bearer(other))
+        listed = {m["id"] for m in client.get("/v1/models", headers=bearer(one)).json()["data"]}
+        assert "verity:docs" in listed and "verity:other" not in listed and "verity" in listed
+        assert {d["collection"] for d in client.get("/v1/documents", headers=bearer(one)).json()["data"]} == {
+            "docs"
+        }
 
 
 def test_the_admin_api_creates_grants_and_revokes(

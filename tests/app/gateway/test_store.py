@@ -94,3 +94,16 @@ def test_reconcile_reports_drift_when_the_ledger_and_the_blocks_disagree(tmp_pat
     assert [(d.stored, d.recomputed) for d in store.reconcile()] == [(80, 80)]
     store._db.execute("UPDATE usage SET credits = 25 WHERE request_id = 'r1'")  # a tampered ledger row
     assert [(d.stored, d.recomputed) for d in store.reconcile()] == [(80, 75)]
+
+
+def test_holds_left_open_by_a_stopped_server_are_released_at_start(tmp_path: Path) -> None:
+    store = GatewayStore(tmp_path / "g.sqlite3")
+    store.grant("acme", Grant("g1", 100, 0.0))
+    store.hold("acme", "r1", 1.0, 60)
+    store.close()
+    restarted = GatewayStore(tmp_path / "g.sqlite3")
+    assert restarted.balance("acme", 2.0) == 40
+    assert restarted.release_abandoned_holds() == 1 and restarted.release_abandoned_holds() == 0
+    assert restarted.balance("acme", 2.0) == 100
+    assert [(r.request_id, r.status, r.credits) for r in restarted.usage("acme")] == [("r1", 500, 0)]
+    assert [(d.stored, d.recomputed) for d in restarted.reconcile()] == [(100, 100)]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from starlette.concurrency import run_in_threadpool
 
@@ -40,6 +40,7 @@ class Meter:
     tokens_in: int = 0
     tokens_out: int = 0
     status: int = CLIENT_CLOSED
+    timings_ms: dict[str, float] = field(default_factory=dict)
 
 
 async def admit(
@@ -59,7 +60,7 @@ async def settled(gateway: Gateway, ticket: Ticket) -> AsyncIterator[Meter]:
         meter.status = api_error_from(exc).status
         raise
     finally:
-        gateway.settle(ticket, meter.tokens_in, meter.tokens_out, meter.status)
+        gateway.settle(ticket, meter.tokens_in, meter.tokens_out, meter.status, meter.timings_ms)
 
 
 async def _metered(
@@ -73,6 +74,7 @@ async def _metered(
             elif isinstance(event, DoneEvent):
                 meter.tokens_in = event.usage.prompt_tokens
                 meter.tokens_out, meter.status = event.usage.completion_tokens, 200
+                meter.timings_ms = dict(event.timings_ms)
             yield event
 
 

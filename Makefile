@@ -6,6 +6,7 @@ PIP := $(BIN)/python -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_COLLECTION ?= demo
+DEMO_KEY ?= $(or $(VERITY_DATA_DIR),.verity)/demo-key
 
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
@@ -21,6 +22,8 @@ export CMAKE_ARGS
 
 run: $(VENV)/.installed-run
 	$(BIN)/verity ingest README.md docs --collection $(DEMO_COLLECTION)
+	@test -s $(DEMO_KEY) || (umask 077 && $(BIN)/verity keys create --tenant default --name demo | tail -n 1 > $(DEMO_KEY))
+	@echo "Demo API key (tenant default, kept in $(DEMO_KEY)): $$(cat $(DEMO_KEY))"
 	$(BIN)/verity serve --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test lint typecheck pytest

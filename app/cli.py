@@ -19,7 +19,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from app import cli_gateway
 from app.container import FAISS_BACKEND, Container, offline_environment
+from app.gateway.errors import GatewayError
 from app.settings import Settings
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.prompts import source_label
@@ -34,6 +36,9 @@ app = typer.Typer(
 )
 eval_app = typer.Typer(help="Offline evaluation runs.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(cli_gateway.keys_app, name="keys")
+app.add_typer(cli_gateway.credits_app, name="credits")
+app.add_typer(cli_gateway.usage_app, name="usage")
 console = Console()
 err = Console(stderr=True)
 
@@ -140,6 +145,13 @@ def serve(
     settings = Settings()
     container = Container(settings)
     url = f"http://{host or settings.host}:{port or settings.port}"
+    try:
+        container.gateway.check_serving(host or settings.host)
+    except GatewayError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    if released := container.gateway.store.release_abandoned_holds():
+        err.print(f"released {released} credit holds left open by a previous run")
 
     def banner() -> None:
         example = '{"question": "Which file formats can Verity read?", "stream": true}'
@@ -148,6 +160,8 @@ def serve(
             "Try:",
             f"  curl -N {url}/v1/answers -H 'Content-Type: application/json' -d '{example}'\n",
         ]
+        if container.gateway.auth_enabled():
+            lines[-1] = lines[-1].rstrip() + " -H 'Authorization: Bearer <key>'\n"
         console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
     uvicorn.run(create_app(container, banner), host=host or settings.host, port=port or settings.port)

@@ -6,6 +6,12 @@ import functools
 import os
 
 from app import kept_uploads
+from app.gateway.clock import SystemClock
+from app.gateway.limits import LimitSpec, RateLimiter
+from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
+from app.gateway.service import Gateway
+from app.gateway.store import GatewayStore
+from app.gateway.usage import Prices
 from app.settings import Settings
 from generation.answer import AnswerPipeline
 from generation.chat import ChatPipeline
@@ -116,6 +122,28 @@ class Container:
         """Plain chat with the engine, for the engine's own model name."""
         return ChatPipeline(self.engine, self.generation_params)
 
+    @functools.cached_property
+    def gateway(self) -> Gateway:
+        """Keys, limits, credits, the usage ledger and the engine's fair queue."""
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        clock = SystemClock()
+        limiter = RateLimiter(
+            clock,
+            per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
+            per_tenant=LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
+        )
+        scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
+        prices = Prices(s.model_prices)
+        return Gateway(
+            GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
+        )
+
+    @functools.cached_property
+    def embedding_batcher(self) -> EmbeddingBatcher:
+        """Concurrent /v1/embeddings calls gathered into one model call."""
+        return EmbeddingBatcher(self.embedder.embed, self.settings.embedding_batch_window_ms / 1000)
+
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
         _ = self.answers, self.chat, self.jobs
@@ -127,3 +155,5 @@ class Container:
             self.jobs.store.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
+        if "gateway" in self.__dict__:
+            self.gateway.store.close()

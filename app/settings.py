@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +43,30 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: int = Field(100, ge=1)
+    # The gateway (docs/gateway.md)
+    auth: Literal["auto", "required", "off"] = Field(
+        "auto", description="auto: on once any API key exists; required: always; off: never"
+    )
+    admin_key: SecretStr | None = Field(None, description="the bearer key of the /admin API")
+    credits_required: bool = Field(
+        False, description="enforce credits for every tenant, not only for tenants ever granted credits"
+    )
+    model_prices: dict[str, float] = Field(
+        default_factory=dict, description='credits per token by model, JSON: {"scripted": 2.0}'
+    )
+    key_rpm: int | None = Field(None, ge=1, description="requests per minute per key")
+    key_tpm: int | None = Field(None, ge=1, description="tokens per minute per key")
+    key_streams: int | None = Field(None, ge=1, description="concurrent streams per key")
+    tenant_rpm: int | None = Field(None, ge=1, description="requests per minute per tenant")
+    tenant_tpm: int | None = Field(None, ge=1, description="tokens per minute per tenant")
+    tenant_streams: int | None = Field(None, ge=1, description="concurrent streams per tenant")
+    queue_depth: int = Field(64, ge=1, description="requests that may wait for the engine")
+    queue_deadline_s: float = Field(120.0, gt=0, description="longest wait for the engine before 503")
+    tenant_weights: dict[str, float] = Field(default_factory=dict, description="fair-queue weight by tenant")
+    tenant_tiers: dict[str, int] = Field(
+        default_factory=dict, description="priority tier by tenant (higher is served first), e.g. paid: 1"
+    )
+    embedding_batch_window_ms: float = Field(2.0, ge=0, description="how long embedding calls gather")
 
     @property
     def catalog_path(self) -> Path:
@@ -52,6 +77,11 @@ class Settings(BaseSettings):
     def index_dir(self) -> Path:
         """Where vector index versions are written."""
         return self.data_dir / "index"
+
+    @property
+    def gateway_path(self) -> Path:
+        """The gateway's SQLite file: keys, credits and the usage ledger."""
+        return self.data_dir / "gateway.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:

@@ -1,14 +1,33 @@
-"""Request dependencies: the container the app was built with."""
+"""Request dependencies: the container the app was built with, and the caller behind the API key."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
-from fastapi import Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.container import Container
+from app.gateway.keys import Caller
+
+bearer = HTTPBearer(auto_error=False, description="an API key: verity keys create --tenant NAME")
 
 
 def get_container(request: Request) -> Container:
     """The application's container."""
     return cast(Container, request.app.state.container)
+
+
+def authorize(endpoint: str) -> Callable[..., Caller]:
+    """A dependency resolving the caller (tenant, key, scopes) and checking the key may use `endpoint`."""
+
+    def caller(
+        container: Container = Depends(get_container),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> Caller:
+        found = container.gateway.authenticate(credentials.credentials if credentials else None)
+        found.check_endpoint(endpoint)
+        return found
+
+    return caller

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.gateway.errors import GatewayError
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from ingest.errors import (
     DuplicateDocument,
@@ -56,6 +57,9 @@ class ErrorResponse(BaseModel):
 _STATUS_TEXT = {
     400: "Invalid request: a parameter is missing, malformed or out of range",
     401: "Missing or invalid credentials",
+    402: "The tenant's credits do not cover the request's maximum cost",
+    403: "The API key's scopes do not allow this endpoint, collection or model",
+    429: "A rate limit or the tenant's share of the queue is exhausted (see Retry-After)",
     404: "Not found",
     409: "Another version of the file is already filed (duplicate policy 'fail')",
     413: "The upload is larger than the configured limit",
@@ -63,7 +67,7 @@ _STATUS_TEXT = {
     422: "The file could not be read (corrupt, encrypted, empty or mislabelled)",
     500: "The server failed",
     502: "The language model failed while generating",
-    503: "A model could not be loaded",
+    503: "A model could not be loaded, or the engine's queue is full (see Retry-After)",
 }
 
 
@@ -84,6 +88,8 @@ def api_error_from(exc: Exception) -> ApiError:
     """The API error for an exception of ours; anything else is an internal error."""
     if isinstance(exc, ApiError):
         return exc
+    if isinstance(exc, GatewayError):
+        return ApiError(exc.status, str(exc), exc.type, code=exc.code)
     table: list[tuple[type[Exception], int, str, str]] = [
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
@@ -127,7 +133,7 @@ def install_error_handlers(app: FastAPI) -> None:
     """Route every error through the OpenAI error body."""
 
     async def on_api_error(_: Request, exc: Exception) -> JSONResponse:
-        return _response(api_error_from(exc))
+        return _response(api_error_from(exc), getattr(exc, "headers", None))
 
     async def on_validation(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -141,5 +147,5 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for kind in (ApiError, IngestError, RetrievalError, GenerationError, Exception):
+    for kind in (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, Exception):
         app.add_exception_handler(kind, on_api_error)

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http import (
+    routes_admin,
     routes_answers,
     routes_chat,
     routes_collections,
@@ -19,6 +20,7 @@ from app.http import (
     routes_health,
     routes_jobs,
     routes_models,
+    routes_usage,
 )
 from app.http.errors import install_error_handlers
 from app.http.openapi import install_openapi
@@ -53,6 +55,8 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_jobs,
         routes_collections,
         routes_health,
+        routes_usage,
+        routes_admin,
     )
     for module in routers:
         app.include_router(module.router)

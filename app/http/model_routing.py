@@ -24,18 +24,18 @@ def rag_model_name(collection: str | None) -> str:
     return RAG_MODEL if collection is None else f"{RAG_MODEL}:{collection}"
 
 
-def collection_names(container: Container) -> list[str]:
-    """The default tenant's collections."""
-    return [c.name for c in container.catalog.list_collections(DEFAULT_TENANT)]
+def collection_names(container: Container, tenant: str = DEFAULT_TENANT) -> list[str]:
+    """A tenant's collections."""
+    return [c.name for c in container.catalog.list_collections(tenant)]
 
 
-def route_chat_model(model: str, container: Container) -> ChatRoute:
+def route_chat_model(model: str, container: Container, tenant: str = DEFAULT_TENANT) -> ChatRoute:
     """The pipeline a chat model name selects; unknown names are 404, the embedder is 400."""
     if model == RAG_MODEL:
         return ChatRoute(grounded=True)
     if model.startswith(f"{RAG_MODEL}:"):
         collection = model[len(RAG_MODEL) + 1 :]
-        if collection in collection_names(container):
+        if collection in collection_names(container, tenant):
             return ChatRoute(grounded=True, collection=collection)
         raise ApiError(
             404,
@@ -60,8 +60,8 @@ def route_chat_model(model: str, container: Container) -> ChatRoute:
     )
 
 
-def model_ids(container: Container) -> list[tuple[str, str]]:
-    """Every model id the API accepts, with its owner."""
+def model_ids(container: Container, tenant: str = DEFAULT_TENANT) -> list[tuple[str, str]]:
+    """Every model id the API accepts from a tenant, with its owner."""
     ids = [(RAG_MODEL, "verity")]
-    ids += [(rag_model_name(name), "verity") for name in collection_names(container)]
+    ids += [(rag_model_name(name), "verity") for name in collection_names(container, tenant)]
     return [*ids, (container.engine.name, "llama.cpp"), (container.embedder.name, "sentence-transformers")]

@@ -11,12 +11,14 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
-from app.http.deps import get_container
+from app.gateway.keys import Caller
+from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
+from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
 from app.http.schemas import AnswerOut, AnswerRequest, citation_out, done_payload, source_out, usage_out
-from app.http.sse import SSE_EVENT_SCHEMA, iterate_in_thread, sse, sse_stream
+from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
 from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
-from retrieval.types import DEFAULT_TENANT, Passage, Scope
+from retrieval.types import Passage, Scope
 
 router = APIRouter(tags=["answers"])
 
@@ -44,15 +46,23 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
 
 
 @router.post(
-    "/v1/answers", response_model=AnswerOut, responses={**STREAM_DOC, **error_responses(400, 502, 503)}
+    "/v1/answers",
+    response_model=AnswerOut,
+    responses={**STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 502, 503)},
 )
 async def create_answer(
-    body: AnswerRequest, container: Container = Depends(get_container)
+    body: AnswerRequest,
+    container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("answers")),
 ) -> AnswerOut | StreamingResponse:
     """Answer a question from the documents, citing the passages used."""
-    scope = Scope(DEFAULT_TENANT, body.collection)
+    caller.check_model("verity")
+    scope = Scope(caller.tenant, caller.collection(body.collection))
     top_k = body.top_k or container.settings.top_k
-    events = iterate_in_thread(lambda: container.answers.run(body.question, scope, top_k))
+    events = await metered_events(
+        container.gateway, caller, "answers", "verity", answer_costs(container, body.question), body.stream,
+        lambda: container.answers.run(body.question, scope, top_k),
+    )  # fmt: skip
     if body.stream:
         return StreamingResponse(sse_stream(_frames(events)), media_type="text/event-stream")
     sources: list[Passage] = []

@@ -15,8 +15,10 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
-from app.http.deps import get_container
+from app.gateway.keys import Caller
+from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
 from app.http.model_routing import ChatRoute, route_chat_model
 from app.http.openai_schemas import (
     AssistantMessage,
@@ -29,10 +31,10 @@ from app.http.openai_schemas import (
     CompletionUsage,
 )
 from app.http.schemas import citation_out
-from app.http.sse import SSE_EVENT_SCHEMA, iterate_in_thread, sse, sse_stream
+from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
 from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, Usage
 from generation.engines.protocol import ChatMessage, GenerationParams
-from retrieval.types import DEFAULT_TENANT, Scope
+from retrieval.types import Scope
 
 router = APIRouter(tags=["chat"])
 
@@ -65,7 +67,9 @@ def generation_params(body: ChatCompletionRequest, defaults: GenerationParams) -
     )
 
 
-def _events(body: ChatCompletionRequest, route: ChatRoute, container: Container) -> Iterator[AnswerEvent]:
+def _events(
+    body: ChatCompletionRequest, route: ChatRoute, container: Container, caller: Caller
+) -> tuple[Iterator[AnswerEvent], tuple[int, int]]:
     params = generation_params(body, container.generation_params)
     if route.grounded:
         last = body.messages[-1]
@@ -73,10 +77,12 @@ def _events(body: ChatCompletionRequest, route: ChatRoute, container: Container)
             raise ApiError(
                 400, "the last message must be a non-empty user message: it is the question", param="messages"
             )
-        scope = Scope(DEFAULT_TENANT, route.collection)
-        return container.answers.run(last.text(), scope, container.settings.top_k, params)
+        scope = Scope(caller.tenant, caller.collection(route.collection))
+        costs = answer_costs(container, last.text())
+        return container.answers.run(last.text(), scope, container.settings.top_k, params), costs
     messages = [ChatMessage("system" if m.role == "developer" else m.role, m.text()) for m in body.messages]
-    return container.chat.run(messages, params)
+    prompt = container.engine.count_prompt_tokens(messages)
+    return container.chat.run(messages, params), (prompt + params.max_tokens, prompt)
 
 
 def _usage(usage: Usage) -> CompletionUsage:
@@ -112,16 +118,21 @@ async def _chunks(
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
-    responses={200: STREAM_DOC, **error_responses(400, 404, 502, 503)},
+    responses={200: STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 404, 502, 503)},
 )
 async def create_chat_completion(
-    body: ChatCompletionRequest, container: Container = Depends(get_container)
+    body: ChatCompletionRequest,
+    container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("chat")),
 ) -> ChatCompletion | StreamingResponse:
     """Answer a conversation, OpenAI-style; `verity` models ground the answer in the documents."""
-    route = route_chat_model(body.model, container)
+    caller.check_model(body.model)
+    route = route_chat_model(body.model, container, caller.tenant)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    first = _events(body, route, container)  # validates before any byte is sent
-    events = iterate_in_thread(lambda: first)
+    first, costs = _events(body, route, container, caller)  # validates before any byte is sent
+    events = await metered_events(
+        container.gateway, caller, "chat", body.model, costs, bool(body.stream), lambda: first
+    )
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         frames = _chunks(events, completion_id, body.model, include_usage)

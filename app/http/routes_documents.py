@@ -8,12 +8,13 @@ from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
+from app.gateway.keys import Caller
 from app.http import uploads
-from app.http.deps import get_container
+from app.http.deps import authorize, get_container
 from app.http.errors import api_error_from, error_responses
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
 from ingest.pipeline import DuplicatePolicy, FileOutcome
-from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
+from retrieval.types import DEFAULT_COLLECTION, Scope
 
 router = APIRouter(tags=["documents"])
 DUPLICATE_HELP = (
@@ -23,7 +24,7 @@ DUPLICATE_HELP = (
 
 
 async def _ingest_upload(
-    container: Container, upload: UploadFile, collection: str, on_duplicate: DuplicatePolicy
+    container: Container, upload: UploadFile, collection: str, on_duplicate: DuplicatePolicy, tenant: str
 ) -> FileOutcome:
     folder = uploads.incoming_dir(container)
     try:
@@ -32,11 +33,11 @@ async def _ingest_upload(
             container.ingest_pipeline.ingest_file,
             file.path,
             file.name,
-            DEFAULT_TENANT,
+            tenant,
             collection,
             on_duplicate,
         )
-        uploads.keep_if_ingested(container, collection, file, outcome)
+        uploads.keep_if_ingested(container, collection, file, outcome, tenant)
         return outcome
     finally:
         uploads.remove(folder)
@@ -50,9 +51,13 @@ async def upload_documents(
     collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
     on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("documents")),
 ) -> UploadResponse:
     """Upload and ingest files; unchanged files are skipped; a file that fails stores nothing."""
-    outcomes = [await _ingest_upload(container, upload, collection, on_duplicate) for upload in file]
+    collection = caller.collection(collection) or collection
+    outcomes = [
+        await _ingest_upload(container, upload, collection, on_duplicate, caller.tenant) for upload in file
+    ]
     failed = [o for o in outcomes if o.error is not None]
     if failed and len(failed) == len(outcomes):
         raise api_error_from(failed[0].error)  # type: ignore[arg-type]
@@ -71,16 +76,25 @@ async def upload_documents(
 def list_documents(
     collection: str | None = Query(None, min_length=1, max_length=200),
     container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
     """The documents stored, optionally of one collection."""
-    documents = container.catalog.list_documents(Scope(DEFAULT_TENANT, collection))
+    documents = container.catalog.list_documents(Scope(caller.tenant, caller.collection(collection)))
     return DocumentList(data=[document_out(d) for d in documents])
 
 
 @router.delete("/v1/documents/{document_id}", response_model=DeletedOut, responses=error_responses(404))
-async def delete_document(document_id: str, container: Container = Depends(get_container)) -> DeletedOut:
+async def delete_document(
+    document_id: str,
+    container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("documents")),
+) -> DeletedOut:
     """Delete a document: from the catalog, the vector index and BM25, and its stored upload."""
-    document = await run_in_threadpool(container.index.delete_document, DEFAULT_TENANT, document_id)
-    stored = uploads.stored_path(container, document.collection, PurePath(document.source_path).name)
+    found = container.catalog.get_document(caller.tenant, document_id)
+    if found is not None:
+        caller.collection(found.collection)
+    document = await run_in_threadpool(container.index.delete_document, caller.tenant, document_id)
+    name = PurePath(document.source_path).name
+    stored = uploads.stored_path(container, document.collection, name, caller.tenant)
     stored.unlink(missing_ok=True)
     return DeletedOut(id=document.id)

@@ -9,8 +9,10 @@ from fastapi import APIRouter, Depends
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
-from app.http.deps import get_container
+from app.gateway.keys import Caller
+from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.metering import GATEWAY_ERRORS, admit, settled
 from app.http.schemas import (
     MAX_EMBEDDING_INPUTS,
     EmbeddingOut,
@@ -59,16 +61,25 @@ def check_model(body: EmbeddingRequest, embedder: Embedder) -> None:
         )
 
 
-@router.post("/v1/embeddings", response_model=EmbeddingResponse, responses=error_responses(400, 404))
+@router.post(
+    "/v1/embeddings", response_model=EmbeddingResponse, responses=error_responses(400, *GATEWAY_ERRORS, 404)
+)
 async def create_embeddings(
-    body: EmbeddingRequest, container: Container = Depends(get_container)
+    body: EmbeddingRequest,
+    container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("embeddings")),
 ) -> EmbeddingResponse:
-    """Embed text with the configured sentence-transformers model."""
+    """Embed text with the configured sentence-transformers model; concurrent calls share one model call."""
     embedder = container.embedder
     check_model(body, embedder)
+    caller.check_model(embedder.name)
     texts = input_texts(body, embedder)
-    vectors, counts = await run_in_threadpool(lambda: (embedder.embed(texts), embedder.count_tokens(texts)))
+    counts = await run_in_threadpool(embedder.count_tokens, texts)
     tokens = sum(min(n, embedder.max_tokens) for n in counts)
+    ticket = await admit(container.gateway, caller, "embeddings", embedder.name, tokens, stream=False)
+    async with settled(container.gateway, ticket) as meter:
+        vectors = await container.embedding_batcher.embed(texts)
+        meter.tokens_in, meter.status = tokens, 200
     data = [
         EmbeddingOut(
             index=i,

@@ -7,14 +7,15 @@ import time
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from app.container import Container
+from app.gateway.keys import Caller
 from app.http import uploads
-from app.http.deps import get_container
+from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
 from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
 from ingest.jobs import Job
 from ingest.pipeline import DuplicatePolicy
-from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT
+from retrieval.types import DEFAULT_COLLECTION
 
 router = APIRouter(tags=["jobs"])
 
@@ -46,8 +47,10 @@ async def create_job(
     collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
     on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
+    caller: Caller = Depends(authorize("jobs")),
 ) -> JobOut:
     """Receive files and queue them for ingestion; returns the job at once (202)."""
+    collection = caller.collection(collection) or collection
     folder = uploads.incoming_dir(container)
     try:
         files = [await uploads.receive(u, folder, container.settings.max_upload_mb << 20) for u in file]
@@ -55,19 +58,24 @@ async def create_job(
         uploads.remove(folder)
         raise
 
-    return job_out(container.jobs.submit(files, DEFAULT_TENANT, collection, on_duplicate))
+    return job_out(container.jobs.submit(files, caller.tenant, collection, on_duplicate))
 
 
 @router.get("/v1/jobs", response_model=JobList, responses=error_responses())
-def list_jobs(container: Container = Depends(get_container)) -> JobList:
+def list_jobs(
+    container: Container = Depends(get_container), caller: Caller = Depends(authorize("jobs"))
+) -> JobList:
     """Every ingest job, newest first."""
-    return JobList(data=[job_out(j) for j in container.jobs.store.list_jobs(DEFAULT_TENANT)])
+    jobs = container.jobs.store.list_jobs(caller.tenant)
+    return JobList(data=[job_out(j) for j in jobs if caller.may_see(j.collection)])
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
-def get_job(job_id: str, container: Container = Depends(get_container)) -> JobOut:
+def get_job(
+    job_id: str, container: Container = Depends(get_container), caller: Caller = Depends(authorize("jobs"))
+) -> JobOut:
     """One job: its state, files and chunks done, errors per file and an ETA."""
-    job = container.jobs.store.get(DEFAULT_TENANT, job_id)
-    if job is None:
+    job = container.jobs.store.get(caller.tenant, job_id)
+    if job is None or not caller.may_see(job.collection):
         raise ApiError(404, f"no job with id {job_id!r}", param="job_id", code="job_not_found")
     return job_out(job)

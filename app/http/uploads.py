@@ -17,14 +17,14 @@ COPY_BLOCK = 1 << 20
 remove = kept_uploads.remove
 
 
-def collection_dir(container: Container, collection: str) -> Path:
-    """Where a collection's ingested uploads are kept."""
-    return kept_uploads.collection_dir(container.settings.uploads_dir, DEFAULT_TENANT, collection)
+def collection_dir(container: Container, collection: str, tenant: str = DEFAULT_TENANT) -> Path:
+    """Where a tenant's collection's ingested uploads are kept."""
+    return kept_uploads.collection_dir(container.settings.uploads_dir, tenant, collection)
 
 
-def stored_path(container: Container, collection: str, name: str) -> Path:
+def stored_path(container: Container, collection: str, name: str, tenant: str = DEFAULT_TENANT) -> Path:
     """Where an ingested upload is kept."""
-    return collection_dir(container, collection) / name
+    return collection_dir(container, collection, tenant) / name
 
 
 def safe_name(filename: str | None) -> str:
@@ -60,6 +60,8 @@ async def receive(upload: UploadFile, folder: Path, limit: int) -> JobFile:
     return JobFile(target, name)
 
 
-def keep_if_ingested(container: Container, collection: str, file: JobFile, outcome: FileOutcome) -> None:
+def keep_if_ingested(
+    container: Container, collection: str, file: JobFile, outcome: FileOutcome, tenant: str = DEFAULT_TENANT
+) -> None:
     """Move an ingested upload to where uploads are kept; anything else stays to be removed."""
-    kept_uploads.keep_if_ingested(container.settings.uploads_dir, DEFAULT_TENANT, collection, file, outcome)
+    kept_uploads.keep_if_ingested(container.settings.uploads_dir, tenant, collection, file, outcome)

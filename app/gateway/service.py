@@ -1,0 +1,162 @@
+"""The gateway in one object: who is calling, may they run this, what did it cost.
+
+`admit` checks rate limits and holds the request's maximum cost in credits; `settle` records the
+request in the usage ledger, charges its actual cost (never more than held) and releases the rest.
+Every metered request appears in the ledger exactly once, refused ones (402, 429) included.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from app.gateway.clock import Clock
+from app.gateway.credits import Grant
+from app.gateway.errors import AuthMisconfigured, GatewayError, Unauthenticated
+from app.gateway.keys import Caller, verify_key
+from app.gateway.limits import Admission, RateLimiter
+from app.gateway.scheduler import FairScheduler
+from app.gateway.store import GatewayStore
+from app.gateway.usage import Prices, UsageRecord
+from retrieval.types import DEFAULT_TENANT
+
+AuthMode = Literal["auto", "required", "off"]
+
+
+@dataclass
+class Ticket:
+    """An admitted request: who, what, when, and what it holds in limits and credits."""
+
+    request_id: str
+    caller: Caller
+    endpoint: str
+    model: str
+    at: float
+    started: float
+    admission: Admission
+    held: int | None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether an address only this machine can reach."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Gateway:
+    """Authentication, limits, credits and the ledger, over one store and one clock."""
+
+    def __init__(
+        self,
+        store: GatewayStore,
+        clock: Clock,
+        limiter: RateLimiter,
+        scheduler: FairScheduler,
+        prices: Prices,
+        auth: AuthMode = "auto",
+        credits_required: bool = False,
+    ) -> None:
+        self.store, self.clock, self.limiter, self.scheduler, self.prices = (
+            store, clock, limiter, scheduler, prices)  # fmt: skip
+        self.auth, self.credits_required = auth, credits_required
+
+    def auth_enabled(self) -> bool:
+        """On when required, or (by default) once any key was ever created; off only when set off."""
+        return self.auth == "required" or (self.auth == "auto" and self.store.has_keys())
+
+    def check_serving(self, host: str) -> None:
+        """Refuse to serve a public address with auth off by default: everyone would be tenant default."""
+        if self.auth == "off" or is_loopback(host) or self.auth_enabled():
+            return
+        raise AuthMisconfigured(
+            f"refusing to serve on {host} with no API key: create one (verity keys create --tenant NAME), "
+            "or set VERITY_AUTH=off to serve without authentication"
+        )
+
+    def authenticate(self, bearer: str | None) -> Caller:
+        """The caller behind a bearer key; the default tenant when auth is off."""
+        if not self.auth_enabled():
+            return Caller(DEFAULT_TENANT)
+        if not bearer:
+            raise Unauthenticated("missing API key: send Authorization: Bearer <key>")
+        return verify_key(self.store, bearer)
+
+    def grant(
+        self,
+        tenant: str,
+        amount: int,
+        expires_at: float | None = None,
+        priority: int = 0,
+        idempotency_key: str | None = None,
+        granted_at: float | None = None,
+    ) -> tuple[Grant, bool]:
+        """Grant a credit block; the same idempotency key twice grants once (then returns False)."""
+        key = idempotency_key or f"grant_{uuid.uuid4().hex}"
+        at = self.clock.now() if granted_at is None else granted_at
+        block = Grant(key, amount, at, expires_at, priority)
+        return block, self.store.grant(tenant, block)
+
+    def credits_enforced(self, tenant: str) -> bool:
+        """Credits apply to tenants ever granted any, or to all when VERITY_CREDITS_REQUIRED is set."""
+        return self.credits_required or self.store.has_grants(tenant)
+
+    def admit(
+        self, caller: Caller, endpoint: str, model: str, max_tokens: int, estimate: int, stream: bool = False
+    ) -> Ticket:
+        """Take rate-limit allowance and hold the maximum cost; refusals are recorded, then raised."""
+        request_id, at = f"req_{uuid.uuid4().hex}", self.clock.now()
+        try:
+            admission = self.limiter.admit(caller.tenant, caller.key_id, estimate, stream)
+        except GatewayError as exc:
+            self._refused(request_id, caller, endpoint, model, at, exc)
+            raise
+        held = None
+        if self.credits_enforced(caller.tenant):
+            try:
+                held = self.store.hold(caller.tenant, request_id, at, self.prices.cost(model, max_tokens))
+            except GatewayError as exc:
+                self.limiter.settle(admission, 0)
+                self._refused(request_id, caller, endpoint, model, at, exc)
+                raise
+        return Ticket(request_id, caller, endpoint, model, at, time.perf_counter(), admission, held)
+
+    def _refused(
+        self, request_id: str, caller: Caller, endpoint: str, model: str, at: float, exc: GatewayError
+    ) -> None:
+        record = UsageRecord(request_id, caller.tenant, caller.key_id, endpoint, model, at, exc.status)
+        self.store.record(record)
+
+    def settle(
+        self,
+        ticket: Ticket,
+        tokens_in: int,
+        tokens_out: int,
+        status: int,
+        latency_ms: Mapping[str, float] | None = None,
+    ) -> int:
+        """Record the request, charge its real cost (up to the hold) and release the rest."""
+        tokens = tokens_in + tokens_out
+        self.limiter.settle(ticket.admission, tokens)
+        record = UsageRecord(
+            ticket.request_id,
+            ticket.caller.tenant,
+            ticket.caller.key_id,
+            ticket.endpoint,
+            ticket.model,
+            ticket.at,
+            status,
+            tokens_in,
+            tokens_out,
+            self.prices.cost(ticket.model, tokens),
+            (time.perf_counter() - ticket.started) * 1000,
+            dict(latency_ms or {}),
+        )
+        return self.store.settle(record, held=ticket.held is not None)

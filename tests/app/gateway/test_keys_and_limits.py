@@ -1,0 +1,155 @@
+"""Keys (hashed, revocable, scoped) and rate limits (token buckets on a fake clock)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from app.gateway.clock import FakeClock
+from app.gateway.errors import Forbidden, Overloaded, RateLimited, Unauthenticated
+from app.gateway.keys import Caller, Scopes, create_key, hash_secret, verify_key
+from app.gateway.limits import LimitSpec, RateLimiter
+from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
+from app.gateway.store import GatewayStore
+
+
+def test_keys_are_stored_as_hashes_and_revocation_takes_effect(tmp_path: Path) -> None:
+    store, clock = GatewayStore(tmp_path / "g.sqlite3"), FakeClock()
+    key, record = create_key(store, clock, "acme", Scopes.parse(["endpoint:embeddings"]))
+    assert key not in (tmp_path / "g.sqlite3").read_bytes().decode("latin-1")
+    assert record.hash == hash_secret(key) and len(key) > 40
+    caller = verify_key(store, key)
+    assert caller.tenant == "acme" and caller.key_id == record.id
+    with pytest.raises(Unauthenticated):
+        verify_key(store, key[:-1] + ("A" if key[-1] != "A" else "B"))
+    with pytest.raises(Unauthenticated):
+        verify_key(store, "sk-something-else")
+    store.revoke_key(record.id, clock.now())
+    with pytest.raises(Unauthenticated, match="revoked"):
+        verify_key(store, key)
+
+
+def test_scopes_limit_endpoints_models_and_collections() -> None:
+    caller = Caller("acme", "k", Scopes.parse(["endpoint:answers", "collection:docs", "model:verity"]))
+    caller.check_endpoint("answers")
+    with pytest.raises(Forbidden):
+        caller.check_endpoint("embeddings")
+    with pytest.raises(Forbidden):
+        caller.check_model("scripted")
+    assert caller.collection(None) == "docs" and caller.collection("docs") == "docs"
+    with pytest.raises(Forbidden):
+        caller.collection("secret")
+    assert Caller("acme").collection(None) is None
+    with pytest.raises(ValueError):
+        Scopes.parse(["endpoint:nope"])
+
+
+def test_a_bucket_allows_a_burst_then_the_steady_rate() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock, LimitSpec(requests_per_minute=60), LimitSpec())
+    for _ in range(60):
+        limiter.admit("acme", "k", 0, stream=False)
+    with pytest.raises(RateLimited) as limited:
+        limiter.admit("acme", "k", 0, stream=False)
+    headers = limited.value.headers
+    assert limited.value.status == 429 and headers["Retry-After"] == "1"
+    assert headers["x-ratelimit-limit-requests"] == "60" and headers["x-ratelimit-remaining-requests"] == "0"
+    clock.advance(1.0)
+    limiter.admit("acme", "k", 0, stream=False)
+    limiter.admit("acme", "other", 0, stream=False)  # another key has its own bucket
+
+
+def test_tokens_are_estimated_then_settled_and_streams_are_counted() -> None:
+    clock = FakeClock()
+    limiter = RateLimiter(clock, LimitSpec(), LimitSpec(tokens_per_minute=100, streams=1))
+    first = limiter.admit("acme", "k", 80, stream=True)
+    with pytest.raises(RateLimited, match="streams"):
+        limiter.admit("acme", "k", 1, stream=True)
+    limiter.settle(first, 10)  # used 10 of the 80 estimated: 70 come back
+    limiter.admit("acme", "k", 85, stream=True)
+    with pytest.raises(RateLimited) as limited:
+        limiter.admit("acme", "k", 500, stream=False)
+    assert "exceed" in str(limited.value)
+
+
+def served_order(scheduler: FairScheduler, arrivals: list[str]) -> list[str]:
+    """The order tenants get their turn: the first arrival runs, the rest queue, then all are released."""
+
+    async def scenario() -> list[str]:
+        order: list[str] = []
+        gate = asyncio.Event()
+
+        async def job(tenant: str) -> None:
+            async with scheduler.turn(tenant):
+                order.append(tenant)
+                await gate.wait()
+
+        tasks = []
+        for tenant in arrivals:
+            tasks.append(asyncio.create_task(job(tenant)))
+            await asyncio.sleep(0.001)
+        gate.set()
+        await asyncio.gather(*tasks)
+        return order
+
+    return asyncio.run(scenario())
+
+
+def test_the_fair_queue_serves_a_quiet_tenant_before_a_flooders_backlog() -> None:
+    order = served_order(FairScheduler(capacity=1, max_depth=100, deadline_s=5), ["flood"] * 6 + ["quiet"])
+    assert order.index("quiet") == 1  # right after the request in service, before the flood's backlog
+
+
+def test_the_queue_sheds_past_its_depth_and_its_deadline() -> None:
+    async def scenario() -> tuple[int, int]:
+        scheduler = FairScheduler(capacity=1, max_depth=1, deadline_s=0.05)
+        hold = asyncio.Event()
+
+        async def job() -> None:
+            async with scheduler.turn("a"):
+                await hold.wait()
+
+        running = asyncio.create_task(job())
+        await asyncio.sleep(0.01)
+        waiting = asyncio.create_task(job())
+        await asyncio.sleep(0.01)
+        with pytest.raises(Overloaded) as full:
+            async with scheduler.turn("b"):
+                pass
+        with pytest.raises(Overloaded) as late:
+            await waiting
+        hold.set()
+        await running
+        return full.value.status, late.value.status
+
+    assert asyncio.run(scenario()) == (503, 503)
+
+
+def test_concurrent_embedding_calls_share_model_calls() -> None:
+    calls: list[int] = []
+
+    def embed(texts: object) -> np.ndarray:
+        items = list(texts)  # type: ignore[call-overload]
+        calls.append(len(items))
+        return np.array([[float(len(t))] for t in items], dtype=np.float32)
+
+    async def scenario() -> list[np.ndarray]:
+        batcher = EmbeddingBatcher(embed, window_s=0.01)
+        return await asyncio.gather(*(batcher.embed(["x" * i, "y"]) for i in range(1, 33)))
+
+    results = asyncio.run(scenario())
+    assert sum(calls) == 64 and len(calls) < 8
+    assert [r[:, 0].tolist() for r in results[:3]] == [[1.0, 1.0], [2.0, 1.0], [3.0, 1.0]]
+
+
+def test_a_higher_tier_is_served_before_a_lower_one_and_weights_share_the_engine() -> None:
+    scheduler = FairScheduler(
+        capacity=1, max_depth=100, deadline_s=5, weights={"big": 2.0}, tiers={"paid": 1}
+    )
+    order = served_order(scheduler, ["first"] + ["small"] * 3 + ["big"] * 6 + ["paid"])
+    assert order[:2] == ["first", "paid"]
+    # weight 2 against 1: "big" gets two turns for each of "small" while both wait
+    assert order[2:8].count("big") == 4 and order[2:8].count("small") == 2

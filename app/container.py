@@ -146,7 +146,7 @@ class Container:
 
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
-        _ = self.answers, self.chat, self.jobs
+        _ = self.answers, self.chat, self.jobs, self.gateway
 
     def close(self) -> None:
         """Finish queued ingest jobs, then release the databases."""

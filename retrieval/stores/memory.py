@@ -80,6 +80,6 @@ class MemoryVectorStore:
             with np.load(path, allow_pickle=False) as data:
                 records = RecordTable.from_arrays({name: data[name] for name in data.files}).records()
                 store.add(records, data["vectors"].astype(np.float32))
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile) as exc:
             raise IndexCorrupt(f"cannot read vector file {path}: {exc}") from exc
         return store

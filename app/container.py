@@ -41,7 +41,7 @@ def store_backend(settings: Settings) -> StoreBackend:
 
         dsn, table = settings.pg_dsn or "", settings.pg_table
         return StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, table))
-    params = FaissParams(kind=settings.faiss_index)
+    params = FaissParams(kind=settings.faiss_index, gpu=settings.faiss_gpu)
     return StoreBackend("faiss", lambda d: FaissVectorStore(d, params), FaissVectorStore.load)
 
 

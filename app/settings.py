@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     faiss_index: Literal["flat", "hnsw", "ivfpq"] = Field(
         "flat", description="FAISS index kind: exact flat, HNSW, or IVF-PQ with an exact refine"
     )
+    faiss_gpu: bool = Field(
+        False, description="flat FAISS searches on GPU 0 (needs faiss-gpu, the gpu extra)"
+    )
     qdrant_url: str | None = Field(None, description="a Qdrant server; unset: embedded Qdrant at qdrant_path")
     qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
     qdrant_collection: str = "verity_chunks"
@@ -56,12 +59,14 @@ class Settings(BaseSettings):
     pg_table: str = "verity_chunks"
 
     @model_validator(mode="after")
-    def _pgvector_needs_a_dsn(self) -> Settings:
+    def _vector_store_settings_agree(self) -> Settings:
         if self.vector_store == "pgvector" and not self.pg_dsn:
             raise ValueError(
                 "VERITY_VECTOR_STORE=pgvector needs VERITY_PG_DSN (python scripts/embedded_pg.py start DIR "
                 "starts a local PostgreSQL with pgvector and prints one)"
             )
+        if self.faiss_gpu and self.faiss_index != "flat":
+            raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
         return self
 
     @property

@@ -31,7 +31,7 @@ DIM = 384
 K = 10
 TARGET_RECALL = 0.95
 HNSW_EF = (16, 32, 64, 128, 256, 512)
-IVFPQ_PROBES = ((8, 4), (8, 8), (16, 8), (32, 8), (32, 16), (64, 16), (128, 16))  # (nprobe, refine factor)
+IVFPQ_PROBES = ((8, 16), (8, 32), (16, 32), (32, 32), (16, 64), (32, 64), (64, 64))  # (nprobe, refine factor)
 RESULTS = Path("results/vector_search.json")
 PLOT = Path("docs/img/vector_search.png")
 

@@ -29,11 +29,11 @@ class FaissParams:
     kind: FaissKind = "flat"
     hnsw_m: int = 32
     ef_construction: int = 80
-    ef_search: int = 128
+    ef_search: int = 128  # recall@10 0.999 at 100k; 64 gives 0.988 (bench/vector_search.py)
     nlist: int | None = None  # IVF lists; None: about 2 * sqrt(n) at training time
     pq_m: int | None = None  # PQ sub-quantizers of 8 bits; None: dimension / 8 (48 bytes at 384-d)
-    nprobe: int = 32
-    refine_factor: int = 4  # IVF-PQ candidates re-scored exactly: k * refine_factor
+    nprobe: int = 16  # with refine_factor 32: recall@10 0.97 at 100k (bench/vector_search.py)
+    refine_factor: int = 32  # IVF-PQ candidates re-scored exactly: k * refine_factor
     train_min: int = 20_000  # IVF-PQ trains once the store holds this many vectors; exact before
     exact_below: int = 2_048  # an approximate index searches filters admitting fewer vectors exactly
     gpu: bool = False  # flat only: searches that need no selector run on a GPU copy (faiss-gpu)

@@ -74,3 +74,8 @@ def test_ingest_search_delete_search_on_each_store(
 def test_pgvector_needs_a_dsn() -> None:
     with pytest.raises(ValueError, match="VERITY_PG_DSN"):
         Settings(vector_store="pgvector")
+
+
+def test_faiss_gpu_needs_the_flat_index() -> None:
+    with pytest.raises(ValueError, match="VERITY_FAISS_GPU"):
+        Settings(faiss_gpu=True, faiss_index="hnsw")

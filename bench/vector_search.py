@@ -191,7 +191,7 @@ def merged(old: dict[str, object] | None, new: dict[str, object]) -> dict[str, o
 def speedups(settings: list[Setting]) -> dict[str, dict[str, object] | None]:
     """Per ANN index: the fastest setting with recall@10 >= the target, and flat p50 / its p50 (same run)."""
     out: dict[str, dict[str, object] | None] = {}
-    for name in ("hnsw", "ivfpq"):
+    for name in sorted({s.index for s in settings} - {"flat"}):
         good = [s for s in settings if s.index == name and s.recall_at_10 >= TARGET_RECALL]
         best = min(good, key=lambda s: s.p50_ms) if good else None
         out[name] = (

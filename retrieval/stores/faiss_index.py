@@ -29,7 +29,7 @@ class FaissParams:
     kind: FaissKind = "flat"
     hnsw_m: int = 32
     ef_construction: int = 80
-    ef_search: int = 128  # recall@10 0.999 at 100k; 64 gives 0.988 (bench/vector_search.py)
+    ef_search: int = 128  # recall@10 0.999 at 100k, 0.980 at 1M (bench/vector_search.py)
     nlist: int | None = None  # IVF lists; None: about 2 * sqrt(n) at training time
     pq_m: int | None = None  # PQ sub-quantizers of 8 bits; None: dimension / 8 (48 bytes at 384-d)
     nprobe: int = 16  # with refine_factor 32: recall@10 0.97 at 100k (bench/vector_search.py)

@@ -26,9 +26,30 @@ from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.rerank import CrossEncoderReranker, Reranker
 from retrieval.search import HybridSearcher
+from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+
+
+def store_backend(settings: Settings) -> StoreBackend:
+    """The vector store the settings choose: FAISS files (the default), Qdrant, or pgvector."""
+    if settings.vector_store == "qdrant":
+        from retrieval.stores.qdrant_store import QdrantVectorStore, qdrant_client
+
+        url, path = settings.qdrant_url, settings.qdrant_path or settings.data_dir / "qdrant"
+        collection = settings.qdrant_collection
+        return StoreBackend(
+            "qdrant",
+            lambda d: QdrantVectorStore(qdrant_client(url, None if url else path), d, collection),
+        )
+    if settings.vector_store == "pgvector":
+        from retrieval.stores.pgvector_store import PgVectorStore
+
+        dsn, table = settings.pg_dsn or "", settings.pg_table
+        return StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, table))
+    params = FaissParams(kind=settings.faiss_index, gpu=settings.faiss_gpu)
+    return StoreBackend("faiss", lambda d: FaissVectorStore(d, params), FaissVectorStore.load)
 
 
 def offline_environment() -> None:
@@ -65,8 +86,9 @@ class Container:
 
     @functools.cached_property
     def index(self) -> ChunkIndex:
-        """Catalog, FAISS and BM25 kept in step."""
-        return ChunkIndex(self.settings.index_dir, self.catalog, FAISS_BACKEND, self.embedder.dimension)
+        """Catalog, vector store and BM25 kept in step."""
+        backend = store_backend(self.settings)
+        return ChunkIndex(self.settings.index_dir, self.catalog, backend, self.embedder.dimension)
 
     @functools.cached_property
     def reranker(self) -> Reranker | None:
@@ -153,6 +175,8 @@ class Container:
         if "jobs" in self.__dict__:
             self.jobs.close()
             self.jobs.store.close()
+        if "index" in self.__dict__:
+            self.index.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
         if "gateway" in self.__dict__:

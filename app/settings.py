@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -67,6 +67,31 @@ class Settings(BaseSettings):
         default_factory=dict, description="priority tier by tenant (higher is served first), e.g. paid: 1"
     )
     embedding_batch_window_ms: float = Field(2.0, ge=0, description="how long embedding calls gather")
+    vector_store: Literal["faiss", "qdrant", "pgvector"] = Field(
+        "faiss", description="where chunk vectors live: FAISS files, Qdrant, or Postgres + pgvector"
+    )
+    faiss_index: Literal["flat", "hnsw", "ivfpq"] = Field(
+        "flat", description="FAISS index kind: exact flat, HNSW, or IVF-PQ with an exact refine"
+    )
+    faiss_gpu: bool = Field(
+        False, description="flat FAISS searches on GPU 0 (needs faiss-gpu, the gpu extra)"
+    )
+    qdrant_url: str | None = Field(None, description="a Qdrant server; unset: embedded Qdrant at qdrant_path")
+    qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
+    qdrant_collection: str = "verity_chunks"
+    pg_dsn: str | None = Field(None, description="PostgreSQL with pgvector, e.g. postgresql://user@host/db")
+    pg_table: str = "verity_chunks"
+
+    @model_validator(mode="after")
+    def _vector_store_settings_agree(self) -> Settings:
+        if self.vector_store == "pgvector" and not self.pg_dsn:
+            raise ValueError(
+                "VERITY_VECTOR_STORE=pgvector needs VERITY_PG_DSN (python scripts/embedded_pg.py start DIR "
+                "starts a local PostgreSQL with pgvector and prints one)"
+            )
+        if self.faiss_gpu and self.faiss_index != "flat":
+            raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
+        return self
 
     @property
     def catalog_path(self) -> Path:

@@ -3,7 +3,8 @@
 RetrievalError
 ├── DocumentNotFound      a document id that the catalog does not hold (for this tenant)
 ├── IndexCorrupt          a persisted index that cannot be read back
-└── ModelUnavailable      an embedding or rerank model that cannot be loaded
+├── ModelUnavailable      an embedding or rerank model that cannot be loaded
+└── VectorStoreUnavailable a vector database that cannot be reached or refuses a request
 """
 
 
@@ -21,3 +22,7 @@ class IndexCorrupt(RetrievalError):
 
 class ModelUnavailable(RetrievalError):
     """A configured model could not be loaded."""
+
+
+class VectorStoreUnavailable(RetrievalError):
+    """A vector database (Qdrant, Postgres) could not be reached or refused a request."""

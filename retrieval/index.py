@@ -1,15 +1,19 @@
 """The chunk index: catalog, vector store and BM25 kept in step, published as immutable versions.
 
-A write files the catalog rows and the vectors of version v+1 in one catalog transaction: the vector
-file `vectors-<v+1>` is written (atomically) before the transaction commits the new version number, so
-a crash at any point leaves the catalog pointing at a complete version v or v+1, never half of one.
+A write files the catalog rows of version v+1 in one catalog transaction. With a snapshot store
+(memory, FAISS) the vector file `vectors-<v+1>` is written (atomically) before the transaction commits
+the new version number, so a crash at any point leaves the catalog pointing at a complete version v or
+v+1, never half of one. With a durable store (Qdrant, pgvector) new vectors are written before the
+commit and old ones deleted after it; a crash can only leave vectors the catalog does not know, which
+searches never show (their chunks are not in the catalog) and the next open removes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,8 +22,8 @@ from numpy.typing import NDArray
 
 from retrieval.bm25 import BM25Index
 from retrieval.catalog import Catalog, NewDocument
-from retrieval.errors import DocumentNotFound, IndexCorrupt
-from retrieval.stores.protocol import VectorStore
+from retrieval.errors import DocumentNotFound, IndexCorrupt, RetrievalError
+from retrieval.stores.protocol import SnapshotStore, VectorFilter, VectorRecord, VectorStore
 from retrieval.types import Chunk, ChunkDraft, Document, Hit, Scope, searchable_text
 
 VERSION_KEY = "vectors_version"
@@ -29,11 +33,43 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class StoreBackend:
-    """How to make an empty vector store of a kind, and how to read one back from a file."""
+    """How to open a vector store of a kind, and (for snapshot stores) how to read one from a file.
+
+    A snapshot backend's `create` makes an empty store and `load` reads a published version; a
+    durable backend has no `load`, and its `create` opens the database with what it already holds.
+    """
 
     name: str
     create: Callable[[int], VectorStore]
-    load: Callable[[Path, int], VectorStore]
+    load: Callable[[Path, int], SnapshotStore] | None = None
+
+    @property
+    def durable(self) -> bool:
+        """Whether the store writes through to a database instead of publishing snapshot files."""
+        return self.load is None
+
+
+@dataclass
+class PendingVectors:
+    """The vector changes of one publish, applied around the catalog transaction."""
+
+    records: list[VectorRecord] = field(default_factory=list)
+    vectors: list[NDArray[np.float32]] = field(default_factory=list)
+    deleted: list[int] = field(default_factory=list)
+
+    def add(self, chunks: Sequence[Chunk], vectors: NDArray[np.float32]) -> None:
+        """Queue vectors for new chunks."""
+        self.records.extend(VectorRecord(c.id, c.tenant, c.collection, c.document_id) for c in chunks)
+        self.vectors.append(vectors)
+
+    def matrix(self, dimension: int) -> NDArray[np.float32]:
+        """The queued vectors as one array."""
+        return np.vstack(self.vectors) if self.vectors else np.zeros((0, dimension), np.float32)
+
+    def stale_ids(self) -> list[int]:
+        """Deleted ids that this publish does not add back."""
+        added = {r.id for r in self.records}
+        return [i for i in self.deleted if i not in added]
 
 
 @dataclass(frozen=True)
@@ -62,15 +98,14 @@ class ChunkIndex:
         self._lock = threading.RLock()
         directory.mkdir(parents=True, exist_ok=True)
         self._version = int(catalog.get_meta(VERSION_KEY) or 0)
-        self._store = self._load_version(self._version)
-        self._remove_other_versions()
         self._bm25 = self._build_bm25()
-        n_chunks = len(self._bm25)
-        if len(self._store) != n_chunks:
-            raise IndexCorrupt(
-                f"vector index version {self._version} holds {len(self._store)} vectors but the catalog "
-                f"holds {n_chunks} chunks; delete {directory} and re-ingest"
-            )
+        if backend.durable:
+            self._store = backend.create(dimension)
+            self._reconcile()
+        else:
+            self._store = self._load_version(self._version)
+            self._remove_other_versions()
+            self._check_count()
 
     @property
     def version(self) -> int:
@@ -82,11 +117,36 @@ class ChunkIndex:
         """The catalog behind the index."""
         return self._catalog
 
+    @property
+    def store(self) -> VectorStore:
+        """The vector store behind the index."""
+        return self._store
+
+    def _check_count(self) -> None:
+        n_chunks = len(self._bm25)
+        if len(self._store) != n_chunks:
+            raise IndexCorrupt(
+                f"vector index version {self._version} holds {len(self._store)} vectors but the catalog "
+                f"holds {n_chunks} chunks; delete {self._directory} and re-ingest"
+            )
+
+    def _reconcile(self) -> None:
+        """Remove vectors a crash left behind; refuse to open when catalog chunks have no vector."""
+        catalog_ids = {c.id for c in self._catalog.iter_chunks()}
+        stored = self._store.ids()
+        self._store.delete(sorted(stored - catalog_ids))
+        missing = catalog_ids - stored
+        if missing:
+            raise IndexCorrupt(
+                f"the {self._backend.name} store lacks vectors for {len(missing)} catalog chunks; "
+                "re-ingest those documents or start from an empty data directory"
+            )
+
     def _path(self, version: int) -> Path:
         return self._directory / f"vectors-{version:08d}.{self._backend.name}"
 
     def _load_version(self, version: int) -> VectorStore:
-        if version == 0:
+        if version == 0 or self._backend.load is None:
             return self._backend.create(self._dimension)
         path = self._path(version)
         if not path.exists():
@@ -118,13 +178,13 @@ class ChunkIndex:
             if w.vectors.shape != (len(w.drafts), self._dimension):
                 raise ValueError(f"{len(w.drafts)} chunks but vectors of shape {w.vectors.shape}")
 
-        def write() -> list[list[Chunk]]:
+        def write(pending: PendingVectors) -> list[list[Chunk]]:
             filed = []
             for w in writes:
                 if w.replaces is not None:
-                    self._store.delete(self._catalog.delete_document(w.replaces.id))
+                    pending.deleted.extend(self._catalog.delete_document(w.replaces.id))
                 chunks = self._catalog.insert_document(w.new, w.drafts)
-                self._store.add([c.id for c in chunks], w.vectors)
+                pending.add(chunks, w.vectors)
                 filed.append(chunks)
             return filed
 
@@ -143,39 +203,69 @@ class ChunkIndex:
                 raise DocumentNotFound(f"no document with id {document_id!r}")
             documents.append(document)
 
-        def write() -> None:
+        def write(pending: PendingVectors) -> None:
             for document in documents:
-                self._store.delete(self._catalog.delete_document(document.id))
+                pending.deleted.extend(self._catalog.delete_document(document.id))
 
         self._publish(write)
         return documents
 
-    def _publish(self, write: Callable[[], T]) -> T:
+    def _publish(self, write: Callable[[PendingVectors], T]) -> T:
         with self._lock:
-            version = self._version + 1
-            try:
-                with self._catalog.transaction():
-                    result = write()
-                    self._store.save(self._path(version))
-                    self._catalog.set_meta(VERSION_KEY, str(version))
-            except BaseException:
-                self._path(version).unlink(missing_ok=True)
-                self._store = self._load_version(self._version)
-                raise
-            self._path(self._version).unlink(missing_ok=True)
-            self._version = version
+            publish = self._publish_durable if self._backend.durable else self._publish_snapshot
+            result = publish(write, self._version + 1)
+            self._version += 1
             self._bm25 = self._build_bm25()
             return result
 
-    def allowed_ids(self, scope: Scope) -> Collection[int] | None:
-        """The chunk ids a scope may see, or None when it sees every chunk."""
-        ids = self._catalog.chunk_ids(scope)
-        return None if len(ids) == len(self._store) else set(ids)
+    def _publish_snapshot(self, write: Callable[[PendingVectors], T], version: int) -> T:
+        store = self._store
+        assert isinstance(store, SnapshotStore), f"{self._backend.name} stores cannot be saved"
+        try:
+            with self._catalog.transaction():
+                pending = PendingVectors()
+                result = write(pending)
+                store.delete(pending.deleted)
+                store.add(pending.records, pending.matrix(self._dimension))
+                store.save(self._path(version))
+                self._catalog.set_meta(VERSION_KEY, str(version))
+        except BaseException:
+            self._path(version).unlink(missing_ok=True)
+            self._store = self._load_version(self._version)
+            raise
+        self._path(self._version).unlink(missing_ok=True)
+        return result
 
-    def dense_search(self, vector: NDArray[np.float32], k: int, scope: Scope) -> list[Hit]:
-        """Nearest chunks by vector, within the scope."""
+    def _publish_durable(self, write: Callable[[PendingVectors], T], version: int) -> T:
+        pending = PendingVectors()
+        try:
+            with self._catalog.transaction():
+                result = write(pending)
+                self._store.add(pending.records, pending.matrix(self._dimension))
+                self._catalog.set_meta(VERSION_KEY, str(version))
+        except BaseException:
+            with contextlib.suppress(RetrievalError):  # what is left is reconciled on the next open
+                self._store.delete([r.id for r in pending.records])
+            raise
+        self._store.delete(pending.stale_ids())
+        return result
+
+    def allowed_ids(self, scope: Scope) -> Collection[int] | None:
+        """The chunk ids a scope may see in BM25, or None when it sees every chunk."""
+        ids = self._catalog.chunk_ids(scope)
+        return None if len(ids) == len(self._bm25) else set(ids)
+
+    def dense_search(
+        self,
+        vector: NDArray[np.float32],
+        k: int,
+        scope: Scope,
+        document_ids: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """Nearest chunks by vector within the scope (and documents when given), filtered by the store."""
+        where = VectorFilter(scope.tenant, scope.collection, document_ids)
         with self._lock:
-            return self._store.search(vector, k, self.allowed_ids(scope))
+            return self._store.search(vector, k, where)
 
     def lexical_search(self, query: str, k: int, scope: Scope) -> list[Hit]:
         """Best BM25 chunks for the query, within the scope."""
@@ -186,3 +276,9 @@ class ChunkIndex:
     def chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
         """Chunks by id."""
         return self._catalog.get_chunks(ids)
+
+    def close(self) -> None:
+        """Release a durable store's connection (snapshot stores hold nothing open)."""
+        close = getattr(self._store, "close", None)
+        if callable(close):
+            close()

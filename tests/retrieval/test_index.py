@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import cast
 
+import faiss
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -13,15 +15,19 @@ from retrieval.catalog import Catalog, NewDocument
 from retrieval.embedders import HashingEmbedder
 from retrieval.errors import DocumentNotFound, IndexCorrupt
 from retrieval.index import VERSION_KEY, ChunkIndex, DocumentWrite, StoreBackend
+from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.stores.memory import MemoryVectorStore
-from retrieval.stores.protocol import VectorStore
+from retrieval.stores.protocol import SnapshotStore, VectorFilter, VectorRecord
 from retrieval.types import ChunkDraft, Document, Hit, Scope, searchable_text
 
 EMBEDDER = HashingEmbedder(dimension=64)
 DIM = EMBEDDER.dimension
 BACKENDS = {
     "faiss": StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load),
+    "faiss-hnsw": StoreBackend(
+        "faiss", lambda d: FaissVectorStore(d, FaissParams(kind="hnsw")), FaissVectorStore.load
+    ),
     "memory": StoreBackend("memory", MemoryVectorStore, MemoryVectorStore.load),
 }
 
@@ -31,7 +37,7 @@ class FlakyStore:
 
     fail = False
 
-    def __init__(self, inner: VectorStore) -> None:
+    def __init__(self, inner: SnapshotStore) -> None:
         self._inner = inner
 
     @property
@@ -41,16 +47,17 @@ class FlakyStore:
     def __len__(self) -> int:
         return len(self._inner)
 
-    def add(self, ids: Sequence[int], vectors: NDArray[np.float32]) -> None:
-        self._inner.add(ids, vectors)
+    def ids(self) -> set[int]:
+        return self._inner.ids()
+
+    def add(self, records: Sequence[VectorRecord], vectors: NDArray[np.float32]) -> None:
+        self._inner.add(records, vectors)
 
     def delete(self, ids: Sequence[int]) -> None:
         self._inner.delete(ids)
 
-    def search(
-        self, vector: NDArray[np.float32], k: int, allowed: Collection[int] | None = None
-    ) -> list[Hit]:
-        return self._inner.search(vector, k, allowed)
+    def search(self, vector: NDArray[np.float32], k: int, where: VectorFilter | None = None) -> list[Hit]:
+        return self._inner.search(vector, k, where)
 
     def save(self, path: Path) -> None:
         if FlakyStore.fail:
@@ -60,10 +67,12 @@ class FlakyStore:
 
 
 def flaky(backend: StoreBackend) -> StoreBackend:
+    load = backend.load
+    assert load is not None
     return StoreBackend(
         backend.name,
-        lambda d: FlakyStore(backend.create(d)),
-        lambda p, d: FlakyStore(backend.load(p, d)),
+        lambda d: FlakyStore(cast(SnapshotStore, backend.create(d))),
+        lambda p, d: FlakyStore(load(p, d)),
     )
 
 
@@ -381,3 +390,30 @@ def test_allowed_ids_is_none_only_when_scope_sees_everything(
     (g,) = add(index, "g1", ["two"], tenant="globex")
     assert index.allowed_ids(Scope("acme")) == {a}
     assert index.allowed_ids(Scope("globex")) == {g}
+
+
+def test_dense_search_within_documents(backend: StoreBackend, opened: Callable[..., ChunkIndex]) -> None:
+    index = opened(backend)
+    first = add(index, "d1", ["comets orbit the sun", "comet tails glow"])
+    (second,) = add(index, "d2", ["comets are icy"])
+    (other,) = add(index, "g1", ["comets"], tenant="globex")
+    query = EMBEDDER.embed(["comets"])[0]
+    assert {h.chunk_id for h in index.dense_search(query, 10, Scope("acme"), document_ids={"d1"})} == set(
+        first
+    )
+    assert [h.chunk_id for h in index.dense_search(query, 10, Scope("acme"), document_ids={"d2", "g1"})] == [
+        second
+    ]
+    assert [h.chunk_id for h in index.dense_search(query, 10, Scope("globex"))] == [other]
+    assert index.dense_search(query, 10, Scope("acme", "notes"), document_ids={"d1"}) == []
+
+
+def test_vector_file_from_an_older_format_is_reported(
+    opened: Callable[..., ChunkIndex], tmp_path: Path
+) -> None:
+    index = opened(BACKENDS["faiss"])
+    add(index, "d1", ["apples"])
+    path = tmp_path / "index" / "vectors-00000001.faiss"
+    faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM)), str(path))  # what Verity wrote before
+    with pytest.raises(IndexCorrupt, match="re-ingest"):
+        opened(BACKENDS["faiss"])

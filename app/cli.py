@@ -220,6 +220,9 @@ def eval_qa(
     out: Annotated[Path, typer.Option(help="where to write the JSON results")],
     limit: Annotated[int | None, typer.Option(help="ask this many questions, drawn at random")] = None,
     seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
+    held_out: Annotated[
+        bool, typer.Option(help="ask only questions of articles not used to calibrate abstention")
+    ] = False,
 ) -> None:
     """End-to-end answers, abstention and citations on SQuAD 2.0, with the configured models."""
     from eval.qa import evaluate_qa
@@ -238,7 +241,50 @@ def eval_qa(
             container.settings.top_k,
             container.generation_params,
             show,
+            container.abstainer,
+            held_out,
         )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
+
+
+@eval_app.command("calibrate-abstention")
+def eval_calibrate_abstention(
+    squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],
+    out: Annotated[
+        Path, typer.Option(help="where to write the calibration report (its 'model' is loadable)")
+    ],
+    cache: Annotated[Path, typer.Option(help="JSONL of evidence rows, resumed on a rerun")] = Path(
+        ".cache/abstention_evidence.jsonl"
+    ),
+    limit: Annotated[
+        int | None, typer.Option(help="calibrate on this many questions, drawn at random")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
+    held_out: Annotated[int, typer.Option(help="held-out questions to score the fitted decisions on")] = 200,
+    support: Annotated[bool, typer.Option(help="also ask the engine's yes/no answerability check")] = False,
+) -> None:
+    """Fit the abstention model and threshold on the calibration articles of a SQuAD 2.0 file."""
+    from eval.calibration import collect_evidence, fit_abstention, score_decisions
+    from generation.abstention import AbstentionModel
+
+    offline_environment()
+    container = Container(Settings())
+    args = (container.embedder, container.engine, FAISS_BACKEND, cache)
+    with _progress() as bar:
+        show = _stage_reporter(bar)
+        rows = collect_evidence(squad, *args, limit, seed, support, container.settings.top_k, show)
+        held = collect_evidence(squad, *args, held_out, seed, support, container.settings.top_k, show, True)
+    features = ["coverage", "dense", "bm25", "support"] if support else ["coverage", "dense", "bm25"]
+    result: dict[str, object] = {"file": str(squad), "seed": seed, **fit_abstention(rows, features)}
+    fitted = cast(dict[str, object], result["model"])
+    model = AbstentionModel(
+        cast(dict[str, float], fitted["weights"]),
+        float(cast(float, fitted["intercept"])),
+        float(cast(float, fitted["threshold"])),
+    )
+    result["held_out"] = score_decisions(held, model)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)

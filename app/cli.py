@@ -262,11 +262,19 @@ def eval_calibrate_abstention(
         int | None, typer.Option(help="calibrate on this many questions, drawn at random")
     ] = None,
     seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
-    held_out: Annotated[int, typer.Option(help="held-out questions to score the fitted decisions on")] = 200,
+    held_out: Annotated[int, typer.Option(help="held-out questions to score the fitted decisions on")] = 0,
     support: Annotated[bool, typer.Option(help="also ask the engine's yes/no answerability check")] = False,
+    features: Annotated[
+        str | None, typer.Option(help="comma-separated features to fit (default: support, else retrieval)")
+    ] = None,
 ) -> None:
     """Fit the abstention model and threshold on the calibration articles of a SQuAD 2.0 file."""
-    from eval.calibration import collect_evidence, fit_abstention, score_decisions
+    from eval.calibration import (
+        collect_evidence,
+        cross_validate_by_article,
+        fit_abstention,
+        score_decisions,
+    )
     from generation.abstention import AbstentionModel
 
     offline_environment()
@@ -275,16 +283,22 @@ def eval_calibrate_abstention(
     with _progress() as bar:
         show = _stage_reporter(bar)
         rows = collect_evidence(squad, *args, limit, seed, support, container.settings.top_k, show)
-        held = collect_evidence(squad, *args, held_out, seed, support, container.settings.top_k, show, True)
-    features = ["coverage", "dense", "bm25", "support"] if support else ["coverage", "dense", "bm25"]
-    result: dict[str, object] = {"file": str(squad), "seed": seed, **fit_abstention(rows, features)}
+        held = (
+            collect_evidence(squad, *args, held_out, seed, support, container.settings.top_k, show, True)
+            if held_out
+            else []
+        )
+    chosen = features.split(",") if features else ["support"] if support else ["coverage", "dense", "bm25"]
+    result: dict[str, object] = {"file": str(squad), "seed": seed, **fit_abstention(rows, chosen)}
     fitted = cast(dict[str, object], result["model"])
     model = AbstentionModel(
         cast(dict[str, float], fitted["weights"]),
         float(cast(float, fitted["intercept"])),
         float(cast(float, fitted["threshold"])),
     )
-    result["held_out"] = score_decisions(held, model)
+    result["cross_validated_by_article"] = cross_validate_by_article(rows, chosen)
+    if held:
+        result["held_out"] = score_decisions(held, model)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)

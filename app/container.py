@@ -104,12 +104,15 @@ class Container:
 
     @functools.cached_property
     def abstainer(self) -> Abstainer | None:
-        """The calibrated abstainer (None when abstention is switched off)."""
+        """The calibrated abstainer; None when switched off, or when its model needs the engine's
+        answerability check and the engine cannot score (then the model answers every question)."""
         s = self.settings
         if not s.abstention:
             return None
         model = load_model(s.abstention_model) if s.abstention_model else DEFAULT_MODEL
         scorer = self.engine if isinstance(self.engine, ChoiceScorer) else None
+        if model.needs_support() and scorer is None:
+            return None
         return Abstainer(model, scorer)
 
     @functools.cached_property

@@ -76,8 +76,8 @@ def collect_evidence(
                     rows.append(row)
                 report("evidence", done, len(chosen))
         index.catalog.close()
-    wanted = {q.id for q in chosen}
-    return [r for r in rows if r["id"] in wanted]
+    articles = {q.id: article_of(q) for q in chosen}
+    return [{**r, "article": articles[str(r["id"])]} for r in rows if r["id"] in articles]
 
 
 def _evidence_row(
@@ -125,6 +125,30 @@ def fit_abstention(rows: Sequence[dict[str, object]], features: Sequence[str]) -
         "balanced_accuracy": round(balanced, 4),
         "answered_when_answerable": round(float(answered[y].mean()), 4),
         "abstained_when_unanswerable": round(float((~answered[~y]).mean()), 4),
+    }
+
+
+def cross_validate_by_article(
+    rows: Sequence[dict[str, object]], features: Sequence[str]
+) -> dict[str, object]:
+    """Decisions on each article's questions by a model fitted on the other articles' rows, pooled."""
+    answered: list[bool] = []
+    labels: list[bool] = []
+    for article in sorted({str(r["article"]) for r in rows}):
+        train = [r for r in rows if r["article"] != article]
+        test = [r for r in rows if r["article"] == article]
+        if len({bool(r["answerable"]) for r in train}) < 2:
+            continue
+        fitted = fit_abstention(train, features)["model"]
+        model = AbstentionModel(fitted["weights"], fitted["intercept"], fitted["threshold"])  # type: ignore[index]
+        answered += [model.probability(_evidence(r)) >= model.threshold for r in test]
+        labels += [bool(r["answerable"]) for r in test]
+    decided = np.array(answered)
+    y = np.array(labels)
+    return {
+        "n": len(labels),
+        "answered_when_answerable": round(float(decided[y].mean()), 4) if y.any() else 0.0,
+        "abstained_when_unanswerable": round(float((~decided[~y]).mean()), 4) if (~y).any() else 0.0,
     }
 
 

@@ -67,6 +67,15 @@ class LlamaCppEngine:
         payload: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
         return self._formatter(messages=payload)
 
+    @property
+    def llama(self) -> Any:
+        """The underlying `llama_cpp.Llama` (for benchmarks that time a raw call on the same KV cache)."""
+        return self._llm
+
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text the chat template renders for `messages`."""
+        return str(self._render(messages).prompt)
+
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens of the whole prompt as the chat template renders it."""
         return self.count_tokens(self._render(messages).prompt)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +186,32 @@ def _best_threshold(probs: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         if balanced > best[1]:
             best = (float(t), balanced)
     return best
+
+
+def rescore_qa(records: Sequence[dict[str, object]], model: AbstentionModel) -> dict[str, object]:
+    """Re-score an `eval qa` run made with an always-answering abstainer at `model`'s threshold: the
+    answer to a question does not depend on the decision, so abstaining only blanks it."""
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+
+    def answers(record: dict[str, object]) -> bool:
+        evidence = record["evidence"]
+        assert isinstance(evidence, dict), "the run recorded no evidence: it had no abstainer"
+        return model.probability(Evidence(**evidence)) >= model.threshold
+
+    kept = [answers(r) for r in answerable]
+    return {
+        "answerable": {
+            "n": len(answerable),
+            "contains_gold": _share(
+                k and bool(r["contains_gold"]) for k, r in zip(kept, answerable, strict=True)
+            ),
+            "abstained": _share(not k for k in kept),
+        },
+        "unanswerable": {"n": len(unanswerable), "abstained": _share(not answers(r) for r in unanswerable)},
+    }
+
+
+def _share(flags: Iterable[bool]) -> float:
+    values = list(flags)
+    return round(sum(values) / len(values), 4) if values else 0.0

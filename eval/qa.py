@@ -145,6 +145,7 @@ def evaluate_qa(
     chosen = sample(questions, limit, seed)
     tally = _Tally([], [], [], [], [], [], [], [])
     answerable_abstained: list[float] = []
+    records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="verity-qa-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
         searcher = HybridSearcher(index, embedder)
@@ -155,6 +156,7 @@ def evaluate_qa(
             final = events[-1]
             assert isinstance(final, DoneEvent)
             _score(question, final, tally, answerable_abstained)
+            records.append(_record(question, final))
             report("answering", done, len(chosen))
         seconds = (time.perf_counter() - start) / max(1, len(chosen))
         index.catalog.close()
@@ -182,6 +184,22 @@ def evaluate_qa(
             "unsupported_sentences": round(mean(tally.unsupported), 4),
         },
         "seconds_per_question": round(seconds, 2),
+        "per_question": records,
+    }
+
+
+def _record(question: SquadQuestion, done: DoneEvent) -> dict[str, object]:
+    """One question's outcome, with the abstainer's evidence, so a run can be re-scored at any threshold."""
+    decision = done.answerability
+    answer = "" if done.abstained else _MARKERS.sub(" ", done.answer)
+    return {
+        "id": question.id,
+        "answerable": question.answerable,
+        "abstained": done.abstained,
+        "contains_gold": contains_gold(answer, question.answers) if question.answerable else None,
+        "probability": None if decision is None else round(decision.probability, 4),
+        "evidence": None if decision is None else decision.evidence.as_dict(),
+        "answer": done.answer,
     }
 
 

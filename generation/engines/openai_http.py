@@ -92,6 +92,28 @@ class OpenAIHttpEngine:
         except httpx.HTTPError as exc:
             raise EngineFailed(f"{self._model}: cannot reach the server ({exc})") from exc
 
+    def choice_logprobs(self, messages: Sequence[ChatMessage], choices: Sequence[str]) -> dict[str, float]:
+        """Log-probability of each choice as the reply's first token, from the server's `top_logprobs`
+        (a choice outside the top 20 gets -30)."""
+        body = {
+            "model": self._model,
+            "messages": [{"role": m.role, "content": m.content} for m in messages],
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "logprobs": True,
+            "top_logprobs": 20,
+        }
+        try:
+            reply = self._client.post("/v1/chat/completions", json=body)
+            reply.raise_for_status()
+            top = reply.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except httpx.TimeoutException as exc:
+            raise EngineTimeout(f"{self._model}: the server did not answer in time ({exc})") from exc
+        except (httpx.HTTPError, ValueError, KeyError, IndexError, TypeError) as exc:
+            raise EngineFailed(f"{self._model}: the server gave no logprobs ({exc})") from exc
+        scores = {str(t["token"]): float(t["logprob"]) for t in top}
+        return {c: scores.get(c, -30.0) for c in choices}
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

@@ -89,3 +89,14 @@ def test_unreachable_server_fails_with_a_named_error() -> None:
     engine = OpenAIHttpEngine("http://127.0.0.1:9", "m", timeout_s=2)
     with pytest.raises(EngineFailed, match="cannot reach"):
         list(engine.stream(ASK, GenerationParams()))
+
+
+def test_choice_logprobs_read_the_servers_top_logprobs() -> None:
+    def handle(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        assert body["max_tokens"] == 1 and body["logprobs"] is True
+        top = [{"token": "yes", "logprob": -0.2}, {"token": "no", "logprob": -1.8}]
+        return httpx.Response(200, json={"choices": [{"logprobs": {"content": [{"top_logprobs": top}]}}]})
+
+    engine = OpenAIHttpEngine("http://x", "m", transport=httpx.MockTransport(handle))
+    assert engine.choice_logprobs(ASK, ("yes", "no", "Yes")) == {"yes": -0.2, "no": -1.8, "Yes": -30.0}

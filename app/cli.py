@@ -304,6 +304,24 @@ def eval_calibrate_abstention(
     console.print_json(data=result)
 
 
+@eval_app.command("plot-abstention")
+def eval_plot_abstention(
+    results: Annotated[list[Path], typer.Argument(help="calibration reports (calibrate-abstention --out)")],
+    out: Annotated[Path, typer.Option(help="the PNG to write")],
+) -> None:
+    """Plot the out-of-article decision rates of one or more abstention calibrations."""
+    from eval.calibration import plot_abstention
+
+    loaded = {
+        path.stem.removeprefix("squad_half_a_qa_abstention").strip("_") or "engine check": json.loads(
+            path.read_text()
+        )
+        for path in results
+    }
+    plot_abstention(loaded, out)
+    console.print(f"plot written to {out}")
+
+
 def main() -> None:
     """Entry point of the `verity` command."""
     app()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -215,3 +216,29 @@ def rescore_qa(records: Sequence[dict[str, object]], model: AbstentionModel) -> 
 def _share(flags: Iterable[bool]) -> float:
     values = list(flags)
     return round(sum(values) / len(values), 4) if values else 0.0
+
+
+def plot_abstention(results: Mapping[str, Mapping[str, object]], out: Path) -> None:
+    """Bars of the out-of-article decision rates of each calibration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    rates = [cast(Mapping[str, float], results[n]["cross_validated_by_article"]) for n in names]
+    x = np.arange(len(names))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.bar(x - 0.2, [r["answered_when_answerable"] for r in rates], 0.4, label="answered when answerable")
+    ax.bar(
+        x + 0.2, [r["abstained_when_unanswerable"] for r in rates], 0.4, label="abstained when unanswerable"
+    )
+    ax.axhline(0.7, color="grey", linestyle="--", linewidth=1, label="target 0.70")
+    ax.set_xticks(x, [f"{n}\n(n={results[n]['n']})" for n in names])
+    ax.set_ylim(0, 1)
+    ax.set_title("Abstention on SQuAD 2.0 half A, cross-validated by article")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

@@ -234,6 +234,9 @@ def eval_qa(
     out: Annotated[Path, typer.Option(help="where to write the JSON results")],
     limit: Annotated[int | None, typer.Option(help="ask this many questions, drawn at random")] = None,
     seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
+    held_out: Annotated[
+        bool, typer.Option(help="ask only questions of articles not used to calibrate abstention")
+    ] = False,
 ) -> None:
     """End-to-end answers, abstention and citations on SQuAD 2.0, with the configured models."""
     from eval.qa import evaluate_qa
@@ -252,10 +255,85 @@ def eval_qa(
             container.settings.top_k,
             container.generation_params,
             show,
+            container.abstainer,
+            held_out,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)
+
+
+@eval_app.command("calibrate-abstention")
+def eval_calibrate_abstention(
+    squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],
+    out: Annotated[
+        Path, typer.Option(help="where to write the calibration report (its 'model' is loadable)")
+    ],
+    cache: Annotated[Path, typer.Option(help="JSONL of evidence rows, resumed on a rerun")] = Path(
+        ".cache/abstention_evidence.jsonl"
+    ),
+    limit: Annotated[
+        int | None, typer.Option(help="calibrate on this many questions, drawn at random")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draw")] = 0,
+    held_out: Annotated[int, typer.Option(help="held-out questions to score the fitted decisions on")] = 0,
+    support: Annotated[bool, typer.Option(help="also ask the engine's yes/no answerability check")] = False,
+    features: Annotated[
+        str | None, typer.Option(help="comma-separated features to fit (default: support, else retrieval)")
+    ] = None,
+) -> None:
+    """Fit the abstention model and threshold on the calibration articles of a SQuAD 2.0 file."""
+    from eval.calibration import (
+        collect_evidence,
+        cross_validate_by_article,
+        fit_abstention,
+        score_decisions,
+    )
+    from generation.abstention import AbstentionModel
+
+    offline_environment()
+    container = Container(Settings())
+    args = (container.embedder, container.engine, FAISS_BACKEND, cache)
+    with _progress() as bar:
+        show = _stage_reporter(bar)
+        rows = collect_evidence(squad, *args, limit, seed, support, container.settings.top_k, show)
+        held = (
+            collect_evidence(squad, *args, held_out, seed, support, container.settings.top_k, show, True)
+            if held_out
+            else []
+        )
+    chosen = features.split(",") if features else ["support"] if support else ["coverage", "dense", "bm25"]
+    result: dict[str, object] = {"file": str(squad), "seed": seed, **fit_abstention(rows, chosen)}
+    fitted = cast(dict[str, object], result["model"])
+    model = AbstentionModel(
+        cast(dict[str, float], fitted["weights"]),
+        float(cast(float, fitted["intercept"])),
+        float(cast(float, fitted["threshold"])),
+    )
+    result["cross_validated_by_article"] = cross_validate_by_article(rows, chosen)
+    if held:
+        result["held_out"] = score_decisions(held, model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
+
+
+@eval_app.command("plot-abstention")
+def eval_plot_abstention(
+    results: Annotated[list[Path], typer.Argument(help="calibration reports (calibrate-abstention --out)")],
+    out: Annotated[Path, typer.Option(help="the PNG to write")],
+) -> None:
+    """Plot the out-of-article decision rates of one or more abstention calibrations."""
+    from eval.calibration import plot_abstention
+
+    loaded = {
+        path.stem.removeprefix("squad_half_a_qa_abstention").strip("_") or "engine check": json.loads(
+            path.read_text()
+        )
+        for path in results
+    }
+    plot_abstention(loaded, out)
+    console.print(f"plot written to {out}")
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
 from app.settings import Settings
+from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline
 from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
@@ -123,8 +124,25 @@ class Container:
     def answers(self) -> AnswerPipeline:
         """The one answer pipeline every surface renders."""
         return AnswerPipeline(
-            self.searcher, self.engine, self.settings.context_budget_tokens, self.generation_params
+            self.searcher,
+            self.engine,
+            self.settings.context_budget_tokens,
+            self.generation_params,
+            self.abstainer,
         )
+
+    @functools.cached_property
+    def abstainer(self) -> Abstainer | None:
+        """The calibrated abstainer; None when switched off, or when its model needs the engine's
+        answerability check and the engine cannot score (then the model answers every question)."""
+        s = self.settings
+        if not s.abstention:
+            return None
+        model = load_model(s.abstention_model) if s.abstention_model else DEFAULT_MODEL
+        scorer = self.engine if isinstance(self.engine, ChoiceScorer) else None
+        if model.needs_support() and scorer is None:
+            return None
+        return Abstainer(model, scorer)
 
     @functools.cached_property
     def jobs(self) -> IngestJobs:

@@ -20,6 +20,7 @@ from pathlib import Path
 from eval.errors import DatasetError
 from eval.metrics import mean
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
+from generation.abstention import CALIBRATION_ARTICLES, Abstainer
 from generation.answer import AnswerPipeline, DoneEvent
 from generation.citations import cited_numbers
 from generation.engines.protocol import Engine, GenerationParams
@@ -46,6 +47,11 @@ class SquadQuestion:
     def answerable(self) -> bool:
         """Whether the paragraph holds an answer."""
         return bool(self.answers)
+
+
+def article_of(question: SquadQuestion) -> str:
+    """The Wikipedia article a question was asked about (the title part of its paragraph id)."""
+    return question.paragraph_id.rsplit("__p", 1)[0]
 
 
 def normalize_answer(text: str) -> str:
@@ -110,7 +116,9 @@ class _Tally:
     contains: list[float]
     abstained: list[float]
     markers_valid: list[float]
+    valid: list[float]
     citations_gold: list[float]
+    unsupported: list[float]
 
 
 def evaluate_qa(
@@ -123,22 +131,32 @@ def evaluate_qa(
     top_k: int = 5,
     params: GenerationParams | None = None,
     progress: Progress | None = None,
+    abstainer: Abstainer | None = None,
+    held_out: bool = False,
 ) -> dict[str, object]:
-    """Answer sampled questions over the file's paragraphs and score answers, abstention and citations."""
+    """Answer sampled questions over the file's paragraphs and score answers, abstention and citations.
+
+    With `held_out`, questions are drawn only from articles not used to calibrate the abstainer.
+    """
     report: Callable[[str, int, int], None] = progress or (lambda stage, done, total: None)
     paragraphs, questions = load_squad(path)
+    if held_out:
+        questions = [q for q in questions if article_of(q) not in CALIBRATION_ARTICLES]
     chosen = sample(questions, limit, seed)
-    tally = _Tally([], [], [], [], [], [])
+    tally = _Tally([], [], [], [], [], [], [], [])
     answerable_abstained: list[float] = []
+    records: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="verity-qa-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
-        pipeline = AnswerPipeline(HybridSearcher(index, embedder), engine, params=params)
+        searcher = HybridSearcher(index, embedder)
+        pipeline = AnswerPipeline(searcher, engine, params=params, abstainer=abstainer)
         start = time.perf_counter()
         for done, question in enumerate(chosen, start=1):
             events = list(pipeline.run(question.question, Scope(EVAL_TENANT, "squad"), top_k))
             final = events[-1]
             assert isinstance(final, DoneEvent)
             _score(question, final, tally, answerable_abstained)
+            records.append(_record(question, final))
             report("answering", done, len(chosen))
         seconds = (time.perf_counter() - start) / max(1, len(chosen))
         index.catalog.close()
@@ -146,6 +164,8 @@ def evaluate_qa(
     return {
         "file": str(path),
         "questions": len(chosen),
+        "held_out_articles": sorted({article_of(q) for q in chosen}) if held_out else None,
+        "abstention": "calibrated" if abstainer is not None else "model",
         "seed": seed,
         "top_k": top_k,
         "answerable": {
@@ -158,10 +178,28 @@ def evaluate_qa(
         "unanswerable": {"n": len(chosen) - len(answerable), "abstained": round(mean(tally.abstained), 4)},
         "citations": {
             "n": len(tally.citations_gold),
-            "valid": round(mean(tally.markers_valid), 4),
+            "valid": round(mean(tally.valid), 4),
+            "model_markers_valid": round(mean(tally.markers_valid), 4),
             "supported": round(mean(tally.citations_gold), 4),
+            "unsupported_sentences": round(mean(tally.unsupported), 4),
         },
         "seconds_per_question": round(seconds, 2),
+        "per_question": records,
+    }
+
+
+def _record(question: SquadQuestion, done: DoneEvent) -> dict[str, object]:
+    """One question's outcome, with the abstainer's evidence, so a run can be re-scored at any threshold."""
+    decision = done.answerability
+    answer = "" if done.abstained else _MARKERS.sub(" ", done.answer)
+    return {
+        "id": question.id,
+        "answerable": question.answerable,
+        "abstained": done.abstained,
+        "contains_gold": contains_gold(answer, question.answers) if question.answerable else None,
+        "probability": None if decision is None else round(decision.probability, 4),
+        "evidence": None if decision is None else decision.evidence.as_dict(),
+        "answer": done.answer,
     }
 
 
@@ -169,11 +207,13 @@ def _score(
     question: SquadQuestion, done: DoneEvent, tally: _Tally, answerable_abstained: list[float]
 ) -> None:
     """Add one answer's scores: EM/F1/contains for answerable questions, abstention for the others;
-    `valid` is the share of the model's own markers that point at a shown passage, `supported` the
-    share of citations that point at the question's own paragraph."""
+    `valid` is the share of citations that point at a shown passage (`model_markers_valid` the same for
+    the model's own markers, which the system corrects or flags), `supported` the
+    share of verified citations that point at the question's own paragraph."""
     shown = done.usage.passages_included
     markers = cited_numbers(done.answer)
     tally.markers_valid.extend(float(1 <= n <= shown) for n in markers)
+    tally.valid.extend(float(1 <= c.number <= shown) for c in done.citations)
     if not question.answerable:
         tally.abstained.append(float(done.abstained))
         return
@@ -183,5 +223,6 @@ def _score(
     tally.contains.append(contains_gold(answer, question.answers))
     answerable_abstained.append(float(done.abstained))
     tally.citations_gold.extend(
-        float(c.passage.chunk.document_id == question.paragraph_id) for c in done.citations
+        float(c.passage.chunk.document_id == question.paragraph_id) for c in done.citations if c.verified
     )
+    tally.unsupported.extend(float(not s.supported) for s in done.sentences)

@@ -1,6 +1,8 @@
 """The answer pipeline: retrieve, pack, prompt, stream, cite; one stream of typed events for every surface.
 
-Events, in order: one `SourcesEvent`, any number of `DeltaEvent`s, one `DoneEvent`.
+Events, in order: one `SourcesEvent`, any number of `DeltaEvent`s, one `DoneEvent`. When an `Abstainer`
+is given, the system decides whether the packed passages answer the question before any text is
+generated; when they do not, the answer is `NOT_IN_DOCUMENTS` with the closest passages as sources.
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from generation.citations import Citation, find_citations
+from generation.abstention import Abstainer, Decision
+from generation.citations import Citation, SentenceCheck, verify_citations
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
-from retrieval.context import pack_context
+from retrieval.context import PackedContext, pack_context
 from retrieval.search import SearchResult, elapsed_ms
 from retrieval.types import Passage, Scope
 
@@ -70,9 +73,20 @@ class DoneEvent:
     timings_ms: dict[str, float] = field(default_factory=dict)
     abstained: bool = False
     finish_reason: FinishReason = "stop"
+    answerability: Decision | None = None
+    sentences: list[SentenceCheck] = field(default_factory=list)
 
 
 AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The packed context for a question, how many passages retrieval found, and the timings so far."""
+
+    packed: PackedContext
+    retrieved: int
+    timings_ms: dict[str, float]
 
 
 class AnswerPipeline:
@@ -84,11 +98,13 @@ class AnswerPipeline:
         engine: Engine,
         context_budget_tokens: int = 2048,
         params: GenerationParams | None = None,
+        abstainer: Abstainer | None = None,
     ) -> None:
         self._retriever = retriever
         self._engine = engine
         self._budget = context_budget_tokens
         self._params = params or GenerationParams()
+        self._abstainer = abstainer
 
     def run(
         self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
@@ -96,16 +112,15 @@ class AnswerPipeline:
         """Stream the answer to `question` over the documents `scope` can see."""
         params = params or self._params
         start = time.perf_counter()
-        found = self._retriever.search(question, scope, top_k)
-        timings = dict(found.timings_ms)
-        budget = self._context_budget(question, params)
-        packed = pack_context(found.passages, budget, self._engine.count_tokens, render_source)
+        prepared = self.prepare(question, scope, top_k, params)
+        packed, timings = prepared.packed, prepared.timings_ms
         yield SourcesEvent(packed.included)
-        if not packed.included:
+        decision = self._decide(question, packed.included, timings)
+        if not packed.included or (decision is not None and not decision.answer):
             yield DeltaEvent(NOT_IN_DOCUMENTS)
-            usage = Usage(0, 0, 0, budget, len(found.passages), 0, len(packed.dropped))
+            usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped))
             timings["total"] = elapsed_ms(start)
-            yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True)
+            yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
             return
         messages = build_messages(question, packed.included)
         generated = yield from stream_completion(self._engine, messages, params, timings, start)
@@ -114,14 +129,41 @@ class AnswerPipeline:
             prompt_tokens=generated.prompt_tokens,
             completion_tokens=generated.completion_tokens,
             context_tokens=packed.tokens,
-            context_budget_tokens=budget,
-            passages_retrieved=len(found.passages),
+            context_budget_tokens=packed.budget_tokens,
+            passages_retrieved=prepared.retrieved,
             passages_included=len(packed.included),
             passages_dropped=len(packed.dropped),
         )
-        citations = [] if abstained else find_citations(generated.text, packed.included)
+        verification = verify_citations("" if abstained else generated.text, packed.included)
         timings["total"] = elapsed_ms(start)
-        yield DoneEvent(generated.text, citations, usage, timings, abstained, generated.finish_reason)
+        yield DoneEvent(
+            generated.text,
+            verification.citations,
+            usage,
+            timings,
+            abstained,
+            generated.finish_reason,
+            decision,
+            verification.sentences,
+        )
+
+    def prepare(
+        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+    ) -> Prepared:
+        """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
+        found = self._retriever.search(question, scope, top_k)
+        budget = self._context_budget(question, params or self._params)
+        packed = pack_context(found.passages, budget, self._engine.count_tokens, render_source)
+        return Prepared(packed, len(found.passages), dict(found.timings_ms))
+
+    def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
+        """The abstainer's decision over the packed passages (None when there is no abstainer)."""
+        if self._abstainer is None or not passages:
+            return None
+        start = time.perf_counter()
+        decision = self._abstainer.decide(question, passages)
+        timings["answerability"] = elapsed_ms(start)
+        return decision
 
     def _context_budget(self, question: str, params: GenerationParams) -> int:
         """The configured budget, lowered when the model's window cannot hold it beside prompt and answer."""

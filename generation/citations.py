@@ -3,7 +3,10 @@
 Small CPU models often emit no `[n]` markers, or cite every source at once. So a marker is kept only when
 its passage holds at least `MIN_OVERLAP` of the sentence's content words; a sentence with no such marker
 is attributed to the passage sharing most of its words (again at least `MIN_OVERLAP`). Each citation says
-which way it was found. This is lexical evidence only; entailment-grade verification is later work.
+which way it was found, whether it is verified, its score and the character span of the supporting
+sentence in the document. Markers that point at no shown passage, or at one that does not support the
+sentence, are recorded on the sentence's check (`SentenceCheck`), and unsupported sentences are marked.
+This is lexical evidence only; entailment-grade verification is later work.
 """
 
 from __future__ import annotations
@@ -67,11 +70,48 @@ _STOPWORDS = frozenset(
 
 @dataclass(frozen=True)
 class Citation:
-    """A passage an answer relies on, with the 1-based number it had in the prompt."""
+    """A passage an answer relies on, with the 1-based number it had in the prompt.
+
+    `verified` says the passage holds at least `MIN_OVERLAP` of the cited sentence's content words (`score`
+    is that share); an unverified citation is a model marker kept only to flag it, its sentence having no
+    supporting passage. `span_start`/`span_end` locate the best-matching passage sentence in the document.
+    """
 
     number: int
     passage: Passage
     method: Literal["marker", "overlap"]
+    verified: bool = True
+    score: float = 0.0
+    span_start: int = 0
+    span_end: int = 0
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """One answer sentence: whether a shown passage supports it, which passages, and the markers fixed.
+
+    `invalid_markers` pointed at no shown passage; `corrected_markers` pointed at a passage that does not
+    support the sentence and were replaced by one that does (or kept, unverified, when none does).
+    """
+
+    text: str
+    supported: bool
+    numbers: tuple[int, ...]
+    invalid_markers: tuple[int, ...] = ()
+    corrected_markers: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The citations of an answer and the check of each of its sentences."""
+
+    citations: list[Citation]
+    sentences: list[SentenceCheck]
+
+    @property
+    def unsupported(self) -> int:
+        """How many sentences no shown passage supports."""
+        return sum(not s.supported for s in self.sentences)
 
 
 def cited_numbers(answer: str) -> list[int]:
@@ -102,20 +142,69 @@ def sentences(answer: str) -> list[str]:
 
 
 def find_citations(answer: str, passages: Sequence[Passage]) -> list[Citation]:
-    """Per sentence: its markers whose passage shares enough of its words, else the best-overlap passage."""
+    """The answer's citations: verified markers, corrected or overlap-found passages, flagged markers."""
+    return verify_citations(answer, passages).citations
+
+
+def verify_citations(answer: str, passages: Sequence[Passage]) -> Verification:
+    """Per sentence: its markers whose passage supports it, else the best-supporting passage; every marker
+    that points nowhere or at a passage that does not support the sentence is recorded on the sentence."""
     found: dict[int, Citation] = {}
+    checks: list[SentenceCheck] = []
     for sentence in sentences(answer):
         words = content_words(_MARKER.sub(" ", sentence))
         if not words:
             continue
-        overlaps = [len(words & content_words(p.chunk.text)) / len(words) for p in passages]
-        marked = [n for n in cited_numbers(sentence) if 1 <= n <= len(passages)]
-        supported = [n for n in marked if overlaps[n - 1] >= MIN_OVERLAP]
-        if supported:
-            picks = [(n, "marker") for n in supported]
-        else:
-            best = max(range(len(passages)), key=lambda i: overlaps[i], default=None)
-            picks = [] if best is None or overlaps[best] < MIN_OVERLAP else [(best + 1, "overlap")]
-        for number, method in picks:
-            found.setdefault(number, Citation(number, passages[number - 1], method))  # type: ignore[arg-type]
-    return list(found.values())
+        check, picks = _check_sentence(sentence, words, passages)
+        checks.append(check)
+        for citation in picks:
+            found.setdefault(citation.number, citation)
+    return Verification(list(found.values()), checks)
+
+
+def _check_sentence(
+    sentence: str, words: set[str], passages: Sequence[Passage]
+) -> tuple[SentenceCheck, list[Citation]]:
+    overlaps = [len(words & content_words(p.chunk.text)) / len(words) for p in passages]
+    marked = cited_numbers(sentence)
+    invalid = tuple(n for n in marked if not 1 <= n <= len(passages))
+    shown = [n for n in marked if 1 <= n <= len(passages)]
+    supported = [n for n in shown if overlaps[n - 1] >= MIN_OVERLAP]
+    wrong = tuple(n for n in shown if overlaps[n - 1] < MIN_OVERLAP)
+    best = max(range(len(passages)), key=lambda i: overlaps[i], default=None)
+    if supported:
+        picks = [_citation(n, passages, words, overlaps, "marker", True) for n in supported]
+    elif best is not None and overlaps[best] >= MIN_OVERLAP:
+        picks = [_citation(best + 1, passages, words, overlaps, "overlap", True)]
+    else:
+        picks = [_citation(n, passages, words, overlaps, "marker", False) for n in wrong]
+    verified = tuple(c.number for c in picks if c.verified)
+    return SentenceCheck(sentence, bool(verified), verified, invalid, wrong), picks
+
+
+def _citation(
+    number: int,
+    passages: Sequence[Passage],
+    words: set[str],
+    overlaps: list[float],
+    method: Literal["marker", "overlap"],
+    verified: bool,
+) -> Citation:
+    passage = passages[number - 1]
+    start, end = best_span(passage.chunk.text, words)
+    base = passage.chunk.char_start
+    return Citation(
+        number, passage, method, verified, round(overlaps[number - 1], 4), base + start, base + end
+    )
+
+
+def best_span(text: str, words: set[str]) -> tuple[int, int]:
+    """Character offsets in `text` of its sentence sharing most of `words` (the whole text if none does)."""
+    best, best_count, offset = (0, len(text)), 0, 0
+    for part in _SENTENCE.split(text):
+        start = text.index(part, offset)
+        offset = start + len(part)
+        count = len(words & content_words(part))
+        if count > best_count:
+            best, best_count = (start, offset), count
+    return best

@@ -4,7 +4,9 @@ GenerationError
 ├── ModelNotFound      a model setting that names no file and no packaged model
 ├── ModelCorrupt       an assembled packaged model whose size or sha256 is wrong
 ├── EngineFailed       the engine failed while generating
-└── PromptTooLong      messages that do not fit the model's context window beside the answer
+│   └── EngineTimeout  a remote engine did not answer in time
+├── PromptTooLong      messages that do not fit the model's context window beside the answer
+└── CalibrationInvalid an abstention calibration that cannot be read or used
 """
 
 
@@ -24,5 +26,13 @@ class EngineFailed(GenerationError):
     """The engine raised while generating."""
 
 
+class EngineTimeout(EngineFailed):
+    """A remote engine did not answer within its timeout."""
+
+
 class PromptTooLong(GenerationError):
     """The prompt and the longest allowed answer do not fit the model's context window."""
+
+
+class CalibrationInvalid(GenerationError):
+    """An abstention calibration that cannot be read or used."""

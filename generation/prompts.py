@@ -23,10 +23,14 @@ SYSTEM_PROMPT = (
 )
 
 INSTRUCTION = (
-    "Answer the question in one or two sentences using only the sources above, and cite the source "
-    "number in square brackets after each sentence. "
-    f"If no source is about the question, write only: {NOT_IN_DOCUMENTS}"
+    "The sources above hold the answer. Answer the question in one or two sentences using only the "
+    "sources, and cite the source number in square brackets after each sentence."
 )
+"""Said after the sources once the system has decided they answer the question (see `abstention.py`):
+asking a small model to abstain itself made it refuse half the answerable questions."""
+
+CHECK_INSTRUCTION = "Do the sources above state the answer to this question? Reply with only yes or no."
+"""The answerability check: the same prefix as the answer prompt, so the answer reuses its KV cache."""
 
 
 def source_label(passage: Passage) -> str:
@@ -45,8 +49,10 @@ def render_source(number: int, passage: Passage) -> str:
     return f"[{number}] ({source_label(passage)})\n{passage.chunk.text.strip()}\n\n"
 
 
-def build_messages(question: str, passages: Sequence[Passage]) -> list[ChatMessage]:
-    """The chat prompt for a grounded answer over numbered passages."""
+def build_messages(
+    question: str, passages: Sequence[Passage], instruction: str = INSTRUCTION
+) -> list[ChatMessage]:
+    """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check)."""
     sources = "".join(render_source(i, p) for i, p in enumerate(passages, start=1))
-    user = f"Sources:\n\n{sources}Question: {question.strip()}\n\n{INSTRUCTION}"
+    user = f"Sources:\n\n{sources}Question: {question.strip()}\n\n{instruction}"
     return [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", user)]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.http.schemas import CitationOut
+from app.http.schemas import AnswerabilityOut, CitationOut, SentenceOut
 
 
 class TextPart(BaseModel):
@@ -86,7 +86,8 @@ class CompletionUsage(BaseModel):
 
 
 class ChatCompletion(BaseModel):
-    """A whole chat completion; `citations` is Verity's addition (empty for the plain engine)."""
+    """A whole chat completion; `citations`, `sentences` (each answer sentence's support check) and
+    `answerability` (the abstainer's decision) are Verity's additions (empty for the plain engine)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -95,6 +96,8 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: CompletionUsage
     citations: list[CitationOut] = Field(default_factory=list)
+    sentences: list[SentenceOut] = Field(default_factory=list)
+    answerability: AnswerabilityOut | None = None
 
 
 class ChunkDelta(BaseModel):
@@ -122,6 +125,8 @@ class ChatCompletionChunk(BaseModel):
     choices: list[ChunkChoice]
     usage: CompletionUsage | None = None
     citations: list[CitationOut] | None = None
+    sentences: list[SentenceOut] | None = None
+    answerability: AnswerabilityOut | None = None
 
 
 class ModelOut(BaseModel):

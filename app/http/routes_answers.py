@@ -15,7 +15,16 @@ from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
 from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
-from app.http.schemas import AnswerOut, AnswerRequest, citation_out, done_payload, source_out, usage_out
+from app.http.schemas import (
+    AnswerOut,
+    AnswerRequest,
+    answerability_out,
+    citation_out,
+    done_payload,
+    sentence_out,
+    source_out,
+    usage_out,
+)
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
 from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
 from retrieval.types import Passage, Scope
@@ -81,6 +90,8 @@ async def create_answer(
         abstained=done.abstained,
         citations=[citation_out(c) for c in done.citations],
         sources=[source_out(i, p) for i, p in enumerate(sources, start=1)],
-        usage=usage_out(done.usage),
+        usage=usage_out(done.usage, done.timings_ms),
         timings=done.timings_ms,
+        sentences=[sentence_out(s) for s in done.sentences],
+        answerability=answerability_out(done.answerability),
     )

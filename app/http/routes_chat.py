@@ -30,7 +30,7 @@ from app.http.openai_schemas import (
     ChunkDelta,
     CompletionUsage,
 )
-from app.http.schemas import citation_out
+from app.http.schemas import answerability_out, citation_out, sentence_out
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
 from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, Usage
 from generation.engines.protocol import ChatMessage, GenerationParams
@@ -109,7 +109,10 @@ async def _chunks(
         elif isinstance(event, DoneEvent):
             citations = [citation_out(c) for c in event.citations]
             yield chunk(
-                [ChunkChoice(delta=ChunkDelta(), finish_reason=event.finish_reason)], citations=citations
+                [ChunkChoice(delta=ChunkDelta(), finish_reason=event.finish_reason)],
+                citations=citations,
+                sentences=[sentence_out(s) for s in event.sentences],
+                answerability=answerability_out(event.answerability),
             )
             if include_usage:
                 yield chunk([], usage=_usage(event.usage))
@@ -149,4 +152,6 @@ async def create_chat_completion(
         choices=[Choice(message=AssistantMessage(content=done.answer), finish_reason=done.finish_reason)],
         usage=_usage(done.usage),
         citations=[citation_out(c) for c in done.citations],
+        sentences=[sentence_out(s) for s in done.sentences],
+        answerability=answerability_out(done.answerability),
     )

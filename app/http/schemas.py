@@ -6,8 +6,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from generation.abstention import Decision
 from generation.answer import DoneEvent, Usage
-from generation.citations import Citation
+from generation.citations import Citation, SentenceCheck
 from retrieval.types import Document, Passage
 
 MAX_EMBEDDING_INPUTS = 2048
@@ -37,9 +38,35 @@ class SourceOut(BaseModel):
 
 
 class CitationOut(SourceOut):
-    """A passage the answer relies on, and how that was found (`marker`: the model's [n]; `overlap`)."""
+    """A passage the answer relies on, and how that was found (`marker`: the model's [n]; `overlap`).
+
+    `verified`: the passage supports the cited sentence (`support_score`: the share of the sentence's
+    content words it holds); `span_start`/`span_end`: the supporting sentence's characters in the document.
+    """
 
     method: Literal["marker", "overlap"]
+    verified: bool = True
+    support_score: float = 0.0
+    span_start: int = 0
+    span_end: int = 0
+
+
+class SentenceOut(BaseModel):
+    """One answer sentence: whether a shown passage supports it, and the markers fixed or flagged."""
+
+    text: str
+    supported: bool
+    citations: list[int]
+    invalid_markers: list[int]
+    corrected_markers: list[int]
+
+
+class AnswerabilityOut(BaseModel):
+    """The system's decision to answer or abstain, the calibrated probability and its evidence."""
+
+    answered: bool
+    probability: float
+    evidence: dict[str, float | None]
 
 
 class UsageOut(BaseModel):
@@ -53,6 +80,7 @@ class UsageOut(BaseModel):
     passages_retrieved: int
     passages_included: int
     passages_dropped: int
+    timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
 class AnswerOut(BaseModel):
@@ -68,6 +96,8 @@ class AnswerOut(BaseModel):
     sources: list[SourceOut]
     usage: UsageOut
     timings: dict[str, float]
+    sentences: list[SentenceOut] = Field(default_factory=list)
+    answerability: AnswerabilityOut | None = None
 
 
 class EmbeddingRequest(BaseModel):
@@ -180,11 +210,40 @@ def source_out(number: int, passage: Passage) -> SourceOut:
 def citation_out(citation: Citation) -> CitationOut:
     """Render a citation."""
     base = source_out(citation.number, citation.passage)
-    return CitationOut(**base.model_dump(), method=citation.method)
+    return CitationOut(
+        **base.model_dump(),
+        method=citation.method,
+        verified=citation.verified,
+        support_score=citation.score,
+        span_start=citation.span_start,
+        span_end=citation.span_end,
+    )
 
 
-def usage_out(usage: Usage) -> UsageOut:
-    """Render usage."""
+def sentence_out(check: SentenceCheck) -> SentenceOut:
+    """Render one sentence's check."""
+    return SentenceOut(
+        text=check.text,
+        supported=check.supported,
+        citations=list(check.numbers),
+        invalid_markers=list(check.invalid_markers),
+        corrected_markers=list(check.corrected_markers),
+    )
+
+
+def answerability_out(decision: Decision | None) -> AnswerabilityOut | None:
+    """Render the abstainer's decision (None when no abstainer ran)."""
+    if decision is None:
+        return None
+    return AnswerabilityOut(
+        answered=decision.answer,
+        probability=round(decision.probability, 4),
+        evidence=decision.evidence.as_dict(),
+    )
+
+
+def usage_out(usage: Usage, timings_ms: dict[str, float] | None = None) -> UsageOut:
+    """Render usage, with the per-stage timings when given."""
     return UsageOut(
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
@@ -194,6 +253,7 @@ def usage_out(usage: Usage) -> UsageOut:
         passages_retrieved=usage.passages_retrieved,
         passages_included=usage.passages_included,
         passages_dropped=usage.passages_dropped,
+        timings_ms=timings_ms or {},
     )
 
 
@@ -203,8 +263,10 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
         "answer": done.answer,
         "abstained": done.abstained,
         "citations": [citation_out(c).model_dump() for c in done.citations],
-        "usage": usage_out(done.usage).model_dump(),
+        "usage": usage_out(done.usage, done.timings_ms).model_dump(),
         "timings": done.timings_ms,
+        "sentences": [sentence_out(s).model_dump() for s in done.sentences],
+        "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
     }
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from generation.engines.protocol import ChatMessage, GenerationParams
 from generation.errors import EngineFailed, ModelCorrupt
 
@@ -65,9 +67,49 @@ class LlamaCppEngine:
         payload: list[Any] = [{"role": m.role, "content": m.content} for m in messages]
         return self._formatter(messages=payload)
 
+    @property
+    def llama(self) -> Any:
+        """The underlying `llama_cpp.Llama` (for benchmarks that time a raw call on the same KV cache)."""
+        return self._llm
+
+    def render_prompt(self, messages: Sequence[ChatMessage]) -> str:
+        """The prompt text the chat template renders for `messages`."""
+        return str(self._render(messages).prompt)
+
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens of the whole prompt as the chat template renders it."""
         return self.count_tokens(self._render(messages).prompt)
+
+    def choice_logprobs(self, messages: Sequence[ChatMessage], choices: Sequence[str]) -> dict[str, float]:
+        """Log-probability of each choice's first token as the reply's first token.
+
+        The prompt is evaluated after the longest prefix already in the KV cache, and is left there, so a
+        completion over the same prefix right after reuses it.
+        """
+        tokens = self._llm.tokenize(self._render(messages).prompt.encode(), special=True)
+        firsts = {c: self._llm.tokenize(c.encode(), add_bos=False, special=False)[0] for c in choices}
+        with self._lock:
+            try:
+                self._evaluate(tokens)
+                n_vocab = self._llm.n_vocab()
+                logits = np.ctypeslib.as_array(self._llm._ctx.get_logits_ith(-1), shape=(n_vocab,))
+            except (RuntimeError, ValueError) as exc:
+                raise EngineFailed(f"llama.cpp failed while scoring choices: {exc}") from exc
+            top = float(logits.max())
+            log_total = top + float(np.log(np.exp(logits - top).sum()))
+            return {c: float(logits[t]) - log_total for c, t in firsts.items()}
+
+    def _evaluate(self, tokens: list[int]) -> None:
+        """Decode `tokens` after the longest prefix already cached (at least one token is decoded)."""
+        cached = self._llm._input_ids
+        common = 0
+        for a, b in zip(cached, tokens, strict=False):
+            if a != b:
+                break
+            common += 1
+        common = min(common, len(tokens) - 1)
+        self._llm.n_tokens = common
+        self._llm.eval(tokens[common:])
 
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
         """Yield the completion's text piece by piece; closing the iterator stops generation."""

@@ -13,6 +13,7 @@ from app.cli import app
 from app.container import FAISS_BACKEND
 from eval.errors import DatasetError
 from eval.qa import contains_gold, evaluate_qa, exact_match, f1_score, load_squad, normalize_answer, sample
+from generation.abstention import Abstainer, AbstentionModel
 from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
 from retrieval.embedders import HashingEmbedder
@@ -112,7 +113,29 @@ def test_evaluate_scores_answers_abstention_and_citations(squad_file: Path) -> N
         "abstained": 0.0,
     }
     assert result["unanswerable"] == {"n": 1, "abstained": 1.0}
-    assert result["citations"] == {"n": 2, "valid": pytest.approx(2 / 3, abs=1e-3), "supported": 1.0}
+    assert result["citations"] == {
+        "n": 2,
+        "valid": 1.0,
+        "model_markers_valid": pytest.approx(2 / 3, abs=1e-3),
+        "supported": 1.0,
+        "unsupported_sentences": 0.0,
+    }
+
+
+def test_calibrated_abstainer_decides_before_the_model_is_asked(squad_file: Path) -> None:
+    engine = ScriptedEngine(scripted_reply)
+    never = Abstainer(AbstentionModel({"coverage": 1.0}, -100.0, 0.5))
+    result = evaluate_qa(squad_file, HashingEmbedder(), engine, FAISS_BACKEND, top_k=2, abstainer=never)
+    assert result["abstention"] == "calibrated" and engine.prompts == []
+    assert result["unanswerable"] == {"n": 1, "abstained": 1.0}
+    assert result["answerable"]["abstained"] == 1.0  # type: ignore[index]
+
+
+def test_held_out_draws_only_from_articles_not_used_for_calibration(squad_file: Path) -> None:
+    result = evaluate_qa(
+        squad_file, HashingEmbedder(), ScriptedEngine(scripted_reply), FAISS_BACKEND, top_k=2, held_out=True
+    )
+    assert result["held_out_articles"] == ["Kilns"] and result["questions"] == 3
 
 
 def test_cli_runs_on_the_shared_squad_file(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from generation.answer import AnswerPipeline, DoneEvent
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import ChatMessage, GenerationParams
@@ -43,3 +45,21 @@ def test_grounded_answer_uses_the_passage(engine: LlamaCppEngine) -> None:
     assert "4.2" in done.answer
     assert [c.number for c in done.citations] == [1]
     assert done.usage.prompt_tokens > done.usage.context_tokens > 0
+
+
+def test_choice_scores_over_a_cached_prefix_agree_with_a_cold_cache(engine: LlamaCppEngine) -> None:
+    from generation.prompts import CHECK_INSTRUCTION, build_messages
+
+    source = passage("The Zorblat 9000 vacuum cleaner was released in 2031 and weighs 4.2 kilograms.")
+    check = build_messages("How much does the Zorblat 9000 weigh?", [source], CHECK_INSTRUCTION)
+    other = build_messages("When was the Zorblat 9000 released?", [source], CHECK_INSTRUCTION)
+    engine.choice_logprobs(other, ("yes", "no"))  # leaves the shared prefix in the KV cache
+    warm = engine.choice_logprobs(check, ("yes", "no"))
+    engine.llama.reset()
+    cold = engine.choice_logprobs(check, ("yes", "no"))
+    # batch splits differ between a warm and a cold decode, so float results differ slightly
+    assert warm["yes"] - warm["no"] == pytest.approx(cold["yes"] - cold["no"], abs=0.3)
+    assert warm["yes"] > warm["no"]
+    off_topic = build_messages("Who painted the Mona Lisa?", [source], CHECK_INSTRUCTION)
+    scores = engine.choice_logprobs(off_topic, ("yes", "no"))
+    assert scores["no"] > scores["yes"]

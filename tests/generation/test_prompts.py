@@ -1,6 +1,13 @@
 from __future__ import annotations
 
-from generation.prompts import INSTRUCTION, NOT_IN_DOCUMENTS, SYSTEM_PROMPT, build_messages, render_source
+from generation.prompts import (
+    CHECK_INSTRUCTION,
+    INSTRUCTION,
+    NOT_IN_DOCUMENTS,
+    SYSTEM_PROMPT,
+    build_messages,
+    render_source,
+)
 from tests.generation.helpers import passage
 
 
@@ -16,4 +23,16 @@ def test_system_prompt_first_then_sources_question_and_instruction_last() -> Non
     user = messages[1].content
     assert user.index("[1]") < user.index("[2]") < user.index("Question: What is it?")
     assert user.endswith(INSTRUCTION)
-    assert NOT_IN_DOCUMENTS in INSTRUCTION and "instructions" in SYSTEM_PROMPT
+    assert "instructions" in SYSTEM_PROMPT
+
+
+def test_answer_prompt_does_not_invite_the_model_to_abstain() -> None:
+    assert NOT_IN_DOCUMENTS not in INSTRUCTION and NOT_IN_DOCUMENTS not in SYSTEM_PROMPT
+
+
+def test_check_prompt_shares_the_answer_prompt_up_to_the_instruction() -> None:
+    sources = [passage("Alpha."), passage("Beta.", 2)]
+    answer = build_messages("What is it?", sources)[1].content
+    check = build_messages("What is it?", sources, CHECK_INSTRUCTION)[1].content
+    assert check.endswith(CHECK_INSTRUCTION)
+    assert check.removesuffix(CHECK_INSTRUCTION) == answer.removesuffix(INSTRUCTION)

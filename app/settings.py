@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +43,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: int = Field(100, ge=1)
+    safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")
+    safety_policy: str = Field(
+        "", description="category=action pairs overriding the default safety policy, e.g. pii=flag,harm=block"
+    )
 
     @property
     def catalog_path(self) -> Path:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.http.schemas import CitationOut
+from app.http.schemas import CitationOut, SafetyOut
 
 
 class TextPart(BaseModel):
@@ -95,6 +95,7 @@ class ChatCompletion(BaseModel):
     choices: list[Choice]
     usage: CompletionUsage
     citations: list[CitationOut] = Field(default_factory=list)
+    safety: list[SafetyOut] = Field(default_factory=list)
 
 
 class ChunkDelta(BaseModel):

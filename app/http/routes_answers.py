@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -13,9 +14,17 @@ from fastapi.responses import StreamingResponse
 from app.container import Container
 from app.http.deps import get_container
 from app.http.errors import error_responses
-from app.http.schemas import AnswerOut, AnswerRequest, citation_out, done_payload, source_out, usage_out
+from app.http.schemas import (
+    AnswerOut,
+    AnswerRequest,
+    SafetyOut,
+    citation_out,
+    done_payload,
+    source_out,
+    usage_out,
+)
 from app.http.sse import SSE_EVENT_SCHEMA, iterate_in_thread, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, SourcesEvent
 from retrieval.types import DEFAULT_TENANT, Passage, Scope
 
 router = APIRouter(tags=["answers"])
@@ -39,6 +48,8 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
             yield sse("sources", {"sources": _sources(event.passages)})
         elif isinstance(event, DeltaEvent):
             yield sse("delta", {"text": event.text})
+        elif isinstance(event, SafetyEvent):
+            yield sse("safety", dataclasses.asdict(event))
         else:
             yield sse("done", done_payload(event))
 
@@ -57,8 +68,11 @@ async def create_answer(
         return StreamingResponse(sse_stream(_frames(events)), media_type="text/event-stream")
     sources: list[Passage] = []
     done: DoneEvent | None = None
+    safety: list[SafetyOut] = []
     async for event in events:
-        if isinstance(event, SourcesEvent):
+        if isinstance(event, SafetyEvent):
+            safety.append(SafetyOut(**dataclasses.asdict(event)))
+        elif isinstance(event, SourcesEvent):
             sources = event.passages
         elif isinstance(event, DoneEvent):
             done = event
@@ -73,4 +87,5 @@ async def create_answer(
         sources=[source_out(i, p) for i, p in enumerate(sources, start=1)],
         usage=usage_out(done.usage),
         timings=done.timings_ms,
+        safety=safety,
     )

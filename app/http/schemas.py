@@ -55,6 +55,16 @@ class UsageOut(BaseModel):
     passages_dropped: int
 
 
+class SafetyOut(BaseModel):
+    """One safety check of the answer pipeline (Verity's addition)."""
+
+    stage: str
+    decision: Literal["flagged", "passed"]
+    category: str
+    score: float
+    action: str
+
+
 class AnswerOut(BaseModel):
     """The answer, its citations and sources, usage and timings."""
 
@@ -68,6 +78,7 @@ class AnswerOut(BaseModel):
     sources: list[SourceOut]
     usage: UsageOut
     timings: dict[str, float]
+    safety: list[SafetyOut] = Field(default_factory=list)
 
 
 class EmbeddingRequest(BaseModel):

@@ -7,16 +7,17 @@ German and mixed-language rows. Hashing keeps the featuriser stateless: nothing 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, TypeAlias
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
+from scipy import sparse  # type: ignore[import-untyped]
+from sklearn.feature_extraction.text import HashingVectorizer  # type: ignore[import-untyped]
 
 from retrieval.embedders import Embedder
 
 HASH_FEATURES = 2**16
-Matrix = sparse.csr_matrix
+Matrix: TypeAlias = Any  # a scipy.sparse CSR matrix (scipy ships no type stubs)
 
 
 def char_ngrams(texts: Sequence[str]) -> Matrix:

@@ -93,7 +93,10 @@ class SafetyGate:
         """Scan retrieved passages; quarantine (block) or quote (flag) those holding planted instructions."""
         policy = policy or self.policy
         action = policy.action("context_injection")
-        decisions, kept, planted, trusted = [], [], [], []
+        decisions: list[SafetyDecision] = []
+        kept: list[Passage] = []
+        planted: list[str] = []
+        trusted: list[str] = []
         for passage in passages:
             scan = self._scans.get_or_compute("context", passage.chunk.text, self._context.scan)
             decision = _decide("context", Finding("context_injection", scan.score, scan.flagged), policy)

@@ -54,7 +54,7 @@ def build_analyzer() -> Any:
 
     offline_suffixes = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
-    class OfflineEmailRecognizer(EmailRecognizer):  # type: ignore[misc]
+    class OfflineEmailRecognizer(EmailRecognizer):
         def validate_result(self, pattern_text: str) -> bool:
             return bool(offline_suffixes(pattern_text.split("@")[-1]).fqdn)
 

@@ -57,7 +57,12 @@ def test_answer_echoing_a_planted_link_is_caught_but_one_from_a_clean_passage_is
 
 def test_cache_computes_once_per_content() -> None:
     calls: list[str] = []
+
+    def compute(text: str) -> int:
+        calls.append(text)
+        return len(calls)
+
     cache: ContentCache[int] = ContentCache(max_entries=2)
     for text in ["a", "a", "b", "a"]:
-        cache.get_or_compute("k", text, lambda t: calls.append(t) or len(calls))
+        cache.get_or_compute("k", text, compute)
     assert calls == ["a", "b"] and cache.hits == 2

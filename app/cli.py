@@ -313,6 +313,61 @@ def eval_calibrate_abstention(
     result["cross_validated_by_article"] = cross_validate_by_article(rows, chosen)
     if held:
         result["held_out"] = score_decisions(held, model)
+
+
+safety_app = typer.Typer(help="Safety classifiers: training.", no_args_is_help=True)
+app.add_typer(safety_app, name="safety")
+
+
+@safety_app.command("train")
+def safety_train(
+    data: Annotated[
+        Path, typer.Option(help="the shared data folder (deepset, XSTest, AdvBench, BIPIA, SQuAD)")
+    ],
+    out_dir: Annotated[Path, typer.Option(help="where the heads are written")] = Path(
+        "generation/safety/weights"
+    ),
+    report: Annotated[Path, typer.Option(help="where the cross-validated report is written")] = Path(
+        "results/safety_train.json"
+    ),
+) -> None:
+    """Train the injection, harm and context heads; print and save cross-validated figures."""
+    from generation.safety.train_all import SharedSets, train_all
+
+    offline_environment()
+    container = Container(Settings())
+    with console.status("training") as status:
+        result = train_all(SharedSets(data), container.embedder, out_dir, lambda s: status.update(s))
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
+
+
+@eval_app.command("safety")
+def eval_safety(
+    injection: Annotated[Path, typer.Option(help="deepset-format JSONL {text,label}")],
+    xstest: Annotated[Path, typer.Option(help="XSTest prompts CSV")],
+    advbench: Annotated[Path, typer.Option(help="AdvBench harmful_behaviors CSV")],
+    bipia_attacks: Annotated[Path, typer.Option(help="BIPIA attacks JSON {category: [attack]}")],
+    bipia_contexts: Annotated[Path, typer.Option(help="BIPIA contexts JSONL (email or code)")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+) -> None:
+    """Injection, harmful-request and planted-instruction detection rates of the shipped filters."""
+    from eval.safety import evaluate_safety
+
+    offline_environment()
+    container = Container(Settings())
+    files = {
+        "injection": injection,
+        "xstest": xstest,
+        "advbench": advbench,
+        "bipia_attacks": bipia_attacks,
+        "bipia_contexts": bipia_contexts,
+    }
+    with console.status("evaluating") as status:
+        result = evaluate_safety(
+            container.safety_input_filter, container.safety_context_filter, files, lambda s: status.update(s)
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)

@@ -19,6 +19,13 @@ from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
+from generation.safety.context import ContextFilter
+from generation.safety.gate import SafetyGate
+from generation.safety.input import InputFilter
+from generation.safety.models import SafetyHeads, load_heads
+from generation.safety.output import OutputFilter
+from generation.safety.pii import PiiDetector, build_analyzer
+from generation.safety.policy import parse_policy
 from ingest.checks import FileLimits
 from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
@@ -129,6 +136,35 @@ class Container:
             self.settings.context_budget_tokens,
             self.generation_params,
             self.abstainer,
+            safety=self.safety_gate,
+        )
+
+    @functools.cached_property
+    def safety_heads(self) -> SafetyHeads:
+        """The trained safety classifiers shipped in the package."""
+        return load_heads()
+
+    @functools.cached_property
+    def safety_input_filter(self) -> InputFilter:
+        """Injection and harmful-request detection on questions."""
+        return InputFilter(self.safety_heads.injection, self.safety_heads.harm, self.embedder)
+
+    @functools.cached_property
+    def safety_context_filter(self) -> ContextFilter:
+        """Planted-instruction detection on retrieved passages."""
+        return ContextFilter(self.safety_heads.context_injection)
+
+    @functools.cached_property
+    def safety_gate(self) -> SafetyGate | None:
+        """All safety filters under the configured policy; None when VERITY_SAFETY=off."""
+        if self.settings.safety == "off":
+            return None
+        return SafetyGate(
+            self.safety_input_filter,
+            self.safety_context_filter,
+            OutputFilter(self.safety_heads.harm, self.embedder),
+            PiiDetector(build_analyzer()),
+            parse_policy(self.settings.safety_policy),
         )
 
     @functools.cached_property

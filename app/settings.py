@@ -98,6 +98,11 @@ class Settings(BaseSettings):
             raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
         return self
 
+    safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")
+    safety_policy: str = Field(
+        "", description="category=action pairs overriding the default safety policy, e.g. pii=flag,harm=block"
+    )
+
     @property
     def catalog_path(self) -> Path:
         """The SQLite catalog file."""

@@ -1,12 +1,15 @@
 """The answer pipeline: retrieve, pack, prompt, stream, cite; one stream of typed events for every surface.
 
-Events, in order: one `SourcesEvent`, any number of `DeltaEvent`s, one `DoneEvent`. When an `Abstainer`
-is given, the system decides whether the packed passages answer the question before any text is
-generated; when they do not, the answer is `NOT_IN_DOCUMENTS` with the closest passages as sources.
+Events, in order: with a safety gate, `SafetyEvent`s for the question; one `SourcesEvent` (after the
+`SafetyEvent`s for the passages); any number of `DeltaEvent`s; the `SafetyEvent`s for the answer; one
+`DoneEvent`. When an `Abstainer` is given, the system decides whether the packed passages answer the
+question before any text is generated; when they do not, the answer is `NOT_IN_DOCUMENTS` with the closest
+passages as sources.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +20,7 @@ from generation.citations import Citation, SentenceCheck, verify_citations
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
+from generation.safety.gate import REFUSAL, ContextVerdict, SafetyDecision, SafetyGate
 from retrieval.context import PackedContext, pack_context
 from retrieval.search import SearchResult, elapsed_ms
 from retrieval.types import Passage, Scope
@@ -77,7 +81,24 @@ class DoneEvent:
     sentences: list[SentenceCheck] = field(default_factory=list)
 
 
-AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent
+@dataclass(frozen=True)
+class SafetyEvent:
+    """One safety check: where it ran, whether it flagged, the category, score and the action taken."""
+
+    stage: str
+    decision: Literal["flagged", "passed"]
+    category: str
+    score: float
+    action: str
+
+
+AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent | SafetyEvent
+
+
+def safety_events(decisions: list[SafetyDecision]) -> Iterator[SafetyEvent]:
+    """The events reporting `decisions`."""
+    for d in decisions:
+        yield SafetyEvent(d.stage, "flagged" if d.flagged else "passed", d.category, d.score, d.action)
 
 
 @dataclass(frozen=True)
@@ -87,6 +108,7 @@ class Prepared:
     packed: PackedContext
     retrieved: int
     timings_ms: dict[str, float]
+    checked: ContextVerdict | None = None
 
 
 class AnswerPipeline:
@@ -99,7 +121,9 @@ class AnswerPipeline:
         context_budget_tokens: int = 2048,
         params: GenerationParams | None = None,
         abstainer: Abstainer | None = None,
+        safety: SafetyGate | None = None,
     ) -> None:
+        self._safety = safety
         self._retriever = retriever
         self._engine = engine
         self._budget = context_budget_tokens
@@ -112,8 +136,17 @@ class AnswerPipeline:
         """Stream the answer to `question` over the documents `scope` can see."""
         params = params or self._params
         start = time.perf_counter()
+        if self._safety is not None:
+            verdict = self._safety.check_question(question)
+            yield from safety_events(verdict.decisions)
+            if verdict.blocked:
+                yield from refusal(start)
+                return
+            question = verdict.text
         prepared = self.prepare(question, scope, top_k, params)
-        packed, timings = prepared.packed, prepared.timings_ms
+        packed, timings, checked = prepared.packed, prepared.timings_ms, prepared.checked
+        if checked is not None:
+            yield from safety_events(checked.decisions)
         yield SourcesEvent(packed.included)
         decision = self._decide(question, packed.included, timings)
         if not packed.included or (decision is not None and not decision.answer):
@@ -123,7 +156,9 @@ class AnswerPipeline:
             yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
             return
         messages = build_messages(question, packed.included)
-        generated = yield from stream_completion(self._engine, messages, params, timings, start)
+        generated = yield from stream_completion(self._engine, messages, params, timings, start, self._safety)
+        if self._safety is not None:
+            generated = yield from checked_answer(self._safety, generated, checked)
         abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
         usage = Usage(
             prompt_tokens=generated.prompt_tokens,
@@ -152,9 +187,11 @@ class AnswerPipeline:
     ) -> Prepared:
         """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
         found = self._retriever.search(question, scope, top_k)
+        checked = self._safety.check_passages(found.passages) if self._safety is not None else None
+        passages = checked.passages if checked is not None else found.passages
         budget = self._context_budget(question, params or self._params)
-        packed = pack_context(found.passages, budget, self._engine.count_tokens, render_source)
-        return Prepared(packed, len(found.passages), dict(found.timings_ms))
+        packed = pack_context(passages, budget, self._engine.count_tokens, render_source)
+        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
 
     def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
         """The abstainer's decision over the packed passages (None when there is no abstainer)."""
@@ -188,8 +225,13 @@ def stream_completion(
     params: GenerationParams,
     timings: dict[str, float],
     start: float,
+    safety: SafetyGate | None = None,
 ) -> Generator[DeltaEvent, None, Generated]:
-    """Stream a completion as delta events, recording first-token and generation times in `timings`."""
+    """Stream a completion as delta events, recording first-token and generation times in `timings`.
+
+    When the safety policy may withhold or redact the answer, the deltas are held back until it is checked.
+    """
+    hold = safety is not None and safety.policy.holds_output()
     prompt_tokens = engine.count_prompt_tokens(messages)
     if prompt_tokens + params.max_tokens > engine.context_window:
         raise PromptTooLong(
@@ -202,9 +244,29 @@ def stream_completion(
         if not pieces:
             timings["first_token"] = elapsed_ms(start)
         pieces.append(piece)
-        yield DeltaEvent(piece)
+        if not hold:
+            yield DeltaEvent(piece)
     timings["generate"] = elapsed_ms(generate_start)
     text = "".join(pieces).strip()
     completion_tokens = engine.count_tokens("".join(pieces))
     finish: FinishReason = "length" if completion_tokens >= params.max_tokens else "stop"
     return Generated(text, prompt_tokens, completion_tokens, finish)
+
+
+def refusal(start: float) -> Iterator[AnswerEvent]:
+    """The events of a question the safety policy blocked: no sources, a refusal, no tokens spent."""
+    yield SourcesEvent([])
+    yield DeltaEvent(REFUSAL)
+    timings = {"total": elapsed_ms(start)}
+    yield DoneEvent(REFUSAL, [], Usage(0, 0, 0, 0, 0, 0, 0), timings)
+
+
+def checked_answer(
+    safety: SafetyGate, generated: Generated, context: ContextVerdict | None
+) -> Generator[AnswerEvent, None, Generated]:
+    """Report the output checks; when deltas were held back, release the text the policy allows."""
+    verdict = safety.check_answer(generated.text, context)
+    yield from safety_events(verdict.decisions)
+    if safety.policy.holds_output():
+        yield DeltaEvent(verdict.text)
+    return dataclasses.replace(generated, text=verdict.text)

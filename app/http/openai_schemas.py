@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.http.schemas import AnswerabilityOut, CitationOut, SentenceOut
+from app.http.schemas import AnswerabilityOut, CitationOut, SafetyOut, SentenceOut
 
 
 class TextPart(BaseModel):
@@ -98,6 +98,7 @@ class ChatCompletion(BaseModel):
     citations: list[CitationOut] = Field(default_factory=list)
     sentences: list[SentenceOut] = Field(default_factory=list)
     answerability: AnswerabilityOut | None = None
+    safety: list[SafetyOut] = Field(default_factory=list)
 
 
 class ChunkDelta(BaseModel):

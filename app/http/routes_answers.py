@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -18,6 +19,7 @@ from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
 from app.http.schemas import (
     AnswerOut,
     AnswerRequest,
+    SafetyOut,
     answerability_out,
     citation_out,
     done_payload,
@@ -26,7 +28,7 @@ from app.http.schemas import (
     usage_out,
 )
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SourcesEvent
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, SourcesEvent
 from retrieval.types import Passage, Scope
 
 router = APIRouter(tags=["answers"])
@@ -50,6 +52,8 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
             yield sse("sources", {"sources": _sources(event.passages)})
         elif isinstance(event, DeltaEvent):
             yield sse("delta", {"text": event.text})
+        elif isinstance(event, SafetyEvent):
+            yield sse("safety", dataclasses.asdict(event))
         else:
             yield sse("done", done_payload(event))
 
@@ -76,8 +80,11 @@ async def create_answer(
         return StreamingResponse(sse_stream(_frames(events)), media_type="text/event-stream")
     sources: list[Passage] = []
     done: DoneEvent | None = None
+    safety: list[SafetyOut] = []
     async for event in events:
-        if isinstance(event, SourcesEvent):
+        if isinstance(event, SafetyEvent):
+            safety.append(SafetyOut(**dataclasses.asdict(event)))
+        elif isinstance(event, SourcesEvent):
             sources = event.passages
         elif isinstance(event, DoneEvent):
             done = event
@@ -94,4 +101,5 @@ async def create_answer(
         timings=done.timings_ms,
         sentences=[sentence_out(s) for s in done.sentences],
         answerability=answerability_out(done.answerability),
+        safety=safety,
     )

@@ -7,6 +7,7 @@ conversation and no retrieval. Citations travel in the extra `citations` field.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -30,9 +31,9 @@ from app.http.openai_schemas import (
     ChunkDelta,
     CompletionUsage,
 )
-from app.http.schemas import answerability_out, citation_out, sentence_out
+from app.http.schemas import SafetyOut, answerability_out, citation_out, sentence_out
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, Usage
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, Usage
 from generation.engines.protocol import ChatMessage, GenerationParams
 from retrieval.types import Scope
 
@@ -141,9 +142,12 @@ async def create_chat_completion(
         frames = _chunks(events, completion_id, body.model, include_usage)
         return StreamingResponse(sse_stream(frames), media_type="text/event-stream")
     done = None
+    safety: list[SafetyOut] = []
     async for event in events:
         if isinstance(event, DoneEvent):
             done = event
+        elif isinstance(event, SafetyEvent):
+            safety.append(SafetyOut(**dataclasses.asdict(event)))
     assert done is not None, "every pipeline ends with a done event"
     return ChatCompletion(
         id=completion_id,
@@ -154,4 +158,5 @@ async def create_chat_completion(
         citations=[citation_out(c) for c in done.citations],
         sentences=[sentence_out(s) for s in done.sentences],
         answerability=answerability_out(done.answerability),
+        safety=safety,
     )

@@ -83,6 +83,16 @@ class UsageOut(BaseModel):
     timings_ms: dict[str, float] = Field(default_factory=dict)
 
 
+class SafetyOut(BaseModel):
+    """One safety check of the answer pipeline (Verity's addition)."""
+
+    stage: str
+    decision: Literal["flagged", "passed"]
+    category: str
+    score: float
+    action: str
+
+
 class AnswerOut(BaseModel):
     """The answer, its citations and sources, usage and timings."""
 
@@ -98,6 +108,7 @@ class AnswerOut(BaseModel):
     timings: dict[str, float]
     sentences: list[SentenceOut] = Field(default_factory=list)
     answerability: AnswerabilityOut | None = None
+    safety: list[SafetyOut] = Field(default_factory=list)
 
 
 class EmbeddingRequest(BaseModel):

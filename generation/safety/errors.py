@@ -1,0 +1,25 @@
+"""Safety errors.
+
+SafetyError
+├── SafetyDataError      a training or evaluation file is missing or not in its published format
+├── SafetyModelError     the shipped classifier weights are missing or unreadable
+├── SafetyPolicyError    a policy names an unknown category or action
+"""
+
+from __future__ import annotations
+
+
+class SafetyError(Exception):
+    """Base of every safety error."""
+
+
+class SafetyDataError(SafetyError):
+    """A data file is missing or not in the format its data set publishes."""
+
+
+class SafetyModelError(SafetyError):
+    """Classifier weights are missing or unreadable."""
+
+
+class SafetyPolicyError(SafetyError):
+    """A policy names a category or an action that does not exist."""

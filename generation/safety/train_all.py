@@ -1,0 +1,160 @@
+"""`verity safety train`: fit the three heads on the shared sets, report cross-validated figures, save."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from generation.safety.context_training import ContextCorpus, cross_validate_context, fit_context_head
+from generation.safety.datasets import (
+    LabeledText,
+    read_advbench,
+    read_bipia_attacks,
+    read_bipia_contexts,
+    read_deepset,
+    read_squad,
+    read_xstest,
+)
+from generation.safety.heads import LinearHead
+from generation.safety.training import TrainedHead, TrainingSet, save_heads, train_text_head
+from retrieval.embedders import Embedder
+
+INJECTION_C = 16.0
+HARM_C = 4.0
+CONTEXT_C = 4.0
+SQUAD_NEGATIVES = 300
+XSTEST_SAFE_FLAG_TARGET = 0.10
+CLEAN_CONTEXT_FLAG_TARGET = 0.03
+
+
+@dataclass(frozen=True)
+class SharedSets:
+    """Paths of the shared training sets, under one data folder."""
+
+    root: Path
+
+    def path(self, relative: str) -> Path:
+        """A file under the data folder."""
+        return self.root / relative
+
+
+def _squad_questions(sets: SharedSets) -> list[str]:
+    questions, _ = read_squad(sets.path("squad_v2_dev_half_a/dev-v2.0-half-a.json"))
+    random.Random(0).shuffle(questions)
+    return questions[:SQUAD_NEGATIVES]
+
+
+def injection_set(sets: SharedSets) -> TrainingSet:
+    """deepset rows, plus XSTest prompts and SQuAD questions as non-injections."""
+    data = TrainingSet()
+    data.add(read_deepset(sets.path("prompt_injection_deepset/train.jsonl")), "deepset")
+    xstest = read_xstest(sets.path("xstest_half_a/xstest_prompts_half_a.csv"))
+    data.add([LabeledText(r.text, 0, r.group) for r in xstest], "xstest")
+    data.add([LabeledText(q, 0) for q in _squad_questions(sets)], "squad")
+    return data
+
+
+def harm_set(sets: SharedSets) -> TrainingSet:
+    """AdvBench and XSTest-unsafe as harmful; XSTest-safe, benign deepset, SQuAD, BIPIA tasks as not."""
+    data = TrainingSet()
+    adv = read_advbench(sets.path("advbench_half_a/harmful_behaviors_half_a.csv"))
+    data.add([LabeledText(goal, 1) for goal, _ in adv], "advbench")
+    data.add(read_xstest(sets.path("xstest_half_a/xstest_prompts_half_a.csv")), "xstest")
+    deepset = read_deepset(sets.path("prompt_injection_deepset/train.jsonl"))
+    data.add([LabeledText(r.text, 0) for r in deepset if r.label == 0], "deepset")
+    data.add([LabeledText(q, 0) for q in _squad_questions(sets)], "squad")
+    tasks = read_bipia_attacks(sets.path("bipia_train/text_attack_train.json"))
+    data.add([LabeledText(t, 0) for ts in tasks.values() for t in ts], "bipia_tasks")
+    return data
+
+
+def context_corpora(sets: SharedSets) -> list[ContextCorpus]:
+    """BIPIA text attacks for e-mails and code attacks for code answers."""
+
+    def flat(name: str) -> list[str]:
+        return [a for attacks in read_bipia_attacks(sets.path(name)).values() for a in attacks]
+
+    return [
+        ContextCorpus(
+            "email",
+            flat("bipia_train/text_attack_train.json"),
+            read_bipia_contexts(sets.path("bipia_train/email_train.jsonl")),
+        ),
+        ContextCorpus(
+            "code",
+            flat("bipia_train/code_attack_train.json"),
+            read_bipia_contexts(sets.path("bipia_train/code_train.jsonl")),
+        ),
+    ]
+
+
+def threshold_at_flag_rate(negatives: NDArray[np.float64], rate: float) -> float:
+    """The lowest threshold (at least 0.5) that flags no more than `rate` of `negatives`."""
+    ordered = np.sort(negatives)[::-1]
+    allowed = int(np.floor(rate * len(ordered)))
+    above = float(ordered[allowed]) + 1e-6 if allowed < len(ordered) else 0.5
+    return max(0.5, above)
+
+
+def _xstest_threshold(data: TrainingSet, oof: NDArray[np.float64]) -> float:
+    safe = np.array([s == "xstest" and r.label == 0 for s, r in zip(data.sources, data.rows, strict=True)])
+    return threshold_at_flag_rate(oof[safe], XSTEST_SAFE_FLAG_TARGET)
+
+
+def _half(data: TrainingSet, oof: NDArray[np.float64]) -> float:
+    return 0.5
+
+
+def source_report(trained: TrainedHead) -> dict[str, dict[str, float]]:
+    """Per source set: rows, recall on positives, flag rate on negatives, accuracy (out-of-fold)."""
+    y = trained.data.labels
+    flagged = trained.oof_scores >= trained.head.threshold
+    sources = np.array(trained.data.sources)
+    out: dict[str, dict[str, float]] = {}
+    for name in sorted(set(trained.data.sources)):
+        m = sources == name
+        row: dict[str, float] = {"rows": int(m.sum()), "accuracy": float((flagged[m] == y[m]).mean())}
+        if (y[m] == 1).any():
+            row["recall"] = float(flagged[m & (y == 1)].mean())
+        if (y[m] == 0).any():
+            row["flagged_rate"] = float(flagged[m & (y == 0)].mean())
+        out[name] = row
+    return out
+
+
+def train_all(
+    sets: SharedSets, embedder: Embedder, out_dir: Path, step: Callable[[str], None]
+) -> dict[str, Any]:
+    """Train, cross-validate and save the three heads; return the cross-validated report."""
+    step("injection head")
+    injection = train_text_head("injection", injection_set(sets), embedder, INJECTION_C, _half)
+    step("harm head")
+    harm = train_text_head("harm", harm_set(sets), embedder, HARM_C, _xstest_threshold)
+    step("context head")
+    corpora = context_corpora(sets)
+    scores = cross_validate_context(corpora, CONTEXT_C, None)
+    clean = np.concatenate([s.clean for s in scores.values()])
+    threshold = threshold_at_flag_rate(clean, CLEAN_CONTEXT_FLAG_TARGET)
+    fitted = fit_context_head(corpora, CONTEXT_C, None)
+    context = LinearHead(fitted.name, fitted.coef, fitted.intercept, threshold, False)
+    save_heads([injection.head, harm.head, context], out_dir)
+    report: dict[str, Any] = {"folds": 5, "note": "every figure is out-of-fold (grouped k-fold)"}
+    for trained in (injection, harm):
+        report[trained.head.name] = {"threshold": trained.head.threshold, "by_source": source_report(trained)}
+    report["context_injection"] = {
+        "threshold": threshold,
+        "by_kind": {
+            kind: {
+                "attack_recall": float((s.attacked >= threshold).mean()),
+                "clean_flagged_rate": float((s.clean >= threshold).mean()),
+            }
+            for kind, s in scores.items()
+        },
+    }
+    return report

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     context_budget_tokens: int = Field(2048, ge=64)
     top_k: int = Field(5, ge=1, le=50)
-    candidates: int = Field(50, ge=1, description="candidates each retriever contributes before fusion")
+    candidates: int = Field(200, ge=1, description="candidates each retriever contributes before fusion")
     reranker_model: str | None = Field(None, description="a cross-encoder path or name; none ships offline")
     rerank_depth: int = Field(20, ge=1)
     chunk_tokens: int = Field(200, ge=16, description="largest chunk, in embedder tokens")

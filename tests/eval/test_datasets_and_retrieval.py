@@ -6,10 +6,12 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from eval.datasets import BeirDataset, load_beir, load_qrels
 from eval.errors import DatasetError
+from eval.fusion_study import cross_validate
 from eval.qa import load_squad
 from eval.report import SCIFACT_REFERENCES, plot_retrieval
 from eval.retrieval import RetrievalSetup, evaluate_beir, evaluate_squad_retrieval, index_corpus
@@ -205,3 +207,14 @@ def test_squad_paragraph_recall_on_one_real_article(
     for scores in results.values():
         assert 0 < scores["recall@1"] <= scores["recall@5"] <= scores["recall@20"] <= 1
     assert results["hybrid"]["recall@5"] >= 0.8
+
+
+def test_cross_validation_scores_each_fold_with_a_setting_picked_elsewhere() -> None:
+    rng = np.random.default_rng(0)
+    steady = np.full(100, 0.6)
+    grid = {"steady": steady, "noisy": rng.uniform(0.0, 1.2, 100)}
+    result = cross_validate(grid, ["steady", "noisy"])
+    assert len(result["chosen_per_fold"]) == 5  # type: ignore[arg-type]
+    assert 0.0 <= float(result["cv_ndcg@10"]) <= max(v.mean() for v in grid.values())  # type: ignore[arg-type]
+    always = cross_validate({"a": steady + 0.1, "b": steady}, ["a", "b"])
+    assert always == {"cv_ndcg@10": 0.7, "chosen_per_fold": ["a"] * 5}

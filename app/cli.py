@@ -185,6 +185,9 @@ def eval_retrieval(
     embedding_cache: Annotated[
         Path | None, typer.Option(help="SQLite file caching vectors across runs (default: none)")
     ] = None,
+    corpus_sample: Annotated[
+        int | None, typer.Option(help="BEIR: keep the judged documents and this many others (seed 0)")
+    ] = None,
 ) -> None:
     """nDCG@10 and recall@100 on a BEIR dataset, or paragraph recall on SQuAD: BM25, dense, hybrid."""
     from eval.report import SCIFACT_REFERENCES, plot_retrieval
@@ -204,7 +207,7 @@ def eval_retrieval(
     with _progress() as bar:
         show = _stage_reporter(bar)
         if beir is not None:
-            result = _beir_run(beir, split, embedder, container, setup, show)
+            result = _beir_run(beir, split, embedder, container, setup, show, corpus_sample)
         else:
             assert squad is not None
             result = _squad_run(squad, embedder, setup, show)
@@ -235,12 +238,20 @@ def _eval_embedder(container: Container, cache: Path | None) -> Embedder:
 
 
 def _beir_run(
-    beir: Path, split: str, embedder: Embedder, container: Container, setup: RetrievalSetup, show: Stage
+    beir: Path,
+    split: str,
+    embedder: Embedder,
+    container: Container,
+    setup: RetrievalSetup,
+    show: Stage,
+    corpus_sample: int | None,
 ) -> dict[str, object]:
-    from eval.datasets import load_beir
+    from eval.datasets import load_beir, with_sampled_corpus
     from eval.retrieval import evaluate_beir
 
     dataset = load_beir(beir, split)
+    if corpus_sample is not None:
+        dataset = with_sampled_corpus(dataset, corpus_sample)
     return evaluate_beir(dataset, embedder, FAISS_BACKEND, container.reranker, show, setup)
 
 

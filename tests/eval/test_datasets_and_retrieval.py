@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eval.datasets import BeirDataset, load_beir, load_qrels
+from eval.datasets import BeirDataset, load_beir, load_qrels, with_sampled_corpus
 from eval.errors import DatasetError
 from eval.fusion_study import cross_validate
 from eval.qa import load_squad
@@ -218,3 +218,13 @@ def test_cross_validation_scores_each_fold_with_a_setting_picked_elsewhere() -> 
     assert 0.0 <= float(result["cv_ndcg@10"]) <= max(v.mean() for v in grid.values())  # type: ignore[arg-type]
     always = cross_validate({"a": steady + 0.1, "b": steady}, ["a", "b"])
     assert always == {"cv_ndcg@10": 0.7, "chosen_per_fold": ["a"] * 5}
+
+
+def test_sampled_corpus_keeps_every_judged_document(dataset: BeirDataset) -> None:
+    sample = with_sampled_corpus(dataset, 30, seed=1)
+    judged = {doc for judgements in dataset.qrels.values() for doc in judgements}
+    assert judged <= set(sample.corpus)
+    assert len(sample.corpus) == len(judged) + 30
+    assert sample.queries == dataset.queries and sample.qrels == dataset.qrels
+    assert with_sampled_corpus(dataset, 30, seed=1).corpus == sample.corpus
+    assert with_sampled_corpus(dataset, 30, seed=2).corpus != sample.corpus

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     reranker_model: str | None = Field(None, description="a cross-encoder path or name; none ships offline")
     rerank_depth: int = Field(20, ge=1)
     chunk_tokens: int = Field(200, ge=16, description="largest chunk, in embedder tokens")
-    chunk_overlap: int = Field(0, ge=0, description="tokens a chunk repeats from the previous one")
+    chunk_overlap: int = Field(48, ge=0, description="tokens a chunk repeats from the previous one")
     fusion: Literal["rrf", "convex"] = Field("convex", description="how BM25 and dense rankings merge")
     fusion_bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25's share; dense gets the rest")
     fusion_normalization: Literal["minmax", "zscore"] = "minmax"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, cast, get_args
+from typing import TYPE_CHECKING, Annotated, cast, get_args
 
 import typer
 from rich.console import Console
@@ -27,7 +27,13 @@ from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.prompts import source_label
 from ingest.pipeline import DuplicatePolicy
 from ingest.pipeline import Progress as IngestProgress
+from retrieval.embedders import Embedder
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Scope
+
+if TYPE_CHECKING:
+    from eval.retrieval import RetrievalSetup
+
+Stage = Callable[[str, int, int], None]
 
 app = typer.Typer(
     help="Verity: answers questions over your own documents, with cited passages.",
@@ -169,31 +175,116 @@ def serve(
 
 @eval_app.command("retrieval")
 def eval_retrieval(
-    beir: Annotated[Path, typer.Option(help="a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/)")],
     out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    beir: Annotated[
+        Path | None, typer.Option(help="a BEIR-format folder (corpus.jsonl, queries.jsonl, qrels/)")
+    ] = None,
+    squad: Annotated[
+        Path | None, typer.Option(help="a SQuAD 2.0 JSON file: paragraph recall@1/5/20 of its questions")
+    ] = None,
     split: Annotated[str, typer.Option(help="qrels split to evaluate")] = "test",
     plot: Annotated[Path | None, typer.Option(help="also draw a PNG bar chart here")] = None,
+    fusion: Annotated[str | None, typer.Option(help="rrf or convex (default: the setting)")] = None,
+    bm25_weight: Annotated[
+        float | None, typer.Option(help="BM25's share in fusion (default: setting)")
+    ] = None,
+    candidates: Annotated[
+        int | None, typer.Option(help="candidates per retriever (default: setting)")
+    ] = None,
+    rerank_depth: Annotated[int | None, typer.Option(help="passages reranked (default: setting)")] = None,
+    chunk_tokens: Annotated[
+        int | None, typer.Option(help="chunk documents with the product chunker (default: one chunk each)")
+    ] = None,
+    chunk_overlap: Annotated[int | None, typer.Option(help="chunk overlap (default: the setting)")] = None,
+    embedding_cache: Annotated[
+        Path | None, typer.Option(help="SQLite file caching vectors across runs (default: none)")
+    ] = None,
+    corpus_sample: Annotated[
+        int | None, typer.Option(help="BEIR: keep the judged documents and this many others (seed 0)")
+    ] = None,
 ) -> None:
-    """nDCG@10 and recall@100 of BM25, dense and hybrid retrieval on a BEIR dataset."""
-    from eval.datasets import load_beir
+    """nDCG@10 and recall@100 on a BEIR dataset, or paragraph recall on SQuAD: BM25, dense, hybrid."""
     from eval.report import SCIFACT_REFERENCES, plot_retrieval
-    from eval.retrieval import evaluate_beir
 
+    if (beir is None) == (squad is None):
+        raise typer.BadParameter("give exactly one of --beir and --squad")
     offline_environment()
-    container = Container(Settings())
-    dataset = load_beir(beir, split)
+    settings = Settings()
+    updates = {"fusion": fusion, "fusion_bm25_weight": bm25_weight, "candidates": candidates}
+    updates |= {"rerank_depth": rerank_depth, "chunk_overlap": chunk_overlap}
+    settings = Settings.model_validate(
+        settings.model_dump() | {k: v for k, v in updates.items() if v is not None}
+    )
+    container = Container(settings)
+    setup = _retrieval_setup(settings, chunk_tokens)
+    embedder = _eval_embedder(container, embedding_cache)
     with _progress() as bar:
         show = _stage_reporter(bar)
-        result = evaluate_beir(dataset, container.embedder, FAISS_BACKEND, container.reranker, show)
+        if beir is not None:
+            result = _beir_run(beir, split, embedder, container, setup, show, corpus_sample)
+        else:
+            assert squad is not None
+            result = _squad_run(squad, embedder, setup, show)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
-    table = Table("pipeline", "nDCG@10", "recall@100", title=f"{dataset.name} {split}")
-    for name, scores in result["results"].items():  # type: ignore[attr-defined]
-        table.add_row(name, f"{scores['ndcg@10']:.4f}", f"{scores['recall@100']:.4f}")
-    console.print(table)
+    _print_retrieval_table(result)
     if plot is not None:
-        plot_retrieval(result, plot, SCIFACT_REFERENCES if "scifact" in dataset.name else {})
+        plot_retrieval(result, plot, SCIFACT_REFERENCES if "scifact" in str(result["dataset"]) else {})
         console.print(f"plot written to {plot}")
+
+
+def _retrieval_setup(settings: Settings, chunk_tokens: int | None) -> RetrievalSetup:
+    from app.container import fusion_of
+    from eval.retrieval import RetrievalSetup
+
+    overlap = settings.chunk_overlap if chunk_tokens is not None else 0
+    return RetrievalSetup(
+        settings.candidates, settings.rerank_depth, fusion_of(settings), chunk_tokens, overlap
+    )
+
+
+def _eval_embedder(container: Container, cache: Path | None) -> Embedder:
+    if cache is None:
+        return container.embedder
+    from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
+
+    return CachedEmbedder(container.embedder, EmbeddingCache(cache))
+
+
+def _beir_run(
+    beir: Path,
+    split: str,
+    embedder: Embedder,
+    container: Container,
+    setup: RetrievalSetup,
+    show: Stage,
+    corpus_sample: int | None,
+) -> dict[str, object]:
+    from eval.datasets import load_beir, with_sampled_corpus
+    from eval.retrieval import evaluate_beir
+
+    dataset = load_beir(beir, split)
+    if corpus_sample is not None:
+        dataset = with_sampled_corpus(dataset, corpus_sample)
+    return evaluate_beir(dataset, embedder, FAISS_BACKEND, container.reranker, show, setup)
+
+
+def _squad_run(squad: Path, embedder: Embedder, setup: RetrievalSetup, show: Stage) -> dict[str, object]:
+    from eval.qa import load_squad
+    from eval.retrieval import evaluate_squad_retrieval
+
+    paragraphs, questions = load_squad(squad)
+    asked = [(q.question, q.paragraph_id) for q in questions if q.answerable]
+    return evaluate_squad_retrieval(paragraphs, asked, embedder, FAISS_BACKEND, setup, show, squad.stem)
+
+
+def _print_retrieval_table(result: dict[str, object]) -> None:
+    results = cast(dict[str, dict[str, float]], result["results"])
+    metrics = list(next(iter(results.values())))
+    table = Table("pipeline", *metrics, title=f"{result['dataset']}: retrieval")
+    for name, scores in results.items():
+        table.add_row(name, *(f"{scores[m]:.4f}" for m in metrics))
+    console.print(table)
 
 
 @eval_app.command("ingest")

@@ -33,7 +33,7 @@ from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.rerank import CrossEncoderReranker, Reranker
-from retrieval.search import HybridSearcher
+from retrieval.search import Fusion, HybridSearcher
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
 
@@ -68,6 +68,18 @@ def offline_environment() -> None:
         "TOKENIZERS_PARALLELISM": "false",
     }.items():
         os.environ.setdefault(name, value)
+
+
+def fusion_of(settings: Settings) -> Fusion:
+    """The search fusion the settings describe."""
+    return Fusion(
+        method=settings.fusion,
+        bm25_weight=settings.fusion_bm25_weight,
+        dense_weight=1.0 - settings.fusion_bm25_weight,
+        normalization=settings.fusion_normalization,
+        rrf_k=settings.rrf_k,
+        document_boost=settings.document_boost,
+    )
 
 
 class Container:
@@ -110,14 +122,20 @@ class Container:
     def searcher(self) -> HybridSearcher:
         """Hybrid search over the index."""
         s = self.settings
-        return HybridSearcher(self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth)
+        return HybridSearcher(
+            self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s)
+        )
 
     @functools.cached_property
     def ingest_pipeline(self) -> IngestPipeline:
         """Files into the index."""
         limits = FileLimits(max_file_bytes=self.settings.max_upload_mb << 20)
         return IngestPipeline(
-            self.index, self.embedder, chunk_tokens=self.settings.chunk_tokens, limits=limits
+            self.index,
+            self.embedder,
+            chunk_tokens=self.settings.chunk_tokens,
+            limits=limits,
+            chunk_overlap=self.settings.chunk_overlap,
         )
 
     @functools.cached_property

@@ -41,10 +41,18 @@ class Settings(BaseSettings):
         None,
         description="an abstention calibration JSON (verity eval calibrate-abstention); default: built in",
     )
-    candidates: int = Field(50, ge=1, description="candidates each retriever contributes before fusion")
+    candidates: int = Field(200, ge=1, description="candidates each retriever contributes before fusion")
     reranker_model: str | None = Field(None, description="a cross-encoder path or name; none ships offline")
     rerank_depth: int = Field(20, ge=1)
     chunk_tokens: int = Field(200, ge=16, description="largest chunk, in embedder tokens")
+    chunk_overlap: int = Field(48, ge=0, description="tokens a chunk repeats from the previous one")
+    fusion: Literal["rrf", "convex"] = Field("convex", description="how BM25 and dense rankings merge")
+    fusion_bm25_weight: float = Field(0.5, ge=0.0, le=1.0, description="BM25's share; dense gets the rest")
+    fusion_normalization: Literal["minmax", "zscore"] = "minmax"
+    rrf_k: int = Field(60, ge=1)
+    document_boost: float = Field(
+        0.0, ge=0.0, description="share of a document's other matches a chunk gains"
+    )
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     max_upload_mb: int = Field(100, ge=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,3 +65,15 @@ def load_beir(directory: Path, split: str) -> BeirDataset:
     if not queries:
         raise DatasetError(f"no query of {directory / 'queries.jsonl'} is judged in split {split!r}")
     return BeirDataset(directory.name, split, corpus, queries, qrels)
+
+
+def with_sampled_corpus(dataset: BeirDataset, others: int, seed: int = 0) -> BeirDataset:
+    """The dataset on a smaller corpus: every judged document, and `others` more drawn at random (seeded)."""
+    judged_ids = {doc for judgements in dataset.qrels.values() for doc in judgements}
+    judged = sorted(judged_ids & set(dataset.corpus))
+    rest = sorted(set(dataset.corpus) - set(judged))
+    random.Random(seed).shuffle(rest)
+    keep = judged + rest[:others]
+    name = f"{dataset.name}_sample{others}"
+    corpus = {d: dataset.corpus[d] for d in keep}
+    return BeirDataset(name, dataset.split, corpus, dataset.queries, dataset.qrels)

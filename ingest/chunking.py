@@ -1,5 +1,9 @@
 """Structure-aware chunking: a heading starts a new chunk, and chunks stay under a token budget.
 
+With an overlap, a chunk that continues the previous one's section starts with that chunk's last
+sentences (at most `overlap` tokens, counted in its budget), so a passage cut at a chunk border is whole
+in one of them. Overlap never crosses a heading and never enters or leaves a table.
+
 A table is never split: one over the budget becomes a chunk of its own, and the heading just before it
 (when nothing else stands between them) stays with it; only such chunks exceed the budget.
 Offsets refer to the document's extracted text: its blocks joined by blank lines (`extracted_text`).
@@ -28,7 +32,7 @@ class _Span:
     page: int | None
     section: str | None
     heading: int  # which heading the span falls under (0: none yet); a new heading starts a new chunk
-    kind: str = "text"  # "title", "table" (never split) or "text"
+    kind: str = "text"  # "title", "table" (never split), "text", or "overlap" (repeated from before)
 
 
 def extracted_text(blocks: Sequence[Block]) -> str:
@@ -36,10 +40,17 @@ def extracted_text(blocks: Sequence[Block]) -> str:
     return BLOCK_SEPARATOR.join(b.text for b in blocks)
 
 
-def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[ChunkDraft]:
-    """Group blocks into chunks of at most `max_tokens`, never across a heading; split text, never tables."""
+def chunk_blocks(
+    blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int, overlap: int = 0
+) -> list[ChunkDraft]:
+    """Group blocks into chunks of at most `max_tokens`, never across a heading; split text, never tables.
+
+    A chunk that continues a section repeats up to `overlap` tokens of the previous chunk's end.
+    """
+    if not 0 <= overlap < max_tokens:
+        raise ValueError(f"overlap must be in [0, {max_tokens}), not {overlap}")
     text = extracted_text(blocks)
-    spans = _block_spans(blocks, count_tokens, max_tokens)
+    spans = _block_spans(blocks, count_tokens, max_tokens, overlap)
     drafts: list[ChunkDraft] = []
     group: list[_Span] = []
     for span in spans:
@@ -48,12 +59,35 @@ def chunk_blocks(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
         if too_big and _heading_of_table(group, span):
             too_big = False
         if starts_section or too_big:
-            drafts.append(_draft(text, group))
-            group = []
+            carried = _carry(text, group, span, count_tokens, overlap) if too_big else None
+            if any(s.kind != "overlap" for s in group):
+                drafts.append(_draft(text, group))
+            fits = carried is not None and carried.tokens + span.tokens <= max_tokens
+            group = [carried] if carried is not None and fits else []
         group.append(span)
     if group:
         drafts.append(_draft(text, group))
     return drafts
+
+
+def _carry(
+    text: str, group: list[_Span], nxt: _Span, count_tokens: CountTokens, overlap: int
+) -> _Span | None:
+    """The end of the group that the next chunk repeats: whole sentences when they fit, else words."""
+    last = group[-1]
+    if overlap == 0 or last.kind != "text" or nxt.kind != "text":
+        return None
+    piece = text[last.start : last.end]
+    words = [m.start() for m in re.finditer(r"\S+", piece) if m.start() > 0][-overlap:]
+    if not words:
+        return None
+    sentences = {m.end() for m in _SENTENCE_END.finditer(piece)}
+    counts = count_tokens([piece[w:] for w in words])
+    fitting = [(w, n) for w, n in zip(words, counts, strict=True) if n <= overlap]
+    if not fitting:
+        return None
+    start, tokens = next(((w, n) for w, n in fitting if w in sentences), fitting[0])
+    return _Span(last.start + start, last.end, tokens, last.page, last.section, last.heading, "overlap")
 
 
 def _heading_of_table(group: list[_Span], span: _Span) -> bool:
@@ -66,8 +100,13 @@ def _draft(text: str, group: list[_Span]) -> ChunkDraft:
     return ChunkDraft(text[start:end], group[0].page, group[0].section, start, end)
 
 
-def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int) -> list[_Span]:
-    """One span per block (pieces of it when it is too long, unless a table), knowing page and section."""
+def _block_spans(
+    blocks: Sequence[Block], count_tokens: CountTokens, max_tokens: int, overlap: int = 0
+) -> list[_Span]:
+    """One span per block (pieces of it when it is too long, unless a table), knowing page and section.
+
+    Pieces leave room for the overlap the next chunk starts with.
+    """
     counts = count_tokens([b.text for b in blocks])
     spans: list[_Span] = []
     trail: list[tuple[int, str]] = []
@@ -81,7 +120,7 @@ def _block_spans(blocks: Sequence[Block], count_tokens: CountTokens, max_tokens:
         if tokens <= max_tokens or block.is_table:
             spans.append(_Span(offset, offset + len(block.text), tokens, block.page, section, heading, kind))
         else:
-            for start, end, n in _split(block.text, count_tokens, max_tokens):
+            for start, end, n in _split(block.text, count_tokens, max_tokens - overlap):
                 spans.append(_Span(offset + start, offset + end, n, block.page, section, heading))
         offset += len(block.text) + len(BLOCK_SEPARATOR)
     return spans

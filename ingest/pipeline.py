@@ -106,12 +106,14 @@ class IngestPipeline:
         loader: Loader | None = None,
         chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         limits: FileLimits | None = None,
+        chunk_overlap: int = 0,
     ) -> None:
         self._index = index
         self._embedder = embedder
         self._limits = limits or FileLimits()
         self._loader = loader or functools.partial(load_blocks, limits=self._limits)
         self._chunk_tokens = chunk_tokens
+        self._chunk_overlap = chunk_overlap
         self._lock = threading.Lock()  # one writer at a time: check-then-replace must not interleave
 
     def ingest(
@@ -170,7 +172,9 @@ class IngestPipeline:
                     f"{collection!r} as {existing.id}; replace it (overwrite) or keep it (skip)"
                 )
             blocks = self._loader(path)
-            drafts = chunk_blocks(blocks, self._embedder.count_tokens, self._chunk_tokens)
+            drafts = chunk_blocks(
+                blocks, self._embedder.count_tokens, self._chunk_tokens, self._chunk_overlap
+            )
             vectors = self._embed(drafts)
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=exc)

@@ -1,4 +1,7 @@
-"""Hybrid search: dense and BM25 candidates fused by RRF, then an optional cross-encoder rerank."""
+"""Hybrid search: dense and BM25 candidates fused (convex or RRF), then an optional cross-encoder rerank.
+
+The defaults of `Fusion` are the product's, chosen by measurement (README, docs/configuration.md).
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,32 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from retrieval.embedders import Embedder
-from retrieval.fusion import RRF_K, reciprocal_rank_fusion
+from retrieval.fusion import RRF_K, Normalization, convex_fusion, group_boost, reciprocal_rank_fusion
 from retrieval.index import ChunkIndex
 from retrieval.rerank import Reranker
 from retrieval.types import Hit, Passage, Scope
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
+FusionMethod = Literal["rrf", "convex"]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How the BM25 and dense rankings become one, and how much a chunk's document lifts it."""
+
+    method: FusionMethod = "convex"
+    bm25_weight: float = 0.5
+    dense_weight: float = 0.5
+    normalization: Normalization = "minmax"
+    rrf_k: int = RRF_K
+    document_boost: float = 0.0
+
+    def fuse(self, bm25: list[Hit], dense: list[Hit]) -> list[Hit]:
+        """The fused ranking of the two candidate lists, best first."""
+        weights = [self.bm25_weight, self.dense_weight]
+        if self.method == "rrf":
+            return reciprocal_rank_fusion([bm25, dense], k=self.rrf_k, weights=weights)
+        return convex_fusion([bm25, dense], weights, self.normalization)
 
 
 @dataclass(frozen=True)
@@ -33,14 +56,19 @@ class HybridSearcher:
         reranker: Reranker | None = None,
         candidates: int = 50,
         rerank_depth: int = 20,
-        rrf_k: int = RRF_K,
+        fusion: Fusion | None = None,
     ) -> None:
         self._index = index
         self._embedder = embedder
         self._reranker = reranker
         self._candidates = candidates
         self._rerank_depth = rerank_depth
-        self._rrf_k = rrf_k
+        self._fusion = fusion or Fusion()
+
+    @property
+    def candidates(self) -> int:
+        """How many candidates each retriever contributes before fusion."""
+        return self._candidates
 
     def search(self, query: str, scope: Scope, top_k: int, mode: SearchMode = "hybrid") -> SearchResult:
         """The top_k passages for the query within the scope."""
@@ -53,11 +81,7 @@ class HybridSearcher:
         if mode in ("dense", "hybrid"):
             vector = self._embedder.embed([query])[0]
             rankings["dense"] = self._index.dense_search(vector, depth, scope)
-        fused = (
-            reciprocal_rank_fusion(list(rankings.values()), k=self._rrf_k)
-            if mode == "hybrid"
-            else rankings[mode]
-        )
+        fused = self._fuse(rankings) if mode == "hybrid" else rankings[mode]
         timings["retrieve"] = elapsed_ms(start)
         keep = self._rerank_depth if self._reranker is not None else top_k
         passages = self._passages(fused[: max(keep, top_k)], rankings)
@@ -66,6 +90,17 @@ class HybridSearcher:
             passages = self._reranker.rerank(query, passages)
             timings["rerank"] = elapsed_ms(start)
         return SearchResult(passages[:top_k], timings)
+
+    def _fuse(self, rankings: dict[str, list[Hit]]) -> list[Hit]:
+        fused = self._fusion.fuse(rankings["bm25"], rankings["dense"])
+        if self._fusion.document_boost == 0:
+            return fused
+        chunks = self._index.chunks([h.chunk_id for h in fused])
+        return group_boost(
+            fused,
+            lambda i: chunks[i].document_id if i in chunks else str(i),
+            self._fusion.document_boost,
+        )
 
     def _passages(self, hits: list[Hit], rankings: dict[str, list[Hit]]) -> list[Passage]:
         chunks = self._index.chunks([h.chunk_id for h in hits])

@@ -6,19 +6,23 @@ import csv
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from eval.datasets import BeirDataset, load_beir, load_qrels
+from eval.datasets import BeirDataset, load_beir, load_qrels, with_sampled_corpus
 from eval.errors import DatasetError
+from eval.fusion_study import cross_validate
+from eval.qa import load_squad
 from eval.report import SCIFACT_REFERENCES, plot_retrieval
-from eval.retrieval import evaluate_beir
-from retrieval.embedders import SentenceTransformerEmbedder
+from eval.retrieval import RetrievalSetup, evaluate_beir, evaluate_squad_retrieval, index_corpus
+from retrieval.embedders import HashingEmbedder, SentenceTransformerEmbedder
 from retrieval.index import StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
 
 N_QUERIES = 20
 N_OTHER_DOCS = 150
 UNJUDGED_QUERY = "unjudged-query"
+FAISS = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +75,7 @@ def dataset(tiny_beir: Path) -> BeirDataset:
 
 @pytest.fixture(scope="module")
 def result(dataset: BeirDataset, embedder: SentenceTransformerEmbedder) -> dict[str, object]:
-    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
-    return evaluate_beir(dataset, embedder, backend)
+    return evaluate_beir(dataset, embedder, FAISS)
 
 
 def test_load_beir(dataset: BeirDataset, tiny_beir: Path) -> None:
@@ -160,3 +163,68 @@ def test_plot_retrieval_writes_a_png(result: dict[str, object], tmp_path: Path) 
     data = out.read_bytes()
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     assert len(data) > 1000
+
+
+def test_chunked_evaluation_ranks_documents_by_their_best_chunk(dataset: BeirDataset) -> None:
+    setup = RetrievalSetup(candidates=40, chunk_tokens=48, chunk_overlap=8)
+    chunked = evaluate_beir(dataset, HashingEmbedder(dimension=256), FAISS, setup=setup)
+    assert chunked["setup"] == setup.describe()
+    results = chunked["results"]
+    assert isinstance(results, dict) and set(results) == {"bm25", "dense", "hybrid"}
+    assert results["bm25"]["ndcg@10"] > 0.3  # lexical retrieval over chunks still finds the claims
+    per_query = chunked["per_query_ndcg@10"]
+    assert isinstance(per_query, dict) and len(per_query["query_ids"]) == N_QUERIES
+
+
+def test_index_corpus_files_every_chunk_under_its_document(dataset: BeirDataset, tmp_path: Path) -> None:
+    embedder = HashingEmbedder(dimension=32)
+    setup = RetrievalSetup(chunk_tokens=40, chunk_overlap=10)
+    corpus = dict(list(dataset.corpus.items())[:10])
+    index, doc_of = index_corpus(corpus, "tiny", embedder, FAISS, tmp_path, lambda *a: None, setup)
+    assert set(doc_of.values()) == set(corpus)
+    assert len(doc_of) > len(corpus)  # abstracts are longer than 40 words
+    chunks = index.chunks(list(doc_of))
+    for chunk_id, doc_id in doc_of.items():
+        chunk = chunks[chunk_id]
+        title, text = corpus[doc_id]
+        assert chunk.document_id == doc_id and chunk.section == title
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
+    index.catalog.close()
+
+
+@pytest.mark.model
+def test_squad_paragraph_recall_on_one_real_article(
+    shared_data: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    paragraphs, questions = load_squad(shared_data / "squad_v2_dev_half_a" / "dev-v2.0-half-a.json")
+    first = next(iter(paragraphs)).split("__p")[0]
+    corpus = {pid: p for pid, p in paragraphs.items() if pid.startswith(first + "__p")}
+    asked = [(q.question, q.paragraph_id) for q in questions if q.answerable and q.paragraph_id in corpus]
+    result = evaluate_squad_retrieval(corpus, asked[:60], embedder, FAISS, name="one-article")
+    assert result["paragraphs"] == len(corpus) and result["questions"] == 60
+    results = result["results"]
+    assert isinstance(results, dict) and set(results) == {"bm25", "dense", "hybrid"}
+    for scores in results.values():
+        assert 0 < scores["recall@1"] <= scores["recall@5"] <= scores["recall@20"] <= 1
+    assert results["hybrid"]["recall@5"] >= 0.8
+
+
+def test_cross_validation_scores_each_fold_with_a_setting_picked_elsewhere() -> None:
+    rng = np.random.default_rng(0)
+    steady = np.full(100, 0.6)
+    grid = {"steady": steady, "noisy": rng.uniform(0.0, 1.2, 100)}
+    result = cross_validate(grid, ["steady", "noisy"])
+    assert len(result["chosen_per_fold"]) == 5  # type: ignore[arg-type]
+    assert 0.0 <= float(result["cv_ndcg@10"]) <= max(v.mean() for v in grid.values())  # type: ignore[arg-type]
+    always = cross_validate({"a": steady + 0.1, "b": steady}, ["a", "b"])
+    assert always == {"cv_ndcg@10": 0.7, "chosen_per_fold": ["a"] * 5}
+
+
+def test_sampled_corpus_keeps_every_judged_document(dataset: BeirDataset) -> None:
+    sample = with_sampled_corpus(dataset, 30, seed=1)
+    judged = {doc for judgements in dataset.qrels.values() for doc in judgements}
+    assert judged <= set(sample.corpus)
+    assert len(sample.corpus) == len(judged) + 30
+    assert sample.queries == dataset.queries and sample.qrels == dataset.qrels
+    assert with_sampled_corpus(dataset, 30, seed=1).corpus == sample.corpus
+    assert with_sampled_corpus(dataset, 30, seed=2).corpus != sample.corpus

@@ -190,3 +190,71 @@ def test_real_tokenizer_on_wiki_md(
     assert max(sizes) <= max_tokens + 16, f"chunk of {max(sizes)} tokens for a budget of {max_tokens}"
     assert chunks[0].section == "IBM"
     assert any(c.section == "IBM > 1910s\u20131950s" for c in chunks)
+
+
+def assert_overlapping_offsets(blocks: Sequence[Block], chunks: Sequence[ChunkDraft]) -> None:
+    """Offsets are exact and ordered; chunks may overlap, but each starts after the previous one starts."""
+    text = extracted_text(blocks)
+    for chunk in chunks:
+        assert text[chunk.char_start : chunk.char_end] == chunk.text
+    for before, after in itertools.pairwise(chunks):
+        assert before.char_start < after.char_start and before.char_end < after.char_end
+
+
+def test_overlap_repeats_the_end_of_the_previous_chunk() -> None:
+    blocks = [para(60, sentence=5)]  # twelve sentences of five words
+    chunks = chunk_blocks(blocks, count_words, 20, overlap=5)
+    assert len(chunks) >= 4
+    assert_overlapping_offsets(blocks, chunks)
+    for before, after in itertools.pairwise(chunks):
+        shared = before.char_end - after.char_start
+        assert shared > 0
+        assert count_words([before.text[len(before.text) - shared :]])[0] <= 5
+        assert after.text.split()[0].startswith("w") and before.text[-shared - 2] == "."  # a sentence start
+    assert all(count_words([c.text])[0] <= 20 for c in chunks)
+    assert {w for c in chunks for w in c.text.split()} == set(blocks[0].text.split())
+
+
+def test_overlap_falls_back_to_words_when_no_sentence_fits() -> None:
+    chunks = chunk_blocks([para(40)], count_words, 10, overlap=3)
+    for before, after in itertools.pairwise(chunks):
+        assert before.text.split()[-3:] == after.text.split()[:3]
+        assert len(after.text.split()) <= 10
+
+
+def test_overlap_never_crosses_a_heading_or_touches_a_table() -> None:
+    table = Block("| a | b |\n| 1 | 2 |", "Table", None)
+    blocks = [para(30, "x", sentence=5), title("Next"), para(8, "y"), table, para(30, "z", sentence=5)]
+    chunks = chunk_blocks(blocks, count_words, 12, overlap=4)
+    assert_overlapping_offsets(blocks, chunks)
+    for chunk in chunks:
+        words = chunk.text.split()
+        assert not (any(w.startswith("x") for w in words) and ("Next" in words or "y0" in words))
+    table_chunk = next(c for c in chunks if "| a |" in c.text)
+    assert not any(w.startswith(("y", "z")) for w in table_chunk.text.split())
+    after_table = chunks[chunks.index(table_chunk) + 1]
+    assert after_table.char_start >= table_chunk.char_end
+
+
+def test_zero_overlap_is_the_plain_chunking() -> None:
+    blocks = [para(60, sentence=5), title("T"), para(30)]
+    assert chunk_blocks(blocks, count_words, 20, overlap=0) == chunk_blocks(blocks, count_words, 20)
+
+
+@pytest.mark.parametrize("overlap", [-1, 20, 25])
+def test_overlap_must_be_smaller_than_the_budget(overlap: int) -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        chunk_blocks([para(5)], count_words, 20, overlap=overlap)
+
+
+@pytest.mark.model
+def test_real_tokenizer_overlap_keeps_the_budget(
+    embedder: SentenceTransformerEmbedder, docs_mixed: Path
+) -> None:
+    blocks = load_blocks(docs_mixed / "wiki.md")
+    chunks = chunk_blocks(blocks, embedder.count_tokens, 128, overlap=32)
+    assert_overlapping_offsets(blocks, chunks)
+    assert any(b.char_end > a.char_start for a, b in itertools.pairwise(chunks))
+    truth = true_counter()
+    sizes = [len(e.ids) for e in truth.encode_batch([c.text for c in chunks], add_special_tokens=False)]
+    assert max(sizes) <= 128 + 16

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.fusion import RRF_K, reciprocal_rank_fusion
+from retrieval.fusion import (
+    RRF_K,
+    best_per_group,
+    convex_fusion,
+    group_boost,
+    min_max,
+    reciprocal_rank_fusion,
+    z_score,
+)
 from retrieval.types import Hit
 
 
@@ -72,3 +80,58 @@ def test_empty_inputs() -> None:
 def test_weights_length_mismatch_raises(weights: list[float]) -> None:
     with pytest.raises(ValueError, match="weights"):
         reciprocal_rank_fusion([hits(1), hits(2)], weights=weights)
+
+
+def scored(*pairs: tuple[int, float]) -> list[Hit]:
+    return [Hit(i, s) for i, s in pairs]
+
+
+def test_min_max_maps_to_unit_interval_and_keeps_order() -> None:
+    out = min_max(scored((1, 10.0), (2, 6.0), (3, 2.0)))
+    assert [h.chunk_id for h in out] == [1, 2, 3]
+    assert [h.score for h in out] == pytest.approx([1.0, 0.5, 0.0])
+    assert [h.score for h in min_max(scored((4, 3.0), (5, 3.0)))] == [1.0, 1.0]
+    assert min_max([]) == []
+
+
+def test_z_score_has_zero_mean_unit_spread() -> None:
+    out = z_score(scored((1, 3.0), (2, 1.0)))
+    assert [h.score for h in out] == pytest.approx([1.0, -1.0])
+    assert [h.score for h in z_score(scored((1, 2.0)))] == [0.0]
+
+
+def test_convex_fusion_weights_normalised_scores() -> None:
+    bm25 = scored((1, 20.0), (2, 10.0), (3, 0.0))  # -> 1, .5, 0
+    dense = scored((3, 0.9), (2, 0.5), (1, 0.1))  # -> 1, .5, 0
+    fused = convex_fusion([bm25, dense], [0.7, 0.3])
+    assert {h.chunk_id: h.score for h in fused} == pytest.approx({1: 0.7, 2: 0.5, 3: 0.3})
+    assert [h.chunk_id for h in fused] == [1, 2, 3]
+    flipped = convex_fusion([bm25, dense], [0.3, 0.7])
+    assert [h.chunk_id for h in flipped] == [3, 2, 1]
+
+
+def test_convex_fusion_missing_ids_get_the_lists_floor() -> None:
+    fused = convex_fusion([scored((1, 5.0), (2, 1.0)), scored((3, 0.8), (1, 0.4))])
+    # 1: 1 + 0 ; 2: 0 + 0 (absent from dense: its floor, 0) ; 3: 0 (absent from bm25) + 1
+    assert {h.chunk_id: h.score for h in fused} == pytest.approx({1: 1.0, 2: 0.0, 3: 1.0})
+    z = convex_fusion([scored((1, 5.0), (2, 1.0)), scored((3, 0.8), (1, 0.4))], normalization="zscore")
+    assert {h.chunk_id: h.score for h in z} == pytest.approx({1: 0.0, 2: -2.0, 3: 0.0})
+
+
+def test_convex_fusion_checks_weights() -> None:
+    with pytest.raises(ValueError, match="1 weights for 2 rankings"):
+        convex_fusion([hits(1), hits(2)], [1.0])
+
+
+def test_group_boost_lifts_chunks_whose_document_matches_elsewhere() -> None:
+    doc = {1: "a", 2: "b", 3: "b"}.__getitem__
+    ranked = scored((1, 1.0), (2, 0.8), (3, 0.5))
+    assert group_boost(ranked, doc, 0.0) == ranked
+    boosted = group_boost(ranked, doc, 0.5)
+    assert [h.chunk_id for h in boosted] == [2, 1, 3]
+    assert [h.score for h in boosted] == pytest.approx([1.05, 1.0, 0.9])
+
+
+def test_best_per_group_keeps_the_first_hit_of_each_document() -> None:
+    doc = {1: "a", 2: "b", 3: "a", 4: "c"}.__getitem__
+    assert [h.chunk_id for h in best_per_group(hits(1, 2, 3, 4), doc)] == [1, 2, 4]

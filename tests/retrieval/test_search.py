@@ -9,9 +9,9 @@ import pytest
 
 from retrieval.catalog import Catalog, NewDocument
 from retrieval.embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder
-from retrieval.fusion import reciprocal_rank_fusion
+from retrieval.fusion import Normalization, convex_fusion, reciprocal_rank_fusion
 from retrieval.index import ChunkIndex, StoreBackend
-from retrieval.search import HybridSearcher, SearchMode
+from retrieval.search import Fusion, HybridSearcher, SearchMode
 from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.types import ChunkDraft, Passage, Scope, searchable_text
 
@@ -100,7 +100,8 @@ def test_hybrid_mode_fuses_both_rankings(
 ) -> None:
     index, ids, embedder = hashing_index
     scope = Scope("acme", "docs")
-    result = HybridSearcher(index, embedder).search("comet telescope", scope, 4, mode="hybrid")
+    rrf = Fusion(method="rrf", bm25_weight=1.0, dense_weight=1.0)
+    result = HybridSearcher(index, embedder, fusion=rrf).search("comet telescope", scope, 4, mode="hybrid")
     assert result.passages[0].chunk.id in {ids["astro"], ids["comet"]}
     bm25 = index.lexical_search("comet telescope", 50, scope)
     dense = index.dense_search(embedder.embed(["comet telescope"])[0], 50, scope)
@@ -117,6 +118,50 @@ def test_hybrid_mode_fuses_both_rankings(
     # both lexical matches carry both scores
     top = {p.chunk.id: p for p in result.passages}
     assert set(top[ids["astro"]].scores) == {"bm25", "dense"}
+
+
+@pytest.mark.parametrize(("weights", "normalization"), [((0.5, 0.5), "minmax"), ((0.2, 0.8), "zscore")])
+def test_convex_fusion_is_the_default_and_follows_its_weights(
+    hashing_index: tuple[ChunkIndex, dict[str, int], HashingEmbedder],
+    weights: tuple[float, float],
+    normalization: Normalization,
+) -> None:
+    index, _, embedder = hashing_index
+    scope = Scope("acme", "docs")
+    assert Fusion().method == "convex"
+    fusion = Fusion("convex", weights[0], weights[1], normalization)
+    result = HybridSearcher(index, embedder, candidates=10, fusion=fusion).search("comet bread", scope, 3)
+    bm25 = index.lexical_search("comet bread", 10, scope)
+    dense = index.dense_search(embedder.embed(["comet bread"])[0], 10, scope)
+    fused = convex_fusion([bm25, dense], list(weights), normalization)[:3]
+    assert chunk_ids(result.passages) == [h.chunk_id for h in fused]
+    assert [p.score for p in result.passages] == pytest.approx([h.score for h in fused])
+
+
+def test_document_boost_lifts_chunks_of_documents_matching_twice(tmp_path: Path) -> None:
+    embedder = HashingEmbedder(dimension=128)
+    index = ChunkIndex(tmp_path, Catalog(tmp_path / "catalog.sqlite3"), FAISS, embedder.dimension)
+    documents = {
+        "space": ["comet telescope galaxies", "the comet tail glows"],
+        "single": ["comet telescope observatory"],
+        "other": ["bread oven loaf"],
+    }
+    for key, texts in documents.items():
+        drafts = [ChunkDraft(t, None, None, 0, len(t)) for t in texts]
+        new = NewDocument(key, "acme", "docs", f"/{key}.txt", key, key)
+        index.replace_document(new, drafts, embedder.embed(texts))
+    scope = Scope("acme", "docs")
+    plain = HybridSearcher(index, embedder).search("comet telescope", scope, 10).passages
+    boosted = HybridSearcher(index, embedder, fusion=Fusion(document_boost=0.5)).search(
+        "comet telescope", scope, 10
+    )
+    base = {p.chunk.id: p.score for p in plain}
+    for passage in boosted.passages:
+        siblings = [p for p in plain if p.chunk.document_id == passage.chunk.document_id]
+        others = sum(base[p.chunk.id] for p in siblings if p.chunk.id != passage.chunk.id)
+        assert passage.score == pytest.approx(base[passage.chunk.id] + 0.5 * others)
+    assert boosted.passages[0].chunk.document_id == "space"
+    index.catalog.close()
 
 
 @pytest.mark.parametrize("mode", ["bm25", "dense", "hybrid"])

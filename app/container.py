@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Sequence
 
 from app import kept_uploads
 from app.gateway.clock import SystemClock
@@ -31,11 +32,13 @@ from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder
+from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.rerank import CrossEncoderReranker, Reranker
 from retrieval.search import Fusion, HybridSearcher
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
+from retrieval.types import Document, searchable_text
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 
@@ -132,11 +135,24 @@ class Container:
         limits = FileLimits(max_file_bytes=self.settings.max_upload_mb << 20)
         return IngestPipeline(
             self.index,
-            self.embedder,
+            self.ingest_embedder,
             chunk_tokens=self.settings.chunk_tokens,
             limits=limits,
             chunk_overlap=self.settings.chunk_overlap,
         )
+
+    @functools.cached_property
+    def ingest_embedder(self) -> CachedEmbedder:
+        """The embedder ingestion uses: vectors cached by chunk text and model, so re-ingesting is cheap."""
+        cache = EmbeddingCache(self.settings.data_dir / "embeddings.sqlite3")
+        return CachedEmbedder(self.embedder, cache)
+
+    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
+        """Delete documents from the catalog, vectors and BM25, then from the embedding cache."""
+        deleted = self.index.delete_documents(tenant, document_ids)
+        live = (searchable_text(c.section, c.text) for c in self.catalog.iter_chunks())
+        self.ingest_embedder.retain_texts(live)
+        return deleted
 
     @functools.cached_property
     def engine(self) -> Engine:
@@ -249,6 +265,8 @@ class Container:
             self.jobs.store.close()
         if "index" in self.__dict__:
             self.index.close()
+        if "ingest_embedder" in self.__dict__:
+            self.ingest_embedder.cache.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
         if "gateway" in self.__dict__:

@@ -100,6 +100,12 @@ class EmbeddingCache:
                 raise
         return removed
 
+    def hashes(self, model: str) -> set[str]:
+        """Every text hash cached for this model."""
+        with self._lock:
+            rows = self._conn.execute("SELECT text_hash FROM embeddings WHERE model = ?", (model,)).fetchall()
+        return {str(row[0]) for row in rows}
+
     def __len__(self) -> int:
         with self._lock:
             return int(self._conn.execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])
@@ -160,6 +166,11 @@ class CachedEmbedder:
     def purge_texts(self, texts: Iterable[str]) -> int:
         """Forget this model's vectors of these texts; returns how many went."""
         return self.purge(text_hash(t) for t in texts)
+
+    def retain_texts(self, texts: Iterable[str]) -> int:
+        """Forget this model's vectors of every text not among these (the ones still filed)."""
+        live = {text_hash(t) for t in texts}
+        return self.purge(self._cache.hashes(self._model_id) - live)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Count tokens with the wrapped model."""

@@ -89,11 +89,12 @@ async def delete_document(
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> DeletedOut:
-    """Delete a document: from the catalog, the vector index and BM25, and its stored upload."""
+    """Delete a document: from the catalog, the vector index, BM25, the embedding cache and its upload."""
     found = container.catalog.get_document(caller.tenant, document_id)
     if found is not None:
         caller.collection(found.collection)
-    document = await run_in_threadpool(container.index.delete_document, caller.tenant, document_id)
+    deleted = await run_in_threadpool(container.delete_documents, caller.tenant, [document_id])
+    document = deleted[0]
     name = PurePath(document.source_path).name
     stored = uploads.stored_path(container, document.collection, name, caller.tenant)
     stored.unlink(missing_ok=True)

@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from app.http.main import create_app
 from generation.engines.llama_cpp import LlamaCppEngine
 from retrieval.embedders import SentenceTransformerEmbedder
+from retrieval.embedding_cache import EmbeddingCache, text_hash
+from retrieval.types import searchable_text
 from tests.app.conftest import make_container
 
 FACT = b"# Orchard notes\n\nThe quince tree in the north orchard was planted by Ilse Marchetti in 1987.\n"
@@ -70,6 +72,8 @@ def test_deleted_document_is_never_retrieved_again_even_after_restart(
 ) -> None:
     keep = upload(app_client, "other.md", b"# Other\n\nThe barn roof was repaired with cedar shingles.\n")
     gone = upload(app_client, "orchard.md", FACT)["data"][0]["id"]  # type: ignore[index]
+    cache = EmbeddingCache(data_dir / "embeddings.sqlite3")
+    assert len(cache.hashes(embedder.name)) == 2, "each document's one chunk was embedded and cached"
     assert app_client.delete(f"/v1/documents/{gone}").json() == {
         "id": gone,
         "object": "document",
@@ -81,6 +85,9 @@ def test_deleted_document_is_never_retrieved_again_even_after_restart(
     with TestClient(create_app(restarted)) as client:
         assert all(s["document_id"] != gone for s in sources_for(client, QUESTION))
         assert [d["id"] for d in client.get("/v1/documents").json()["data"]] == [keep["data"][0]["id"]]  # type: ignore[index]
+        live = {text_hash(searchable_text(c.section, c.text)) for c in restarted.catalog.iter_chunks()}
+    assert cache.hashes(embedder.name) == live and len(live) == 1, "the deleted chunk left the cache"
+    cache.close()
     restarted.close()
 
 

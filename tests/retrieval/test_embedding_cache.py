@@ -89,6 +89,16 @@ def test_purge_forgets_only_that_model_and_those_texts(tmp_path: Path) -> None:
     assert cache.purge([text_hash("drop")]) == 1  # every model
 
 
+def test_retain_keeps_only_the_texts_still_filed_for_that_model(tmp_path: Path) -> None:
+    cache = EmbeddingCache(tmp_path / "cache.sqlite3")
+    embedder = CachedEmbedder(CountingEmbedder("one"), cache)
+    other = CachedEmbedder(CountingEmbedder("two"), cache)
+    embedder.embed(["filed", "deleted", "also deleted"])
+    other.embed(["deleted"])
+    assert embedder.retain_texts(["filed", "never cached"]) == 2
+    assert cache.hashes("one") == {text_hash("filed")} and cache.hashes("two") == {text_hash("deleted")}
+
+
 def test_vectors_survive_reopening_and_the_file_is_wal(tmp_path: Path) -> None:
     path = tmp_path / "cache.sqlite3"
     first = CachedEmbedder(CountingEmbedder(), EmbeddingCache(path)).embed(["persisted text"])

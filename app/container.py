@@ -35,7 +35,8 @@ from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.rerank import CrossEncoderReranker, Reranker
-from retrieval.search import Fusion, HybridSearcher
+from retrieval.result_cache import VersionedCache
+from retrieval.search import Fusion, HybridSearcher, SearchResult
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.types import Document, searchable_text
@@ -125,8 +126,9 @@ class Container:
     def searcher(self) -> HybridSearcher:
         """Hybrid search over the index."""
         s = self.settings
+        cache = VersionedCache[SearchResult](s.search_cache_size) if s.search_cache_size else None
         return HybridSearcher(
-            self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s)
+            self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s), cache
         )
 
     @functools.cached_property

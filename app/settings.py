@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         description="an abstention calibration JSON (verity eval calibrate-abstention); default: built in",
     )
     candidates: int = Field(200, ge=1, description="candidates each retriever contributes before fusion")
+    search_cache_size: int = Field(
+        1024, ge=0, description="search results kept until the index changes (0: no cache)"
+    )
     reranker_model: str | None = Field(None, description="a cross-encoder path or name; none ships offline")
     rerank_depth: int = Field(20, ge=1)
     chunk_tokens: int = Field(200, ge=16, description="largest chunk, in embedder tokens")

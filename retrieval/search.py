@@ -13,6 +13,7 @@ from retrieval.embedders import Embedder
 from retrieval.fusion import RRF_K, Normalization, convex_fusion, group_boost, reciprocal_rank_fusion
 from retrieval.index import ChunkIndex
 from retrieval.rerank import Reranker
+from retrieval.result_cache import VersionedCache
 from retrieval.types import Hit, Passage, Scope
 
 SearchMode = Literal["bm25", "dense", "hybrid"]
@@ -57,7 +58,9 @@ class HybridSearcher:
         candidates: int = 50,
         rerank_depth: int = 20,
         fusion: Fusion | None = None,
+        cache: VersionedCache[SearchResult] | None = None,
     ) -> None:
+        self._cache = cache
         self._index = index
         self._embedder = embedder
         self._reranker = reranker
@@ -71,7 +74,19 @@ class HybridSearcher:
         return self._candidates
 
     def search(self, query: str, scope: Scope, top_k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        """The top_k passages for the query within the scope."""
+        """The top_k passages for the query within the scope (from the cache when the index is unchanged)."""
+        if self._cache is None:
+            return self._search(query, scope, top_k, mode)
+        start = time.perf_counter()
+        version, key = self._index.version, (scope, query, top_k, mode)
+        cached = self._cache.get(version, key)
+        if cached is not None:
+            return SearchResult(cached.passages, {"retrieve": elapsed_ms(start)})
+        result = self._search(query, scope, top_k, mode)
+        self._cache.put(version, key, result)
+        return result
+
+    def _search(self, query: str, scope: Scope, top_k: int, mode: SearchMode) -> SearchResult:
         timings: dict[str, float] = {}
         start = time.perf_counter()
         depth = max(self._candidates, top_k)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast, get_args
@@ -20,7 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from app import cli_gateway
-from app.container import FAISS_BACKEND, Container, offline_environment
+from app.container import FAISS_BACKEND, Container, offline_environment, store_backend
 from app.gateway.errors import GatewayError
 from app.settings import Settings
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
@@ -184,6 +185,12 @@ def eval_retrieval(
     ] = None,
     split: Annotated[str, typer.Option(help="qrels split to evaluate")] = "test",
     plot: Annotated[Path | None, typer.Option(help="also draw a PNG bar chart here")] = None,
+    store: Annotated[
+        str | None, typer.Option(help="vector store: faiss, qdrant or pgvector (default: the setting)")
+    ] = None,
+    faiss_index: Annotated[
+        str | None, typer.Option(help="FAISS index kind: flat, hnsw or ivfpq (default: the setting)")
+    ] = None,
     fusion: Annotated[str | None, typer.Option(help="rrf or convex (default: the setting)")] = None,
     bm25_weight: Annotated[
         float | None, typer.Option(help="BM25's share in fusion (default: setting)")
@@ -212,6 +219,9 @@ def eval_retrieval(
     settings = Settings()
     updates = {"fusion": fusion, "fusion_bm25_weight": bm25_weight, "candidates": candidates}
     updates |= {"rerank_depth": rerank_depth, "chunk_overlap": chunk_overlap}
+    updates |= {"vector_store": store, "faiss_index": faiss_index}
+    if store == "qdrant" and settings.qdrant_url is None and settings.qdrant_path is None:
+        updates["qdrant_path"] = tempfile.mkdtemp(prefix="verity-eval-qdrant-")
     settings = Settings.model_validate(
         settings.model_dump() | {k: v for k, v in updates.items() if v is not None}
     )
@@ -224,7 +234,8 @@ def eval_retrieval(
             result = _beir_run(beir, split, embedder, container, setup, show, corpus_sample)
         else:
             assert squad is not None
-            result = _squad_run(squad, embedder, setup, show)
+            result = _squad_run(squad, embedder, container, setup, show)
+    result["store"] = {"vector_store": settings.vector_store, "faiss_index": settings.faiss_index}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     _print_retrieval_table(result)
@@ -266,16 +277,20 @@ def _beir_run(
     dataset = load_beir(beir, split)
     if corpus_sample is not None:
         dataset = with_sampled_corpus(dataset, corpus_sample)
-    return evaluate_beir(dataset, embedder, FAISS_BACKEND, container.reranker, show, setup)
+    backend = store_backend(container.settings)
+    return evaluate_beir(dataset, embedder, backend, container.reranker, show, setup)
 
 
-def _squad_run(squad: Path, embedder: Embedder, setup: RetrievalSetup, show: Stage) -> dict[str, object]:
+def _squad_run(
+    squad: Path, embedder: Embedder, container: Container, setup: RetrievalSetup, show: Stage
+) -> dict[str, object]:
     from eval.qa import load_squad
     from eval.retrieval import evaluate_squad_retrieval
 
     paragraphs, questions = load_squad(squad)
     asked = [(q.question, q.paragraph_id) for q in questions if q.answerable]
-    return evaluate_squad_retrieval(paragraphs, asked, embedder, FAISS_BACKEND, setup, show, squad.stem)
+    backend = store_backend(container.settings)
+    return evaluate_squad_retrieval(paragraphs, asked, embedder, backend, setup, show, squad.stem)
 
 
 def _print_retrieval_table(result: dict[str, object]) -> None:

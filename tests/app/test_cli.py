@@ -48,7 +48,8 @@ def test_ingest_names_each_file_it_cannot_read_and_exits_non_zero(env: Path) -> 
     assert "fake.pdf" in result.output
 
 
-def test_eval_retrieval_writes_the_documented_json_and_a_plot(env: Path) -> None:
+def tiny_beir(env: Path) -> Path:
+    """A four-document BEIR folder whose three queries each have one clear answer."""
     beir = env / "beir"
     (beir / "qrels").mkdir(parents=True)
     docs = {
@@ -68,6 +69,11 @@ def test_eval_retrieval_writes_the_documented_json_and_a_plot(env: Path) -> None
     (beir / "qrels" / "test.tsv").write_text(
         "query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t1\n" for q, d in qrels.items())
     )
+    return beir
+
+
+def test_eval_retrieval_writes_the_documented_json_and_a_plot(env: Path) -> None:
+    beir = tiny_beir(env)
     out, plot = env / "out.json", env / "plot.png"
     result = runner.invoke(
         app,
@@ -80,3 +86,14 @@ def test_eval_retrieval_writes_the_documented_json_and_a_plot(env: Path) -> None
     assert written["results"]["hybrid"]["ndcg@10"] == 1.0
     assert set(written["results"]["dense"]) == {"ndcg@10", "recall@100"}
     assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize(("store", "kind"), [("qdrant", "flat"), ("faiss", "hnsw")])
+def test_eval_retrieval_runs_on_the_chosen_store(env: Path, store: str, kind: str) -> None:
+    beir, out = tiny_beir(env), env / f"{store}.json"
+    command = ["eval", "retrieval", "--beir", str(beir), "--out", str(out), "--store", store]
+    result = runner.invoke(app, [*command, "--faiss-index", kind])
+    assert result.exit_code == 0, result.output
+    written = json.loads(out.read_text())
+    assert written["store"] == {"vector_store": store, "faiss_index": kind}
+    assert written["results"]["hybrid"]["ndcg@10"] == 1.0

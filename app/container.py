@@ -32,7 +32,7 @@ from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder
-from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
+from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.rerank import CrossEncoderReranker, Reranker
 from retrieval.result_cache import VersionedCache
@@ -128,7 +128,7 @@ class Container:
         s = self.settings
         cache = VersionedCache[SearchResult](s.search_cache_size) if s.search_cache_size else None
         return HybridSearcher(
-            self.index, self.embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s), cache
+            self.index, self.query_embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s), cache
         )
 
     @functools.cached_property
@@ -142,6 +142,11 @@ class Container:
             limits=limits,
             chunk_overlap=self.settings.chunk_overlap,
         )
+
+    @functools.cached_property
+    def query_embedder(self) -> Embedder:
+        """The embedder for questions: recent vectors kept, so the safety filter and retrieval share one."""
+        return RecentEmbedder(self.embedder)
 
     @functools.cached_property
     def ingest_embedder(self) -> CachedEmbedder:
@@ -183,7 +188,7 @@ class Container:
     @functools.cached_property
     def safety_input_filter(self) -> InputFilter:
         """Injection and harmful-request detection on questions."""
-        return InputFilter(self.safety_heads.injection, self.safety_heads.harm, self.embedder)
+        return InputFilter(self.safety_heads.injection, self.safety_heads.harm, self.query_embedder)
 
     @functools.cached_property
     def safety_context_filter(self) -> ContextFilter:

@@ -26,6 +26,7 @@ from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
 from generation.safety.datasets import read_squad
 from retrieval.embedders import Embedder
+from retrieval.embedding_cache import RecentEmbedder
 from retrieval.search import SearchResult
 from retrieval.types import Chunk, Passage, Scope
 
@@ -82,8 +83,11 @@ def main() -> None:
     assert gate is not None, "set VERITY_SAFETY=on"
     engine = ScriptedEngine(first_sentence)
     half = len(paragraphs) // 2
-    plain = AnswerPipeline(EmbeddingRetriever(container.embedder, paragraphs[:half]), engine)
-    safe = AnswerPipeline(EmbeddingRetriever(container.embedder, paragraphs[half:]), engine, safety=gate)
+    # Each pipeline embeds questions as the product does: through a recent-vectors cache of its own (the
+    # gate's input filter shares the container's with retrieval, as in the answer pipeline).
+    plain = AnswerPipeline(EmbeddingRetriever(RecentEmbedder(container.embedder), paragraphs[:half]), engine)
+    retriever = EmbeddingRetriever(container.query_embedder, paragraphs[half:])
+    safe = AnswerPipeline(retriever, engine, safety=gate)
     warm = questions[:3]
     time_requests(plain, warm), time_requests(safe, warm)
     asked = questions[3 : 3 + args.requests]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -171,6 +172,58 @@ class CachedEmbedder:
         """Forget this model's vectors of every text not among these (the ones still filed)."""
         live = {text_hash(t) for t in texts}
         return self.purge(self._cache.hashes(self._model_id) - live)
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Count tokens with the wrapped model."""
+        return self._inner.count_tokens(texts)
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """Decode token ids with the wrapped model."""
+        return self._inner.decode(token_ids)
+
+
+class RecentEmbedder:
+    """An `Embedder` that keeps the vectors of the texts it embedded last, in memory.
+
+    For questions: the safety filter and retrieval both embed the same question, and it is embedded
+    once. Bounded to `capacity` texts, least recently used out first.
+    """
+
+    def __init__(self, inner: Embedder, capacity: int = 1024) -> None:
+        self._inner = inner
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+    @property
+    def max_tokens(self) -> int:
+        return self._inner.max_tokens
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """Vectors of the texts, in order: recent ones reused, the others embedded in one call."""
+        with self._lock:
+            known = {t: self._vectors[t] for t in texts if t in self._vectors}
+            for text in known:
+                self._vectors.move_to_end(text)
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            fresh = np.asarray(self._inner.embed(missing), dtype=np.float32)
+            known.update(zip(missing, fresh, strict=True))
+            with self._lock:
+                self._vectors.update(zip(missing, fresh, strict=True))
+                while len(self._vectors) > self._capacity:
+                    self._vectors.popitem(last=False)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Count tokens with the wrapped model."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from retrieval.embedders import HashingEmbedder, SentenceTransformerEmbedder, Vectors
-from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, text_hash
+from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder, text_hash
 
 
 class CountingEmbedder(HashingEmbedder):
@@ -133,3 +133,16 @@ def test_real_model_vectors_round_trip_exactly(tmp_path: Path, embedder: Sentenc
     assert (reopened.hits, reopened.misses) == (2, 0)
     assert through.dimension == 384
     assert through.count_tokens(texts) == embedder.count_tokens(texts)
+
+
+def test_recent_embedder_embeds_a_repeated_question_once_and_stays_bounded() -> None:
+    inner = CountingEmbedder()
+    recent = RecentEmbedder(inner, capacity=2)
+    first = recent.embed(["what is a comet"])
+    again = recent.embed(["what is a comet", "a new one"])
+    assert inner.calls == [["what is a comet"], ["a new one"]]
+    np.testing.assert_array_equal(again[0], first[0])
+    recent.embed(["third"])
+    recent.embed(["what is a comet"])
+    assert inner.calls[-1] == ["what is a comet"], "the least recently used text was dropped"
+    assert recent.embed([]).shape == (0, 16)

@@ -8,9 +8,12 @@ Categories and what their actions mean:
 - `pii` (question and answer): redact replaces each span with `[ENTITY]`; block refuses.
 Per-tenant storage is the gateway's job: a policy is a value handed to the filters.
 
-By default questions with an injection or a harmful request are refused and planted passages are
-quarantined, while findings in the answer (and PII anywhere) are flagged: the answer streams as it is
-generated. Blocking or redacting an answer category holds the answer back until it has been checked.
+By default questions asking for harm are refused and planted passages are quarantined; an injection
+attempt in a question, findings in the answer and PII anywhere are flagged. Injections in questions are
+flagged rather than refused because the injection head also fires on ordinary "explain step by step"
+questions (README, Safety), and a user's own question attacks only that user's answer, while planted
+passages, which attack every reader, are quarantined. The answer streams as it is generated; blocking or
+redacting an answer category holds it back until it has been checked.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ class Action(StrEnum):
 
 CATEGORIES = ("injection", "harm", "context_injection", "output_harm", "injection_followed", "pii")
 DEFAULT_ACTIONS = {
-    "injection": Action.BLOCK,
+    "injection": Action.FLAG,
     "harm": Action.BLOCK,
     "context_injection": Action.BLOCK,
     "output_harm": Action.FLAG,

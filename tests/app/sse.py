@@ -22,3 +22,8 @@ def parse_sse(lines: Iterable[str]) -> list[tuple[str | None, Any]]:
             frames.append((event, payload if payload == "[DONE]" else json.loads(payload)))
             event, data = None, []
     return frames
+
+
+def without_safety(frames: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
+    """The frames other than `safety` events (which the safety gate adds around the answer)."""
+    return [frame for frame in frames if frame[0] != "safety"]

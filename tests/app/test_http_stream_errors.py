@@ -14,7 +14,7 @@ from generation.engines.protocol import ChatMessage, GenerationParams
 from generation.engines.scripted import ScriptedEngine
 from generation.errors import EngineFailed
 from retrieval.embedders import SentenceTransformerEmbedder
-from tests.app.sse import parse_sse
+from tests.app.sse import parse_sse, without_safety
 
 
 class BreakingEngine(ScriptedEngine):
@@ -40,7 +40,7 @@ def test_mid_stream_failure_sends_an_error_event_then_done(
             json={"model": "scripted", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
         )
         plain = client.post("/v1/answers", json={"question": "What do ducks eat?"})
-    frames = parse_sse(answer.text.splitlines())
+    frames = without_safety(parse_sse(answer.text.splitlines()))
     assert [name for name, _ in frames] == ["sources", "delta", "delta", "error", None]
     assert frames[-2][1]["error"]["code"] == "engine_failed" and frames[-1][1] == "[DONE]"
     chat_frames = parse_sse(chat.text.splitlines())

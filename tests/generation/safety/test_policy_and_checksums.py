@@ -27,7 +27,7 @@ def test_iban_mod97_accepts_valid_and_rejects_a_typo() -> None:
 def test_policy_overrides_named_categories_and_keeps_defaults() -> None:
     policy = parse_policy("pii=flag, harm=allow")
     assert policy.action("pii") is Action.FLAG and policy.action("harm") is Action.ALLOW
-    assert policy.action("injection") is Action.BLOCK
+    assert policy.action("injection") is Action.FLAG and parse_policy("").action("harm") is Action.BLOCK
     assert not parse_policy("pii=flag,output_harm=flag,injection_followed=allow").holds_output()
     assert not parse_policy("").holds_output(), "by default answers stream; findings in them are flagged"
     assert parse_policy("pii=redact").holds_output() and parse_policy("output_harm=block").holds_output()

@@ -23,29 +23,22 @@ from app.settings import Settings
 from ingest.loaders import _partition_function
 from ingest.pipeline import expand_paths
 from retrieval.embedders import Embedder, Vectors
+from retrieval.embedding_cache import WrappedEmbedder
 
 
-class TimedEmbedder:
+class TimedEmbedder(WrappedEmbedder):
     """An embedder that adds up the seconds spent embedding."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner, self.seconds = inner, 0.0
-        self.name, self.dimension, self.max_tokens = inner.name, inner.dimension, inner.max_tokens
+        super().__init__(inner)
+        self.seconds = 0.0
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed through the inner model, timing it."""
         start = time.perf_counter()
-        vectors = self.inner.embed(texts)
+        vectors = self._inner.embed(texts)
         self.seconds += time.perf_counter() - start
         return vectors
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Count tokens as the inner model does."""
-        return self.inner.count_tokens(texts)
-
-    def decode(self, token_ids: Sequence[int]) -> str:
-        """Decode as the inner model does."""
-        return self.inner.decode(token_ids)
 
 
 def pages_of(elements: list[object]) -> int:

@@ -117,20 +117,11 @@ class EmbeddingCache:
             self._conn.close()
 
 
-class CachedEmbedder:
-    """An `Embedder` that answers from an `EmbeddingCache` and embeds only what it lacks."""
+class WrappedEmbedder:
+    """An embedder in front of another: the model's name, sizes and tokenizer are the inner one's."""
 
-    def __init__(self, inner: Embedder, cache: EmbeddingCache, model_id: str | None = None) -> None:
+    def __init__(self, inner: Embedder) -> None:
         self._inner = inner
-        self._cache = cache
-        self._model_id = model_id or inner.name
-        self.hits = 0
-        self.misses = 0
-
-    @property
-    def cache(self) -> EmbeddingCache:
-        """The cache behind this embedder."""
-        return self._cache
 
     @property
     def name(self) -> str:
@@ -143,6 +134,30 @@ class CachedEmbedder:
     @property
     def max_tokens(self) -> int:
         return self._inner.max_tokens
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Count tokens with the wrapped model."""
+        return self._inner.count_tokens(texts)
+
+    def decode(self, token_ids: Sequence[int]) -> str:
+        """Decode token ids with the wrapped model."""
+        return self._inner.decode(token_ids)
+
+
+class CachedEmbedder(WrappedEmbedder):
+    """An `Embedder` that answers from an `EmbeddingCache` and embeds only what it lacks."""
+
+    def __init__(self, inner: Embedder, cache: EmbeddingCache, model_id: str | None = None) -> None:
+        super().__init__(inner)
+        self._cache = cache
+        self._model_id = model_id or inner.name
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def cache(self) -> EmbeddingCache:
+        """The cache behind this embedder."""
+        return self._cache
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Vectors of the texts, in order: cached ones read back, the others embedded and stored."""
@@ -173,16 +188,8 @@ class CachedEmbedder:
         live = {text_hash(t) for t in texts}
         return self.purge(self._cache.hashes(self._model_id) - live)
 
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Count tokens with the wrapped model."""
-        return self._inner.count_tokens(texts)
 
-    def decode(self, token_ids: Sequence[int]) -> str:
-        """Decode token ids with the wrapped model."""
-        return self._inner.decode(token_ids)
-
-
-class RecentEmbedder:
+class RecentEmbedder(WrappedEmbedder):
     """An `Embedder` that keeps the vectors of the texts it embedded last, in memory.
 
     For questions: the safety filter and retrieval both embed the same question, and it is embedded
@@ -190,22 +197,10 @@ class RecentEmbedder:
     """
 
     def __init__(self, inner: Embedder, capacity: int = 1024) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._vectors: OrderedDict[str, Vectors] = OrderedDict()
         self._capacity = capacity
         self._lock = threading.Lock()
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
-
-    @property
-    def max_tokens(self) -> int:
-        return self._inner.max_tokens
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Vectors of the texts, in order: recent ones reused, the others embedded in one call."""
@@ -224,11 +219,3 @@ class RecentEmbedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.stack([known[t] for t in texts]).astype(np.float32, copy=False)
-
-    def count_tokens(self, texts: Sequence[str]) -> list[int]:
-        """Count tokens with the wrapped model."""
-        return self._inner.count_tokens(texts)
-
-    def decode(self, token_ids: Sequence[int]) -> str:
-        """Decode token ids with the wrapped model."""
-        return self._inner.decode(token_ids)

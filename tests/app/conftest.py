@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -90,6 +90,14 @@ def served(demo_container: Container, engine: LlamaCppEngine) -> Iterator[tuple[
         demo_container.settings.data_dir, demo_container.embedder, engine, max_answer_tokens=300
     )
     container.__dict__["engine"] = watched
+    server = serve(container)
+    yield next(server), watched
+    server.close()
+    container.close()
+
+
+def serve(container: Container) -> Generator[str]:
+    """Serve the container with uvicorn on a free loopback port until the generator is closed."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(container), host="127.0.0.1", port=port, log_level="warning")
@@ -99,8 +107,9 @@ def served(demo_container: Container, engine: LlamaCppEngine) -> Iterator[tuple[
     deadline = time.monotonic() + 120
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}", watched
-    server.should_exit = True
-    thread.join(timeout=30)
-    container.close()
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -343,6 +343,10 @@ def eval_qa(
     held_out: Annotated[
         bool, typer.Option(help="ask only questions of articles not used to calibrate abstention")
     ] = False,
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="JSONL of per-question records: appended as questions are answered, resumed"),
+    ] = None,
 ) -> None:
     """End-to-end answers, abstention and citations on SQuAD 2.0, with the configured models."""
     from eval.qa import evaluate_qa
@@ -363,6 +367,7 @@ def eval_qa(
             show,
             container.abstainer,
             held_out,
+            cache,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -419,6 +424,9 @@ def eval_calibrate_abstention(
     result["cross_validated_by_article"] = cross_validate_by_article(rows, chosen)
     if held:
         result["held_out"] = score_decisions(held, model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
 
 
 safety_app = typer.Typer(help="Safety classifiers: training.", no_args_is_help=True)
@@ -474,6 +482,25 @@ def eval_safety(
         result = evaluate_safety(
             container.safety_input_filter, container.safety_context_filter, files, lambda s: status.update(s)
         )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    console.print_json(data=result)
+
+
+@eval_app.command("rescore-qa")
+def eval_rescore_qa(
+    run: Annotated[Path, typer.Argument(help="an `eval qa` result made with an always-answering abstainer")],
+    out: Annotated[Path, typer.Option(help="where to write the re-scored figures")],
+    features: Annotated[str, typer.Option(help="comma-separated evidence features to fit")] = "support",
+) -> None:
+    """Decide each question of a QA run by a model fitted on the other articles, and score the result."""
+    from eval.calibration import cross_validate_qa
+
+    try:
+        records = json.loads(run.read_text())["per_question"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise typer.BadParameter(f"{run}: not an `eval qa` result ({exc})") from exc
+    result = {"run": str(run), **cross_validate_qa(records, features.split(","))}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)

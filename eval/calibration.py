@@ -15,7 +15,7 @@ from typing import cast
 
 import numpy as np
 
-from eval.qa import SquadQuestion, article_of, load_squad, sample
+from eval.qa import SquadQuestion, article_of, load_squad, sample, summarize
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import (
     CALIBRATION_ARTICLES,
@@ -211,6 +211,76 @@ def rescore_qa(records: Sequence[dict[str, object]], model: AbstentionModel) -> 
         },
         "unanswerable": {"n": len(unanswerable), "abstained": _share(not answers(r) for r in unanswerable)},
     }
+
+
+def cross_validate_qa(records: Sequence[dict[str, object]], features: Sequence[str]) -> dict[str, object]:
+    """Re-score an always-answering `eval qa` run (records with evidence and article) by article: each
+    article's questions are decided by a model fitted on the other articles' evidence alone, an answered
+    question keeps its answer and an abstained one is blanked (no answer, no citations). Also fits the
+    model on every record, the one to ship."""
+    decided: list[dict[str, object]] = []
+    probabilities: list[float] = []
+    models: dict[str, object] = {}
+    for article in sorted({str(r["article"]) for r in records}):
+        train = [_record_row(r) for r in records if r["article"] != article]
+        if len({bool(r["answerable"]) for r in train}) < 2:
+            continue
+        fitted = cast(dict[str, object], fit_abstention(train, features)["model"])
+        models[article] = fitted
+        model = _model_of(fitted)
+        for record in (r for r in records if r["article"] == article):
+            probability = model.probability(_evidence(_record_row(record)))
+            probabilities.append(probability)
+            decided.append(_decided(record, probability >= model.threshold))
+    pooled = [(p, bool(r["answerable"])) for p, r in zip(probabilities, decided, strict=True)]
+    return {
+        "features": list(features),
+        "cross_validated_by_article": {
+            "n": len(decided),
+            "auc": _auc(pooled),
+            **summarize(decided),
+            "models_by_held_out_article": models,
+        },
+        "fitted_on_all": fit_abstention([_record_row(r) for r in records], features),
+    }
+
+
+def _record_row(record: dict[str, object]) -> dict[str, object]:
+    evidence = record["evidence"]
+    assert isinstance(evidence, dict), "the run recorded no evidence: it had no abstainer"
+    return {"article": record["article"], "answerable": record["answerable"], **evidence}
+
+
+def _model_of(fitted: dict[str, object]) -> AbstentionModel:
+    return AbstentionModel(
+        cast(dict[str, float], fitted["weights"]),
+        float(cast(float, fitted["intercept"])),
+        float(cast(float, fitted["threshold"])),
+    )
+
+
+def _decided(record: dict[str, object], answered: bool) -> dict[str, object]:
+    """The record as the pipeline would have returned it under this decision."""
+    if answered:
+        return {**record, "abstained": False}
+    blank = {"exact_match": 0.0, "f1": 0.0, "contains_gold": 0.0} if record["answerable"] else {}
+    return {
+        **record,
+        **blank,
+        "abstained": True,
+        "citations": [],
+        "markers_valid": [],
+        "sentences_supported": [],
+    }
+
+
+def _auc(pooled: Sequence[tuple[float, bool]]) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    labels = [y for _, y in pooled]
+    if len(set(labels)) < 2:
+        return 0.0
+    return round(float(roc_auc_score(labels, [p for p, _ in pooled])), 4)
 
 
 def _share(flags: Iterable[bool]) -> float:

@@ -109,18 +109,6 @@ def sample(questions: Sequence[SquadQuestion], limit: int | None, seed: int) -> 
     return random.Random(seed).sample(list(questions), limit)
 
 
-@dataclass
-class _Tally:
-    em: list[float]
-    f1: list[float]
-    contains: list[float]
-    abstained: list[float]
-    markers_valid: list[float]
-    valid: list[float]
-    citations_gold: list[float]
-    unsupported: list[float]
-
-
 def evaluate_qa(
     path: Path,
     embedder: Embedder,
@@ -133,34 +121,39 @@ def evaluate_qa(
     progress: Progress | None = None,
     abstainer: Abstainer | None = None,
     held_out: bool = False,
+    cache: Path | None = None,
 ) -> dict[str, object]:
     """Answer sampled questions over the file's paragraphs and score answers, abstention and citations.
 
-    With `held_out`, questions are drawn only from articles not used to calibrate the abstainer.
+    With `held_out`, questions are drawn only from articles not used to calibrate the abstainer. With
+    `cache`, each question's record is appended to that JSONL file as it is answered, and a rerun with
+    the same file skips the questions already there (so a long run can be stopped and resumed).
     """
     report: Callable[[str, int, int], None] = progress or (lambda stage, done, total: None)
     paragraphs, questions = load_squad(path)
     if held_out:
         questions = [q for q in questions if article_of(q) not in CALIBRATION_ARTICLES]
     chosen = sample(questions, limit, seed)
-    tally = _Tally([], [], [], [], [], [], [], [])
-    answerable_abstained: list[float] = []
+    cached = {str(r["id"]): r for r in read_records(cache)} if cache is not None else {}
     records: list[dict[str, object]] = []
+    seconds: list[float] = []
     with tempfile.TemporaryDirectory(prefix="verity-qa-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
         searcher = HybridSearcher(index, embedder)
         pipeline = AnswerPipeline(searcher, engine, params=params, abstainer=abstainer)
-        start = time.perf_counter()
         for done, question in enumerate(chosen, start=1):
-            events = list(pipeline.run(question.question, Scope(EVAL_TENANT, "squad"), top_k))
-            final = events[-1]
-            assert isinstance(final, DoneEvent)
-            _score(question, final, tally, answerable_abstained)
-            records.append(_record(question, final))
+            record = cached.get(question.id)
+            if record is None:
+                start = time.perf_counter()
+                events = list(pipeline.run(question.question, Scope(EVAL_TENANT, "squad"), top_k))
+                final = events[-1]
+                assert isinstance(final, DoneEvent)
+                record = question_record(question, final, time.perf_counter() - start)
+                _append(cache, record)
+            records.append(record)
+            seconds.append(float(record["seconds"]))  # type: ignore[arg-type]
             report("answering", done, len(chosen))
-        seconds = (time.perf_counter() - start) / max(1, len(chosen))
         index.catalog.close()
-    answerable = [q for q in chosen if q.answerable]
     return {
         "file": str(path),
         "questions": len(chosen),
@@ -168,61 +161,105 @@ def evaluate_qa(
         "abstention": "calibrated" if abstainer is not None else "model",
         "seed": seed,
         "top_k": top_k,
-        "answerable": {
-            "n": len(answerable),
-            "exact_match": round(mean(tally.em), 4),
-            "f1": round(mean(tally.f1), 4),
-            "contains_gold": round(mean(tally.contains), 4),
-            "abstained": round(mean(answerable_abstained), 4),
-        },
-        "unanswerable": {"n": len(chosen) - len(answerable), "abstained": round(mean(tally.abstained), 4)},
-        "citations": {
-            "n": len(tally.citations_gold),
-            "valid": round(mean(tally.valid), 4),
-            "model_markers_valid": round(mean(tally.markers_valid), 4),
-            "supported": round(mean(tally.citations_gold), 4),
-            "unsupported_sentences": round(mean(tally.unsupported), 4),
-        },
-        "seconds_per_question": round(seconds, 2),
+        **summarize(records),
+        "seconds_per_question": round(mean(seconds), 2),
         "per_question": records,
     }
 
 
-def _record(question: SquadQuestion, done: DoneEvent) -> dict[str, object]:
-    """One question's outcome, with the abstainer's evidence, so a run can be re-scored at any threshold."""
-    decision = done.answerability
-    answer = "" if done.abstained else _MARKERS.sub(" ", done.answer)
+def summarize(records: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Answer, abstention and citation figures over per-question records (see `question_record`):
+    `valid` is the share of citations that point at a shown passage (`model_markers_valid` the same for
+    the model's own markers, which the system corrects or flags), `supported` the share whose passage
+    supports its sentence (`verified`), `gold_paragraph` the share of verified citations on answerable
+    questions that point at the question's own paragraph."""
+    answerable = [r for r in records if r["answerable"]]
+    unanswerable = [r for r in records if not r["answerable"]]
+    citations = [c for r in records for c in _dicts(r["citations"])]
+    gold = [float(bool(c["gold"])) for r in answerable for c in _dicts(r["citations"]) if c["verified"]]
     return {
-        "id": question.id,
-        "answerable": question.answerable,
-        "abstained": done.abstained,
-        "contains_gold": contains_gold(answer, question.answers) if question.answerable else None,
-        "probability": None if decision is None else round(decision.probability, 4),
-        "evidence": None if decision is None else decision.evidence.as_dict(),
-        "answer": done.answer,
+        "answerable": {
+            "n": len(answerable),
+            "exact_match": _mean_of(answerable, "exact_match"),
+            "f1": _mean_of(answerable, "f1"),
+            "contains_gold": _mean_of(answerable, "contains_gold"),
+            "abstained": _mean_of(answerable, "abstained"),
+        },
+        "unanswerable": {"n": len(unanswerable), "abstained": _mean_of(unanswerable, "abstained")},
+        "citations": {
+            "n": len(citations),
+            "valid": round(mean([float(bool(c["valid"])) for c in citations]), 4),
+            "model_markers_valid": round(
+                mean([float(bool(v)) for r in records for v in _list(r["markers_valid"])]), 4
+            ),
+            "supported": round(mean([float(bool(c["verified"])) for c in citations]), 4),
+            "gold_paragraph": round(mean(gold), 4),
+            "unsupported_sentences": round(
+                mean([float(not s) for r in answerable for s in _list(r["sentences_supported"])]), 4
+            ),
+        },
     }
 
 
-def _score(
-    question: SquadQuestion, done: DoneEvent, tally: _Tally, answerable_abstained: list[float]
-) -> None:
-    """Add one answer's scores: EM/F1/contains for answerable questions, abstention for the others;
-    `valid` is the share of citations that point at a shown passage (`model_markers_valid` the same for
-    the model's own markers, which the system corrects or flags), `supported` the
-    share of verified citations that point at the question's own paragraph."""
-    shown = done.usage.passages_included
-    markers = cited_numbers(done.answer)
-    tally.markers_valid.extend(float(1 <= n <= shown) for n in markers)
-    tally.valid.extend(float(1 <= c.number <= shown) for c in done.citations)
-    if not question.answerable:
-        tally.abstained.append(float(done.abstained))
+def read_records(cache: Path | None) -> list[dict[str, object]]:
+    """Per-question records saved by an earlier run (none when the file does not exist)."""
+    if cache is None or not cache.is_file():
+        return []
+    return [json.loads(line) for line in cache.read_text().splitlines() if line.strip()]
+
+
+def _append(cache: Path | None, record: dict[str, object]) -> None:
+    if cache is None:
         return
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with cache.open("a") as out:
+        out.write(json.dumps(record) + "\n")
+
+
+def _mean_of(records: Sequence[dict[str, object]], key: str) -> float:
+    return round(mean([float(r[key]) for r in records]), 4)  # type: ignore[arg-type]
+
+
+def _dicts(value: object) -> list[dict[str, object]]:
+    assert isinstance(value, list)
+    return value
+
+
+def _list(value: object) -> list[object]:
+    assert isinstance(value, list)
+    return value
+
+
+def question_record(question: SquadQuestion, done: DoneEvent, seconds: float) -> dict[str, object]:
+    """One question's outcome and scores, with the abstainer's evidence, so a run can be re-scored at
+    any threshold (`eval.calibration.rescore_qa`) and resumed from its cache."""
+    decision = done.answerability
     answer = "" if done.abstained else _MARKERS.sub(" ", done.answer)
-    tally.em.append(exact_match(answer, question.answers))
-    tally.f1.append(f1_score(answer, question.answers))
-    tally.contains.append(contains_gold(answer, question.answers))
-    answerable_abstained.append(float(done.abstained))
-    tally.citations_gold.extend(
-        float(c.passage.chunk.document_id == question.paragraph_id) for c in done.citations if c.verified
-    )
-    tally.unsupported.extend(float(not s.supported) for s in done.sentences)
+    shown = done.usage.passages_included
+    scores = {
+        "exact_match": exact_match(answer, question.answers),
+        "f1": f1_score(answer, question.answers),
+        "contains_gold": contains_gold(answer, question.answers),
+    }
+    return {
+        "id": question.id,
+        "article": article_of(question),
+        "answerable": question.answerable,
+        "abstained": done.abstained,
+        **(scores if question.answerable else {"exact_match": None, "f1": None, "contains_gold": None}),
+        "probability": None if decision is None else round(decision.probability, 4),
+        "evidence": None if decision is None else decision.evidence.as_dict(),
+        "citations": [
+            {
+                "number": c.number,
+                "valid": 1 <= c.number <= shown,
+                "verified": c.verified,
+                "gold": c.passage.chunk.document_id == question.paragraph_id,
+            }
+            for c in done.citations
+        ],
+        "markers_valid": [1 <= n <= shown for n in cited_numbers(done.answer)],
+        "sentences_supported": [s.supported for s in done.sentences],
+        "seconds": round(seconds, 3),
+        "answer": done.answer,
+    }

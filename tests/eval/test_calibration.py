@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
-from eval.calibration import cross_validate_by_article, fit_abstention, rescore_qa, split_by_article
+import pytest
+from typer.testing import CliRunner
+
+from app.cli import app
+from eval.calibration import (
+    cross_validate_by_article,
+    cross_validate_qa,
+    fit_abstention,
+    rescore_qa,
+    split_by_article,
+)
 from eval.qa import SquadQuestion
 from generation.abstention import CALIBRATION_ARTICLES, AbstentionModel
+from tests.conftest import TEST_MODEL
 
 
 def rows(n: int, seed: int = 0) -> list[dict[str, object]]:
@@ -67,3 +80,90 @@ def test_rescore_blanks_answers_below_the_threshold() -> None:
     result = rescore_qa(records, AbstentionModel({"support": 1.0}, 0.0, 0.5))
     assert result["answerable"] == {"n": 2, "contains_gold": 0.5, "abstained": 0.5}
     assert result["unanswerable"] == {"n": 1, "abstained": 1.0}
+
+
+def qa_records(n: int) -> list[dict[str, object]]:
+    """`eval qa` records of an always-answering run: evidence as in `rows`, every answer contains gold
+    and cites its own paragraph."""
+    return [
+        {
+            "id": r["id"],
+            "article": r["article"],
+            "answerable": r["answerable"],
+            "abstained": False,
+            "exact_match": 0.0 if r["answerable"] else None,
+            "f1": 0.5 if r["answerable"] else None,
+            "contains_gold": 1.0 if r["answerable"] else None,
+            "evidence": {k: r[k] for k in ("coverage", "dense", "bm25", "support")},
+            "citations": [{"number": 1, "valid": True, "verified": True, "gold": True}],
+            "markers_valid": [True],
+            "sentences_supported": [True],
+        }
+        for r in rows(n)
+    ]
+
+
+def test_cross_validated_rescoring_blanks_abstained_answers_and_drops_their_citations() -> None:
+    records = qa_records(80)
+    result = cross_validate_qa(records, ["support"])
+    scored = result["cross_validated_by_article"]
+    assert isinstance(scored, dict)
+    assert scored["n"] == 80 and set(scored["models_by_held_out_article"]) == {"A0", "A1", "A2", "A3"}
+    assert scored["auc"] > 0.9
+    answerable, unanswerable = scored["answerable"], scored["unanswerable"]
+    assert unanswerable["abstained"] > 0.8 and answerable["abstained"] < 0.2
+    # an abstained answerable question loses its gold answer
+    assert answerable["contains_gold"] == pytest.approx(1.0 - answerable["abstained"])
+    # only answered questions keep citations: abstained unanswerables take theirs away
+    kept = sum(1 for r in records if not r["answerable"]) * (1 - unanswerable["abstained"])
+    kept += sum(1 for r in records if r["answerable"]) * (1 - answerable["abstained"])
+    assert scored["citations"]["n"] == round(kept)
+    assert result["fitted_on_all"]["n"] == 80  # type: ignore[index]
+
+
+def test_noise_evidence_does_not_separate_when_cross_validated() -> None:
+    records = qa_records(80)
+    result = cross_validate_qa(records, ["coverage"])
+    assert result["cross_validated_by_article"]["auc"] < 0.75  # type: ignore[index]
+
+
+def squad_article(title: str, facts: list[tuple[str, str, str]]) -> dict[str, object]:
+    """An article of one paragraph per fact, each with an answerable and an unanswerable question."""
+    paragraphs = []
+    for n, (context, question, answer) in enumerate(facts):
+        qas = [
+            {"id": f"{title}{n}a", "question": question, "answers": [{"text": answer, "answer_start": 0}]},
+            {"id": f"{title}{n}u", "question": f"Who funded {answer}?", "answers": [], "is_impossible": True},
+        ]
+        paragraphs.append({"context": context, "qas": qas})
+    return {"title": title, "paragraphs": paragraphs}
+
+
+def test_the_calibration_and_rescoring_commands_write_their_reports(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VERITY_LLM_MODEL", TEST_MODEL)
+    facts = [
+        ("Newton's second law relates force and acceleration.", "What does the second law relate?", "force"),
+        ("Friction opposes the motion of surfaces in contact.", "What does friction oppose?", "motion"),
+    ]
+    normans = [("The Normans came from Normandy in France.", "Where did the Normans come from?", "Normandy")]
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"data": [squad_article("Force", facts), squad_article("Normans", normans)]}))
+    out = tmp_path / "calibration.json"
+    args = ["eval", "calibrate-abstention", "--squad", str(squad), "--no-support", "--out", str(out)]
+    result = CliRunner().invoke(app, [*args, "--cache", str(tmp_path / "rows.jsonl")])
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    assert report["n"] == 6 and set(report["model"]["weights"]) == {"coverage", "dense", "bm25"}
+    assert report["cross_validated_by_article"]["n"] == 6
+
+    run = tmp_path / "run.json"
+    run.write_text(json.dumps({"per_question": qa_records(40)}))
+    rescored = tmp_path / "rescored.json"
+    result = CliRunner().invoke(app, ["eval", "rescore-qa", str(run), "--out", str(rescored)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(rescored.read_text())["cross_validated_by_article"]["n"] == 40
+    result = CliRunner().invoke(app, ["eval", "rescore-qa", str(squad), "--out", str(rescored)])
+    assert result.exit_code != 0 and "not an `eval qa` result" in result.output

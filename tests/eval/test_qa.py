@@ -118,6 +118,7 @@ def test_evaluate_scores_answers_abstention_and_citations(squad_file: Path) -> N
         "valid": 1.0,
         "model_markers_valid": pytest.approx(2 / 3, abs=1e-3),
         "supported": 1.0,
+        "gold_paragraph": 1.0,
         "unsupported_sentences": 0.0,
     }
 
@@ -154,3 +155,16 @@ def test_cli_runs_on_the_shared_squad_file(
     assert written["questions"] == 3
     assert written["answerable"]["n"] + written["unanswerable"]["n"] == 3
     assert set(written) >= {"answerable", "unanswerable", "citations", "seconds_per_question"}
+
+
+def test_a_cached_run_resumes_without_asking_again(squad_file: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "records.jsonl"
+    first = evaluate_qa(
+        squad_file, HashingEmbedder(), ScriptedEngine(scripted_reply), FAISS_BACKEND, top_k=2, cache=cache
+    )
+    assert len(cache.read_text().splitlines()) == 3
+    again = ScriptedEngine(scripted_reply)
+    second = evaluate_qa(squad_file, HashingEmbedder(), again, FAISS_BACKEND, top_k=2, cache=cache)
+    assert again.prompts == [] and len(cache.read_text().splitlines()) == 3
+    for key in ("answerable", "unanswerable", "citations"):
+        assert second[key] == first[key]

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from generation.abstention import Abstainer, Decision
-from generation.citations import Citation, SentenceCheck, verify_citations
+from generation.citations import (
+    Citation,
+    SentenceCheck,
+    check_sentence,
+    finished_sentences,
+    verify_citations,
+)
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
@@ -82,6 +88,16 @@ class DoneEvent:
 
 
 @dataclass(frozen=True)
+class SentenceEvent:
+    """An answer sentence checked against the passages shown as soon as the model has finished it
+    (`index` counts checked sentences from 0); the `DoneEvent` repeats every check."""
+
+    index: int
+    check: SentenceCheck
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
 class SafetyEvent:
     """One safety check: where it ran, whether it flagged, the category, score and the action taken."""
 
@@ -92,7 +108,7 @@ class SafetyEvent:
     action: str
 
 
-AnswerEvent = SourcesEvent | DeltaEvent | DoneEvent | SafetyEvent
+AnswerEvent = SourcesEvent | DeltaEvent | SentenceEvent | DoneEvent | SafetyEvent
 
 
 def safety_events(decisions: list[SafetyDecision]) -> Iterator[SafetyEvent]:
@@ -156,7 +172,9 @@ class AnswerPipeline:
             yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
             return
         messages = build_messages(question, packed.included)
-        generated = yield from stream_completion(self._engine, messages, params, timings, start, self._safety)
+        generated = yield from stream_completion(
+            self._engine, messages, params, timings, start, self._safety, packed.included
+        )
         if self._safety is not None:
             generated = yield from checked_answer(self._safety, generated, checked)
         abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
@@ -226,10 +244,13 @@ def stream_completion(
     timings: dict[str, float],
     start: float,
     safety: SafetyGate | None = None,
-) -> Generator[DeltaEvent, None, Generated]:
+    passages: Sequence[Passage] = (),
+) -> Generator[DeltaEvent | SentenceEvent, None, Generated]:
     """Stream a completion as delta events, recording first-token and generation times in `timings`.
 
-    When the safety policy may withhold or redact the answer, the deltas are held back until it is checked.
+    With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`).
+    When the safety policy may withhold or redact the answer, the deltas are held back until it is checked
+    (and the sentences are checked only in the `DoneEvent`).
     """
     hold = safety is not None and safety.policy.holds_output()
     prompt_tokens = engine.count_prompt_tokens(messages)
@@ -239,6 +260,7 @@ def stream_completion(
             f"but the model's context window holds {engine.context_window}: shorten the messages"
         )
     pieces: list[str] = []
+    checked: list[SentenceEvent] = []
     generate_start = time.perf_counter()
     for piece in engine.stream(messages, params):
         if not pieces:
@@ -246,11 +268,26 @@ def stream_completion(
         pieces.append(piece)
         if not hold:
             yield DeltaEvent(piece)
+            if passages:
+                yield from sentence_events("".join(pieces), passages, checked)
     timings["generate"] = elapsed_ms(generate_start)
     text = "".join(pieces).strip()
     completion_tokens = engine.count_tokens("".join(pieces))
     finish: FinishReason = "length" if completion_tokens >= params.max_tokens else "stop"
     return Generated(text, prompt_tokens, completion_tokens, finish)
+
+
+def sentence_events(
+    text: str, passages: Sequence[Passage], checked: list[SentenceEvent]
+) -> Iterator[SentenceEvent]:
+    """Check the sentences of the partial answer `text` finished since the last call (`checked` holds the
+    events sent so far, and is extended)."""
+    for sentence in finished_sentences(text)[len(checked) :]:
+        result = check_sentence(sentence, passages)
+        assert result is not None
+        event = SentenceEvent(len(checked), result[0], result[1])
+        checked.append(event)
+        yield event
 
 
 def refusal(start: float) -> Iterator[AnswerEvent]:

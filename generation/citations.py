@@ -21,6 +21,7 @@ from retrieval.types import Passage
 MIN_OVERLAP = 0.5
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_LEADING_MARKERS = re.compile(r"(?:\[\d+(?:\s*,\s*\d+)*\][\s,;]*)+")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
     [
@@ -131,9 +132,16 @@ def content_words(text: str) -> set[str]:
 
 
 def sentences(answer: str) -> list[str]:
-    """Split an answer into sentences; a fragment holding only markers joins the sentence before it."""
+    """Split an answer into sentences; markers written after a sentence's full stop ("... eat fish. [1]")
+    and fragments holding only markers belong to the sentence before them."""
     out: list[str] = []
     for part in _SENTENCE.split(answer.strip()):
+        lead = _LEADING_MARKERS.match(part)
+        if out and lead:
+            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
+            part = part[lead.end() :]
+            if not part:
+                continue
         if out and not content_words(_MARKER.sub(" ", part)):
             out[-1] = f"{out[-1]} {part}"
         elif part:
@@ -152,14 +160,27 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> Verification:
     found: dict[int, Citation] = {}
     checks: list[SentenceCheck] = []
     for sentence in sentences(answer):
-        words = content_words(_MARKER.sub(" ", sentence))
-        if not words:
+        checked = check_sentence(sentence, passages)
+        if checked is None:
             continue
-        check, picks = _check_sentence(sentence, words, passages)
-        checks.append(check)
-        for citation in picks:
+        checks.append(checked[0])
+        for citation in checked[1]:
             found.setdefault(citation.number, citation)
     return Verification(list(found.values()), checks)
+
+
+def check_sentence(sentence: str, passages: Sequence[Passage]) -> tuple[SentenceCheck, list[Citation]] | None:
+    """One sentence's check and the citations it picks (None for a sentence with no content words)."""
+    words = content_words(_MARKER.sub(" ", sentence))
+    if not words:
+        return None
+    return _check_sentence(sentence, words, passages)
+
+
+def finished_sentences(text: str) -> list[str]:
+    """The checkable sentences of a partial answer that can no longer change (all but the last, which
+    may grow): the first sentences `verify_citations` will check once the answer is complete."""
+    return [s for s in sentences(text)[:-1] if content_words(_MARKER.sub(" ", s))]
 
 
 def _check_sentence(

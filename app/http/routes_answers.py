@@ -23,19 +23,21 @@ from app.http.schemas import (
     answerability_out,
     citation_out,
     done_payload,
+    sentence_event_payload,
     sentence_out,
     source_out,
     usage_out,
 )
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, SourcesEvent
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, SentenceEvent, SourcesEvent
 from retrieval.types import Passage, Scope
 
 router = APIRouter(tags=["answers"])
 
 STREAM_DOC: dict[int | str, dict[str, Any]] = {
     200: {
-        "description": "JSON, or with `stream: true` server-sent events: `sources`, `delta`, "
+        "description": "JSON, or with `stream: true` server-sent events: `safety`, `sources`, `delta`, "
+        "`sentence` (each answer sentence checked against the sources as soon as it is finished), "
         "`done`, then `data: [DONE]` (an `error` event precedes it on failure)",
         "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
     }
@@ -54,6 +56,8 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
             yield sse("delta", {"text": event.text})
         elif isinstance(event, SafetyEvent):
             yield sse("safety", dataclasses.asdict(event))
+        elif isinstance(event, SentenceEvent):
+            yield sse("sentence", sentence_event_payload(event))
         else:
             yield sse("done", done_payload(event))
 

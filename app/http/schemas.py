@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from generation.abstention import Decision
-from generation.answer import DoneEvent, Usage
+from generation.answer import DoneEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
 from retrieval.types import Document, Passage
 
@@ -278,6 +278,15 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
         "timings": done.timings_ms,
         "sentences": [sentence_out(s).model_dump() for s in done.sentences],
         "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
+    }
+
+
+def sentence_event_payload(event: SentenceEvent) -> dict[str, object]:
+    """The `sentence` event's data: a finished answer sentence, its check and its citations."""
+    return {
+        "index": event.index,
+        **sentence_out(event.check).model_dump(),
+        "sources": [citation_out(c).model_dump() for c in event.citations],
     }
 
 

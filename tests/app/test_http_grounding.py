@@ -31,6 +31,14 @@ def test_streamed_done_event_and_chat_completion_carry_the_checks(client: TestCl
         frames = parse_sse(response.iter_lines())
     done = frames[-2][1]
     assert "sentences" in done and "answerability" in done and "timings_ms" in done["usage"]
+    # every sentence but the last is checked while the answer streams, in the same way as in `done`
+    checked = [data for event, data in frames if event == "sentence"]
+    if not done["abstained"]:
+        assert len(checked) == max(0, len(done["sentences"]) - 1)
+    for index, (early, final) in enumerate(zip(checked, done["sentences"], strict=False)):
+        assert early["index"] == index
+        assert {k: early[k] for k in final} == final
+        assert [c["number"] for c in early["sources"] if c["verified"]] == final["citations"]
     chat = client.post(
         "/v1/chat/completions",
         json={"model": "verity:demo", "messages": [{"role": "user", "content": QUESTION["question"]}]},

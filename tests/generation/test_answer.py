@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from generation.answer import AnswerPipeline, DeltaEvent, DoneEvent, SourcesEvent
+from generation.answer import AnswerPipeline, DeltaEvent, DoneEvent, SentenceEvent, SourcesEvent
 from generation.engines.protocol import GenerationParams
 from generation.engines.scripted import ScriptedEngine
 from retrieval.types import Scope
@@ -70,3 +70,22 @@ def test_scope_and_max_tokens_are_passed_down() -> None:
     assert isinstance(done, DoneEvent)
     assert retriever.scopes == [Scope(collection="birds")]
     assert done.answer == "one two three"
+
+
+def test_each_sentence_is_checked_as_soon_as_it_is_finished() -> None:
+    reply = "Ducks eat aquatic plants and insects. [2] Geese migrate south every autumn. [2] Ducks fly."
+    events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), ScriptedEngine(lambda _: reply)))
+    checks = [(i, e) for i, e in enumerate(events) if isinstance(e, SentenceEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent)
+    # the first two sentences are checked while the answer streams; the last one, in the done event only
+    assert [e.index for _, e in checks] == [0, 1]
+    assert [e.check for _, e in checks] == done.sentences[:2]
+    first_at, first = checks[0]
+    streamed_before = "".join(e.text for e in events[:first_at] if isinstance(e, DeltaEvent))
+    assert streamed_before.startswith("Ducks eat aquatic plants and insects. [2] Geese")
+    assert any(isinstance(e, DeltaEvent) for e in events[first_at:])
+    # the model's marker [2] did not support the duck sentence: the check corrects it to passage 1
+    assert first.check.corrected_markers == (2,) and first.check.numbers == (1,)
+    assert [c.number for c in first.citations] == [1] and first.citations[0].verified
+    assert checks[1][1].check.numbers == (2,) and checks[1][1].check.supported

@@ -32,3 +32,11 @@ def test_wrong_marker_is_corrected_to_the_supporting_passage() -> None:
 
 def test_out_of_range_marker_and_unrelated_text_give_no_citation() -> None:
     assert find_citations("The stock market fell sharply today. [7]", [DUCKS, GEESE]) == []
+
+
+def test_markers_after_a_full_stop_belong_to_the_sentence_before() -> None:
+    assert sentences("Ducks eat fish. [1] Geese fly. [2][3] Swans glide [4]. [5]") == [
+        "Ducks eat fish. [1]",
+        "Geese fly. [2][3]",
+        "Swans glide [4]. [5]",
+    ]

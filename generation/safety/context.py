@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 from generation.safety.heads import LinearHead
 from generation.safety.segments import split_segments
@@ -31,14 +34,27 @@ class ContextFilter:
         self._head = head
         self._embedder = embedder
 
+    @property
+    def version(self) -> str:
+        """The context head's version: stored verdicts are valid only under the head that made them."""
+        return self._head.version
+
     def scan(self, text: str) -> PassageScan:
         """The scan of one passage's text."""
-        segments = split_segments(text)
-        if not segments:
-            return PassageScan(0.0, ())
-        scores = self._head.score(segments, self._embedder)
-        flagged = tuple(s for s, p in zip(segments, scores, strict=True) if p >= self._head.threshold)
-        return PassageScan(float(scores.max()), flagged)
+        return self.scan_many([text])[0]
+
+    def scan_many(self, texts: Sequence[str]) -> list[PassageScan]:
+        """The scans of several passages, their segments scored in one batch."""
+        per_text = [split_segments(t) for t in texts]
+        segments = [s for segs in per_text for s in segs]
+        scores = self._head.score(segments, self._embedder) if segments else np.zeros(0)
+        out, start = [], 0
+        for segs in per_text:
+            part = scores[start : start + len(segs)]
+            start += len(segs)
+            flagged = tuple(s for s, p in zip(segs, part, strict=True) if p >= self._head.threshold)
+            out.append(PassageScan(float(part.max()) if len(segs) else 0.0, flagged))
+        return out
 
 
 def quote_as_data(text: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,13 @@ class LinearHead:
     intercept: float
     threshold: float
     uses_embedder: bool
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A short digest of the weights, bias and threshold: it changes whenever the head is retrained."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.coef, dtype=np.float32).tobytes())
+        digest.update(f"{self.intercept!r}|{self.threshold!r}|{self.uses_embedder}".encode())
+        return digest.hexdigest()[:16]
 
     def probabilities(self, features: Matrix) -> NDArray[np.float64]:
         """P(positive) for each row of `features`."""

@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
+from generation.safety.features import passage_features
 from generation.safety.heads import LinearHead
 from generation.safety.segments import split_segments
 from retrieval.embedders import Embedder
@@ -28,7 +30,8 @@ class PassageScan:
 
 
 class ContextFilter:
-    """Scores every line and sentence of a passage; the passage scores as its worst segment."""
+    """Scores every line and sentence of a passage (each beside its novelty within the passage, when the
+    head was trained so); the passage scores as its worst segment."""
 
     def __init__(self, head: LinearHead, embedder: Embedder | None = None) -> None:
         self._head = head
@@ -39,6 +42,13 @@ class ContextFilter:
         """The context head's version: stored verdicts are valid only under the head that made them."""
         return self._head.version
 
+    def segment_scores(self, passages: Sequence[Sequence[str]]) -> NDArray[np.float64]:
+        """P(planted instruction) of every segment of several passages, in order, in one batch."""
+        if not any(passages):
+            return np.zeros(0)
+        embedder = self._embedder if self._head.uses_embedder else None
+        return self._head.probabilities(passage_features(passages, embedder, self._head.novelty_weight))
+
     def scan(self, text: str) -> PassageScan:
         """The scan of one passage's text."""
         return self.scan_many([text])[0]
@@ -46,8 +56,7 @@ class ContextFilter:
     def scan_many(self, texts: Sequence[str]) -> list[PassageScan]:
         """The scans of several passages, their segments scored in one batch."""
         per_text = [split_segments(t) for t in texts]
-        segments = [s for segs in per_text for s in segs]
-        scores = self._head.score(segments, self._embedder) if segments else np.zeros(0)
+        scores = self.segment_scores(per_text)
         out, start = [], 0
         for segs in per_text:
             part = scores[start : start + len(segs)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from generation.safety.datasets import (
     read_squad,
     read_xstest,
 )
-from generation.safety.heads import LinearHead
 from generation.safety.training import (
     TrainedHead,
     TrainingSet,
@@ -37,6 +37,7 @@ HARM_C = 4.0
 SCREEN_C = 16.0
 SCREEN_MARGIN = 0.8
 CONTEXT_C = 4.0
+CONTEXT_NOVELTY_WEIGHT = 1.5
 SQUAD_NEGATIVES = 300
 XSTEST_SAFE_FLAG_TARGET = 0.10
 CLEAN_CONTEXT_FLAG_TARGET = 0.03
@@ -170,11 +171,11 @@ def train_all(
     step("context head")
     corpora = context_corpora(sets)
     segments = RecentEmbedder(embedder, capacity=1 << 20)  # each fold re-reads the same segments
-    scores = cross_validate_context(corpora, CONTEXT_C, segments)
+    scores = cross_validate_context(corpora, CONTEXT_C, segments, CONTEXT_NOVELTY_WEIGHT)
     clean = np.concatenate([s.clean for s in scores.values()])
     threshold = threshold_at_flag_rate(clean, CLEAN_CONTEXT_FLAG_TARGET)
-    fitted = fit_context_head(corpora, CONTEXT_C, segments)
-    context = LinearHead(fitted.name, fitted.coef, fitted.intercept, threshold, True)
+    fitted = fit_context_head(corpora, CONTEXT_C, segments, CONTEXT_NOVELTY_WEIGHT)
+    context = dataclasses.replace(fitted, threshold=threshold)
     save_heads([injection.head, harm.head, context, screen.head], out_dir)
     report: dict[str, Any] = {"folds": 5, "note": "every figure is out-of-fold (grouped k-fold)"}
     for trained in (injection, harm):

@@ -1,4 +1,4 @@
-"""`verity safety train`: fit the three heads on the shared sets, report cross-validated figures, save."""
+"""`verity safety train`: fit the four heads on the shared sets, report cross-validated figures, save."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def screen_report(screen: TrainedHead, full: TrainedHead) -> dict[str, Any]:
 def train_all(
     sets: SharedSets, embedder: Embedder, out_dir: Path, step: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Train, cross-validate and save the three heads; return the cross-validated report."""
+    """Train, cross-validate and save the four heads; return the cross-validated report."""
     step("injection head")
     injection = train_text_head("injection", injection_set(sets), embedder, INJECTION_C, _half)
     step("harm head")

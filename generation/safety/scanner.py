@@ -6,7 +6,8 @@ the safety gate asks it about the passages a question retrieved.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from generation.safety.cache import ContentCache
 from generation.safety.context import ContextFilter, PassageScan
@@ -51,3 +52,28 @@ class PassageScanner:
         keys = {t: verdict_key(self._context.version, t) for t in texts}
         stored = self._verdicts.get(list(keys.values()))
         return {t: stored[k] for t, k in keys.items() if k in stored}
+
+
+SCAN_BATCH = 32
+
+
+@dataclass(frozen=True)
+class ScanSummary:
+    """How many chunks a backfill looked at, and how many of them hold planted instructions."""
+
+    chunks: int
+    flagged: int
+
+
+def scan_chunks(
+    scanner: PassageScanner,
+    texts: Sequence[str],
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> ScanSummary:
+    """Scan every text in batches (verdicts already stored are read, not recomputed), e.g. all chunks
+    ingested before the scanner existed or before the context head was retrained."""
+    flagged = 0
+    for start in range(0, len(texts), SCAN_BATCH):
+        flagged += sum(s.flagged for s in scanner.scan(texts[start : start + SCAN_BATCH]))
+        on_progress(min(start + SCAN_BATCH, len(texts)), len(texts))
+    return ScanSummary(len(texts), flagged)

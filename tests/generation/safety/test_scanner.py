@@ -11,7 +11,7 @@ import pytest
 
 from generation.safety.context import ContextFilter, PassageScan
 from generation.safety.models import load_heads
-from generation.safety.scanner import PassageScanner
+from generation.safety.scanner import PassageScanner, scan_chunks
 from generation.safety.verdicts import VerdictStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
@@ -84,3 +84,16 @@ def test_a_retrained_head_does_not_read_old_verdicts(
     other = CountingFilter(dataclasses.replace(head, threshold=head.threshold + 0.01), embedder)
     PassageScanner(other, VerdictStore(store_path)).scan([CLEAN])
     assert other.scanned == [CLEAN]
+
+
+def test_backfill_scans_each_chunk_once_and_counts_the_planted(
+    tmp_path: Path, context: CountingFilter
+) -> None:
+    scanner = PassageScanner(context, VerdictStore(tmp_path / "verdicts.sqlite3"))
+    texts = [CLEAN, f"{CLEAN}\n{ATTACK}", CLEAN]
+    context.scanned = []
+    progress: list[tuple[int, int]] = []
+    summary = scan_chunks(scanner, texts, lambda done, total: progress.append((done, total)))
+    assert (summary.chunks, summary.flagged) == (3, 1)
+    assert sorted(context.scanned) == sorted({CLEAN, f"{CLEAN}\n{ATTACK}"}) and progress == [(3, 3)]
+    scanner.close()

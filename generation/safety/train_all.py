@@ -33,7 +33,7 @@ from retrieval.embedders import Embedder
 from retrieval.embedding_cache import RecentEmbedder
 
 INJECTION_C = 16.0
-HARM_C = 4.0
+HARM_C = 16.0
 SCREEN_C = 16.0
 SCREEN_MARGIN = 0.8
 CONTEXT_C = 4.0

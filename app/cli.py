@@ -457,6 +457,23 @@ def safety_train(
     console.print_json(data=result)
 
 
+@safety_app.command("scan")
+def safety_scan() -> None:
+    """Scan every ingested chunk for planted instructions and store the verdicts (ingest does this for new
+    chunks; run it after upgrading or retraining the context head)."""
+    from generation.safety.scanner import scan_chunks
+
+    offline_environment()
+    container = Container(Settings())
+    texts = [c.text for c in container.catalog.iter_chunks()]
+    with _progress() as bar:
+        task = bar.add_task("scanning chunks", total=len(texts))
+        scanner = container.safety_scanner
+        summary = scan_chunks(scanner, texts, lambda done, _: bar.update(task, completed=done))
+    console.print(f"{summary.chunks} chunks scanned; {summary.flagged} hold planted instructions")
+    container.close()
+
+
 @eval_app.command("safety")
 def eval_safety(
     injection: Annotated[Path, typer.Option(help="deepset-format JSONL {text,label}")],

@@ -27,6 +27,8 @@ from generation.safety.models import SafetyHeads, load_heads
 from generation.safety.output import OutputFilter
 from generation.safety.pii import PiiDetector, build_analyzer
 from generation.safety.policy import parse_policy
+from generation.safety.scanner import PassageScanner
+from generation.safety.verdicts import VerdictStore
 from ingest.checks import FileLimits
 from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
@@ -141,6 +143,7 @@ class Container:
             chunk_tokens=self.settings.chunk_tokens,
             limits=limits,
             chunk_overlap=self.settings.chunk_overlap,
+            scan_chunks=self.safety_scanner.scan if self.settings.safety == "on" else None,
         )
 
     @functools.cached_property
@@ -193,7 +196,7 @@ class Container:
     @functools.cached_property
     def safety_context_filter(self) -> ContextFilter:
         """Planted-instruction detection on retrieved passages."""
-        return ContextFilter(self.safety_heads.context_injection)
+        return ContextFilter(self.safety_heads.context_injection, self.embedder)
 
     @functools.cached_property
     def safety_gate(self) -> SafetyGate | None:
@@ -203,10 +206,27 @@ class Container:
         return SafetyGate(
             self.safety_input_filter,
             self.safety_context_filter,
-            OutputFilter(self.safety_heads.harm, self.embedder),
-            PiiDetector(build_analyzer()),
+            self.safety_output_filter,
+            self.safety_pii,
             parse_policy(self.settings.safety_policy),
+            scanner=self.safety_scanner,
         )
+
+    @functools.cached_property
+    def safety_output_filter(self) -> OutputFilter:
+        """Harm in answers, and answers that follow planted instructions."""
+        return OutputFilter(self.safety_heads.harm, self.embedder, self.safety_heads.harm_screen)
+
+    @functools.cached_property
+    def safety_pii(self) -> PiiDetector:
+        """PII detection (presidio on the offline spaCy model, checksums for cards and IBANs)."""
+        return PiiDetector(build_analyzer())
+
+    @functools.cached_property
+    def safety_scanner(self) -> PassageScanner:
+        """Context-filter scans of chunks, made at ingest and kept beside the catalog for query time."""
+        verdicts = VerdictStore(self.settings.data_dir / "safety_verdicts.sqlite3")
+        return PassageScanner(self.safety_context_filter, verdicts)
 
     @functools.cached_property
     def abstainer(self) -> Abstainer | None:
@@ -274,6 +294,8 @@ class Container:
             self.index.close()
         if "ingest_embedder" in self.__dict__:
             self.ingest_embedder.cache.close()
+        if "safety_scanner" in self.__dict__:
+            self.safety_scanner.close()
         if "catalog" in self.__dict__:
             self.catalog.close()
         if "gateway" in self.__dict__:

@@ -100,3 +100,60 @@ def evaluate_safety(
         "bipia": bipia,
         "latency_ms_p50": statistics.median(timed.ms),
     }
+
+
+CV_FIGURES = (  # (label, path in the training report, target, higher is better)
+    ("deepset injection accuracy", ("injection", "by_source", "deepset", "accuracy"), 0.95, True),
+    ("XSTest unsafe recall", ("harm", "by_source", "xstest", "recall"), 0.85, True),
+    ("XSTest safe flagged", ("harm", "by_source", "xstest", "flagged_rate"), 0.10, False),
+    ("AdvBench recall", ("harm", "by_source", "advbench", "recall"), 0.95, True),
+    ("BIPIA e-mail attacks caught", ("context_injection", "by_kind", "email", "attack_recall"), 0.90, True),
+    ("BIPIA code attacks caught", ("context_injection", "by_kind", "code", "attack_recall"), 0.90, True),
+    (
+        "BIPIA clean e-mails flagged",
+        ("context_injection", "by_kind", "email", "clean_flagged_rate"),
+        0.05,
+        False,
+    ),
+    ("BIPIA clean code flagged", ("context_injection", "by_kind", "code", "clean_flagged_rate"), 0.05, False),
+)
+
+
+def plot_cross_validated(report: dict[str, Any], out: Path) -> None:
+    """Bar chart of the out-of-fold figures of `verity safety train` against the issue's targets."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels, values, targets, met = [], [], [], []
+    for label, keys, target, higher in CV_FIGURES:
+        value: Any = report
+        for key in keys:
+            value = value[key]
+        labels.append(label)
+        values.append(float(value))
+        targets.append(target)
+        met.append(value >= target if higher else value <= target)
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    y = range(len(labels))
+    ax.barh(list(y), values, color=["tab:green" if m else "tab:red" for m in met])
+    ax.scatter(targets, list(y), marker="|", s=400, color="black")
+    for i, v in enumerate(values):
+        ax.text(1.07, i, f"{v:.3f}", va="center")
+    ax.set_yticks(list(y), labels)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.17)
+    ax.set_xlabel("out-of-fold rate (5-fold, grouped); black tick: target; green: target met")
+    ax.set_title("Safety heads: cross-validated figures (verity safety train)")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    plot_cross_validated(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))

@@ -107,8 +107,10 @@ class IngestPipeline:
         chunk_tokens: int = DEFAULT_CHUNK_TOKENS,
         limits: FileLimits | None = None,
         chunk_overlap: int = 0,
+        scan_chunks: Callable[[Sequence[str]], object] | None = None,
     ) -> None:
         self._index = index
+        self._scan_chunks = scan_chunks  # e.g. the safety gate's context scan, run on every new chunk
         self._embedder = embedder
         self._limits = limits or FileLimits()
         self._loader = loader or functools.partial(load_blocks, limits=self._limits)
@@ -176,6 +178,8 @@ class IngestPipeline:
                 blocks, self._embedder.count_tokens, self._chunk_tokens, self._chunk_overlap
             )
             vectors = self._embed(drafts)
+            if self._scan_chunks is not None:
+                self._scan_chunks([d.text for d in drafts])
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=exc)
         title = next((b.text for b in blocks if b.kind == TITLE), PurePath(source_path).name)[:200]

@@ -25,17 +25,28 @@ class ContentCache(Generic[T]):
         self._lock = threading.Lock()
         self.hits = 0
 
-    def get_or_compute(self, kind: str, text: str, compute: Callable[[str], T]) -> T:
-        """The cached result for (`kind`, `text`), computing and storing it on a miss."""
+    def lookup(self, kind: str, text: str) -> T | None:
+        """The cached result for (`kind`, `text`), or None."""
         key = content_key(kind, text)
         with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return self._entries[key]
-        value = compute(text)
+            if key not in self._entries:
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return self._entries[key]
+
+    def store(self, kind: str, text: str, value: T) -> None:
+        """Keep `value` as the result for (`kind`, `text`)."""
         with self._lock:
-            self._entries[key] = value
+            self._entries[content_key(kind, text)] = value
             if len(self._entries) > self._max:
                 self._entries.popitem(last=False)
+
+    def get_or_compute(self, kind: str, text: str, compute: Callable[[str], T]) -> T:
+        """The cached result for (`kind`, `text`), computing and storing it on a miss."""
+        found = self.lookup(kind, text)
+        if found is not None:
+            return found
+        value = compute(text)
+        self.store(kind, text, value)
         return value

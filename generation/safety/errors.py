@@ -4,6 +4,7 @@ SafetyError
 ├── SafetyDataError      a training or evaluation file is missing or not in its published format
 ├── SafetyModelError     the shipped classifier weights are missing or unreadable
 ├── SafetyPolicyError    a policy names an unknown category or action
+└── SafetyStoreError     the verdict store cannot be opened
 """
 
 from __future__ import annotations
@@ -23,3 +24,7 @@ class SafetyModelError(SafetyError):
 
 class SafetyPolicyError(SafetyError):
     """A policy names a category or an action that does not exist."""
+
+
+class SafetyStoreError(SafetyError):
+    """The SQLite file of passage verdicts cannot be opened."""

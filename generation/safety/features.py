@@ -6,6 +6,7 @@ German and mixed-language rows. Hashing keeps the featuriser stateless: nothing 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from typing import Any, TypeAlias
 
@@ -43,8 +44,37 @@ def word_ngrams(texts: Sequence[str]) -> Matrix:
 
 def featurize(texts: Sequence[str], embedder: Embedder | None) -> Matrix:
     """Hashed character and word n-grams, with the embedder's vectors in front when one is given."""
+    return _stack(texts, embedder.embed(list(texts)) if embedder is not None else None)
+
+
+def novelty(vectors: NDArray[np.float32]) -> NDArray[np.float64]:
+    """For each segment of one passage: 1 - cosine to the mean of the passage's other segments (0 alone)."""
+    n = len(vectors)
+    if n < 2:
+        return np.zeros(n)
+    others = (vectors.sum(axis=0)[None, :] - vectors) / (n - 1)
+    others /= np.linalg.norm(others, axis=1, keepdims=True) + 1e-9
+    return np.asarray(1.0 - (vectors * others).sum(axis=1), dtype=np.float64)
+
+
+def passage_features(passages: Sequence[Sequence[str]], embedder: Embedder | None, weight: float) -> Matrix:
+    """Features of every segment of several passages, in order, all embedded in one call. With a
+    `weight`, each row ends in `weight` times the segment's novelty within its own passage: an instruction
+    planted in an e-mail is off the e-mail's topic."""
+    flat = [s for segments in passages for s in segments]
+    if embedder is None:
+        return _stack(flat, None)
+    vectors: NDArray[np.float32] = embedder.embed(flat)
+    base = _stack(flat, vectors)
+    if not weight:
+        return base
+    bounds = np.cumsum([0, *(len(segments) for segments in passages)])
+    column = np.concatenate([novelty(vectors[a:b]) for a, b in itertools.pairwise(bounds)])
+    return sparse.csr_matrix(sparse.hstack([base, sparse.csr_matrix(weight * column[:, None])]))
+
+
+def _stack(texts: Sequence[str], vectors: NDArray[np.float32] | None) -> Matrix:
     blocks = [char_ngrams(texts), word_ngrams(texts)]
-    if embedder is not None:
-        vectors: NDArray[np.float32] = embedder.embed(list(texts))
+    if vectors is not None:
         blocks.insert(0, sparse.csr_matrix(vectors))
     return sparse.csr_matrix(sparse.hstack(blocks))

@@ -1,6 +1,8 @@
 """The safety gate: runs the filters at the question, the retrieved passages and the answer, applies a
 policy, and reports every decision. Classifier results are cached by content hash, so a passage already
-scanned (at ingest or by an earlier question) costs nothing the next time it is retrieved."""
+scanned (at ingest or by an earlier question) costs nothing the next time it is retrieved. With a verdict
+store (a `PassageScanner` built with one), passage scans outlive the process: chunks scanned at ingest
+are lookups at query time."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from generation.safety.input import Finding, InputFilter
 from generation.safety.output import OutputFilter
 from generation.safety.pii import PiiDetector, PiiSpan, redact
 from generation.safety.policy import Action, SafetyPolicy
+from generation.safety.scanner import PassageScanner
 from retrieval.types import Passage
 
 REFUSAL = "This request was blocked by the safety policy."
@@ -70,6 +73,7 @@ class SafetyGate:
         pii: PiiDetector | None,
         policy: SafetyPolicy,
         cache_entries: int = 10_000,
+        scanner: PassageScanner | None = None,
     ) -> None:
         self._input = input_filter
         self._context = context_filter
@@ -77,8 +81,8 @@ class SafetyGate:
         self._pii = pii
         self.policy = policy
         self._findings: ContentCache[list[Finding]] = ContentCache(cache_entries)
-        self._scans: ContentCache[PassageScan] = ContentCache(cache_entries)
         self._spans: ContentCache[list[PiiSpan]] = ContentCache(cache_entries)
+        self._scanner = scanner or PassageScanner(context_filter, None, cache_entries)
 
     def check_question(self, text: str, policy: SafetyPolicy | None = None) -> TextVerdict:
         """Injection, harm and PII decisions on a question or chat message."""
@@ -97,8 +101,8 @@ class SafetyGate:
         kept: list[Passage] = []
         planted: list[str] = []
         trusted: list[str] = []
-        for passage in passages:
-            scan = self._scans.get_or_compute("context", passage.chunk.text, self._context.scan)
+        scans = self._scanner.scan([p.chunk.text for p in passages])
+        for passage, scan in zip(passages, scans, strict=True):
             decision = _decide("context", Finding("context_injection", scan.score, scan.flagged), policy)
             decisions.append(decision)
             if not scan.flagged or action == Action.ALLOW:
@@ -112,7 +116,7 @@ class SafetyGate:
 
     def check_scanned(self, text: str) -> PassageScan:
         """The context filter's scan of one text (cached), e.g. a chunk at ingest."""
-        return self._scans.get_or_compute("context", text, self._context.scan)
+        return self._scanner.scan([text])[0]
 
     def check_answer(
         self, answer: str, context: ContextVerdict | None, policy: SafetyPolicy | None = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +25,15 @@ class LinearHead:
     intercept: float
     threshold: float
     uses_embedder: bool
+    novelty_weight: float = 0.0  # context head: weight of a segment's novelty within its passage
+
+    @functools.cached_property
+    def version(self) -> str:
+        """A short digest of the weights, bias and threshold: it changes whenever the head is retrained."""
+        digest = hashlib.sha256(np.ascontiguousarray(self.coef, dtype=np.float32).tobytes())
+        meta = f"{self.intercept!r}|{self.threshold!r}|{self.uses_embedder}|{self.novelty_weight!r}"
+        digest.update(meta.encode())
+        return digest.hexdigest()[:16]
 
     def probabilities(self, features: Matrix) -> NDArray[np.float64]:
         """P(positive) for each row of `features`."""
@@ -39,7 +50,7 @@ class LinearHead:
         np.savez_compressed(
             tmp,
             coef=self.coef.astype(np.float32),
-            meta=np.array([self.intercept, self.threshold, float(self.uses_embedder)]),
+            meta=np.array([self.intercept, self.threshold, float(self.uses_embedder), self.novelty_weight]),
         )
         tmp.replace(path)
 
@@ -51,4 +62,5 @@ def load_head(path: Path) -> LinearHead:
             coef, meta = data["coef"], data["meta"]
     except (OSError, KeyError, ValueError) as exc:
         raise SafetyModelError(f"cannot read safety weights {path}: run `verity safety train`") from exc
-    return LinearHead(path.stem, coef, float(meta[0]), float(meta[1]), bool(meta[2]))
+    novelty_weight = float(meta[3]) if len(meta) > 3 else 0.0
+    return LinearHead(path.stem, coef, float(meta[0]), float(meta[1]), bool(meta[2]), novelty_weight)

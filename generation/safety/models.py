@@ -8,16 +8,17 @@ from pathlib import Path
 from generation.safety.heads import LinearHead, load_head
 
 WEIGHTS_DIR = Path(__file__).parent / "weights"
-HEAD_NAMES = ("injection", "harm", "context_injection")
+HEAD_NAMES = ("injection", "harm", "context_injection", "harm_screen")
 
 
 @dataclass(frozen=True)
 class SafetyHeads:
-    """The three trained heads."""
+    """The trained heads: injection, harm, planted instructions, and the n-gram screen for harm in answers."""
 
     injection: LinearHead
     harm: LinearHead
     context_injection: LinearHead
+    harm_screen: LinearHead
 
 
 def load_heads(directory: Path = WEIGHTS_DIR) -> SafetyHeads:

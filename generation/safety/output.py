@@ -40,15 +40,27 @@ def follows_injection(answer: str, planted: Sequence[str], trusted: Sequence[str
 
 
 class OutputFilter:
-    """Scores each sentence of an answer with the harm head; the answer scores as its worst sentence."""
+    """Scores each sentence of an answer with the harm head; the answer scores as its worst sentence.
 
-    def __init__(self, harm: LinearHead, embedder: Embedder) -> None:
+    With a screen (a head on n-gram features alone, no embedder), sentences the screen scores under its
+    threshold are cleared without embedding them; only the rest go through the full head, in one batch.
+    The screen's threshold is set so that, out of fold, it passes on every harmful row the full head
+    catches (`verity safety train`). An answer cleared by the screen carries the screen's score.
+    """
+
+    def __init__(self, harm: LinearHead, embedder: Embedder, screen: LinearHead | None = None) -> None:
         self._harm = harm
         self._embedder = embedder
+        self._screen = screen
 
     def harm(self, answer: str) -> Finding:
         """The `output_harm` finding for `answer`."""
         segments = split_segments(answer) or [answer]
+        if self._screen is not None:
+            fast = self._screen.score(segments, None)
+            segments = [s for s, p in zip(segments, fast, strict=True) if p >= self._screen.threshold]
+            if not segments:
+                return Finding("output_harm", float(fast.max()), False)
         score = float(self._harm.probabilities(featurize(segments, self._embedder)).max())
         return Finding("output_harm", score, score >= self._harm.threshold)
 

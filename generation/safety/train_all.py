@@ -1,7 +1,8 @@
-"""`verity safety train`: fit the three heads on the shared sets, report cross-validated figures, save."""
+"""`verity safety train`: fit the four heads on the shared sets, report cross-validated figures, save."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,13 +22,22 @@ from generation.safety.datasets import (
     read_squad,
     read_xstest,
 )
-from generation.safety.heads import LinearHead
-from generation.safety.training import TrainedHead, TrainingSet, save_heads, train_text_head
+from generation.safety.training import (
+    TrainedHead,
+    TrainingSet,
+    save_heads,
+    train_screen_head,
+    train_text_head,
+)
 from retrieval.embedders import Embedder
+from retrieval.embedding_cache import RecentEmbedder
 
 INJECTION_C = 16.0
-HARM_C = 4.0
+HARM_C = 16.0
+SCREEN_C = 16.0
+SCREEN_MARGIN = 0.8
 CONTEXT_C = 4.0
+CONTEXT_NOVELTY_WEIGHT = 1.5
 SQUAD_NEGATIVES = 300
 XSTEST_SAFE_FLAG_TARGET = 0.10
 CLEAN_CONTEXT_FLAG_TARGET = 0.03
@@ -128,25 +138,49 @@ def source_report(trained: TrainedHead) -> dict[str, dict[str, float]]:
     return out
 
 
+def screen_report(screen: TrainedHead, full: TrainedHead) -> dict[str, Any]:
+    """Out of fold: the harm recall of screen-then-full against the full head alone, and the share of
+    each source's negatives the screen passes on to the full head (those pay for an embedding)."""
+    y = full.data.labels
+    caught = full.oof_scores >= full.head.threshold
+    passed = screen.oof_scores >= screen.head.threshold
+    sources = np.array(full.data.sources)
+    negatives = {
+        name: float(passed[(sources == name) & (y == 0)].mean())
+        for name in sorted(set(full.data.sources))
+        if ((sources == name) & (y == 0)).any()
+    }
+    return {
+        "threshold": screen.head.threshold,
+        "full_recall": float(caught[y == 1].mean()),
+        "screened_recall": float((caught & passed)[y == 1].mean()),
+        "negatives_passed_on_by_source": negatives,
+    }
+
+
 def train_all(
     sets: SharedSets, embedder: Embedder, out_dir: Path, step: Callable[[str], None]
 ) -> dict[str, Any]:
-    """Train, cross-validate and save the three heads; return the cross-validated report."""
+    """Train, cross-validate and save the four heads; return the cross-validated report."""
     step("injection head")
     injection = train_text_head("injection", injection_set(sets), embedder, INJECTION_C, _half)
     step("harm head")
     harm = train_text_head("harm", harm_set(sets), embedder, HARM_C, _xstest_threshold)
+    step("harm screen")
+    screen = train_screen_head("harm_screen", harm, SCREEN_C, SCREEN_MARGIN)
     step("context head")
     corpora = context_corpora(sets)
-    scores = cross_validate_context(corpora, CONTEXT_C, None)
+    segments = RecentEmbedder(embedder, capacity=1 << 20)  # each fold re-reads the same segments
+    scores = cross_validate_context(corpora, CONTEXT_C, segments, CONTEXT_NOVELTY_WEIGHT)
     clean = np.concatenate([s.clean for s in scores.values()])
     threshold = threshold_at_flag_rate(clean, CLEAN_CONTEXT_FLAG_TARGET)
-    fitted = fit_context_head(corpora, CONTEXT_C, None)
-    context = LinearHead(fitted.name, fitted.coef, fitted.intercept, threshold, False)
-    save_heads([injection.head, harm.head, context], out_dir)
+    fitted = fit_context_head(corpora, CONTEXT_C, segments, CONTEXT_NOVELTY_WEIGHT)
+    context = dataclasses.replace(fitted, threshold=threshold)
+    save_heads([injection.head, harm.head, context, screen.head], out_dir)
     report: dict[str, Any] = {"folds": 5, "note": "every figure is out-of-fold (grouped k-fold)"}
     for trained in (injection, harm):
         report[trained.head.name] = {"threshold": trained.head.threshold, "by_source": source_report(trained)}
+    report["harm_screen"] = screen_report(screen, harm)
     report["context_injection"] = {
         "threshold": threshold,
         "by_kind": {

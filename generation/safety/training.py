@@ -78,6 +78,7 @@ class TrainedHead:
     head: LinearHead
     oof_scores: NDArray[np.float64]
     data: TrainingSet
+    groups: NDArray[np.int64]
 
 
 def train_text_head(
@@ -96,7 +97,21 @@ def train_text_head(
     head = fit_head(name, x, data.labels, c, True)
     threshold = pick_threshold(data, oof)
     final = LinearHead(name, head.coef, head.intercept, threshold, True)
-    return TrainedHead(final, oof, data)
+    return TrainedHead(final, oof, data, groups)
+
+
+def train_screen_head(name: str, full: TrainedHead, c: float, margin: float) -> TrainedHead:
+    """A head on n-gram features alone that clears rows without embedding them; its threshold is `margin`
+    times the lowest out-of-fold screen score among the positives the full head catches out of fold."""
+    x = featurize([r.text for r in full.data.rows], None)
+    y = full.data.labels
+    oof = out_of_fold(x, y, full.groups, c)
+    caught = (full.oof_scores >= full.head.threshold) & (y == 1)
+    threshold = margin * float(oof[caught].min()) if caught.any() else 0.0
+    head = fit_head(name, x, y, c, False)
+    return TrainedHead(
+        LinearHead(name, head.coef, head.intercept, threshold, False), oof, full.data, full.groups
+    )
 
 
 def save_heads(heads: Sequence[LinearHead], directory: Path) -> None:

@@ -33,8 +33,8 @@ def _gate(embedder: SentenceTransformerEmbedder, pii: PiiDetector, spec: str) ->
     heads = load_heads()
     return SafetyGate(
         InputFilter(heads.injection, heads.harm, embedder),
-        ContextFilter(heads.context_injection),
-        OutputFilter(heads.harm, embedder),
+        ContextFilter(heads.context_injection, embedder),
+        OutputFilter(heads.harm, embedder, heads.harm_screen),
         pii,
         parse_policy(spec),
     )

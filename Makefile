@@ -18,7 +18,7 @@ RUN_EXTRAS := models,gpu
 endif
 export CMAKE_ARGS
 
-.PHONY: run test install lint typecheck pytest serve clean
+.PHONY: run test install lint typecheck pytest serve clean llama-server
 
 run: $(VENV)/.installed-run
 	$(BIN)/verity ingest README.md docs --collection $(DEMO_COLLECTION)
@@ -61,6 +61,11 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(call install_extras,$(TEST_EXTRAS))
 	touch $@
+
+# llama.cpp's llama-server, built from the sources llama-cpp-python vendors (about 10 minutes on 2 cores);
+# the remote-engine tests use it, and skip its cases when it is missing. CMAKE_ARGS applies (GPU=1: CUDA).
+llama-server: | $(BIN)/python
+	bash scripts/build_llama_server.sh
 
 clean:
 	rm -rf $(VENV) .verity .mypy_cache .ruff_cache .pytest_cache

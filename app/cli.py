@@ -523,6 +523,23 @@ def eval_rescore_qa(
     console.print_json(data=result)
 
 
+@eval_app.command("plot-qa")
+def eval_plot_qa(
+    run: Annotated[Path, typer.Argument(help="an `eval qa` result (shown as it ran)")],
+    rescored: Annotated[list[Path], typer.Argument(help="`eval rescore-qa` reports of that run")],
+    out: Annotated[Path, typer.Option(help="the PNG to write")],
+) -> None:
+    """Plot a QA run and its cross-validated re-scorings against the targets."""
+    from eval.calibration import plot_qa
+
+    runs: dict[str, dict[str, object]] = {"as run": json.loads(run.read_text())}
+    for path in rescored:
+        report = json.loads(path.read_text())
+        runs["abstainer on\n" + "\n".join(report["features"])] = report["cross_validated_by_article"]
+    plot_qa(runs, out)
+    console.print(f"plot written to {out}")
+
+
 @eval_app.command("plot-abstention")
 def eval_plot_abstention(
     results: Annotated[list[Path], typer.Argument(help="calibration reports (calibrate-abstention --out)")],

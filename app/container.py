@@ -143,7 +143,7 @@ class Container:
             chunk_tokens=self.settings.chunk_tokens,
             limits=limits,
             chunk_overlap=self.settings.chunk_overlap,
-            scan_chunks=self.safety_scanner.scan if self.settings.safety == "on" else None,
+            scan_chunks=self.safety_scanner.scan if self._scans_at_ingest() else None,
         )
 
     @functools.cached_property
@@ -221,6 +221,9 @@ class Container:
     def safety_pii(self) -> PiiDetector:
         """PII detection (presidio on the offline spaCy model, checksums for cards and IBANs)."""
         return PiiDetector(build_analyzer())
+
+    def _scans_at_ingest(self) -> bool:
+        return self.settings.safety == "on" and self.settings.safety_scan_at_ingest
 
     @functools.cached_property
     def safety_scanner(self) -> PassageScanner:

@@ -110,6 +110,9 @@ class Settings(BaseSettings):
         return self
 
     safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")
+    safety_scan_at_ingest: bool = Field(
+        True, description="scan chunks for planted instructions while ingesting, not when first retrieved"
+    )
     safety_policy: str = Field(
         "", description="category=action pairs overriding the default safety policy, e.g. pii=flag,harm=block"
     )

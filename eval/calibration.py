@@ -11,7 +11,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -298,17 +298,52 @@ def plot_abstention(results: Mapping[str, Mapping[str, object]], out: Path) -> N
     names = list(results)
     rates = [cast(Mapping[str, float], results[n]["cross_validated_by_article"]) for n in names]
     x = np.arange(len(names))
-    fig, ax = plt.subplots(figsize=(7, 3.5))
+    _, ax = plt.subplots(figsize=(7, 3.5))
     ax.bar(x - 0.2, [r["answered_when_answerable"] for r in rates], 0.4, label="answered when answerable")
     ax.bar(
         x + 0.2, [r["abstained_when_unanswerable"] for r in rates], 0.4, label="abstained when unanswerable"
     )
     ax.axhline(0.7, color="grey", linestyle="--", linewidth=1, label="target 0.70")
     ax.set_xticks(x, [f"{n}\n(n={results[n]['n']})" for n in names])
+    _finish(ax, "Abstention on SQuAD 2.0 half A, cross-validated by article", "lower right", out)
+
+
+def plot_qa(runs: Mapping[str, Mapping[str, object]], out: Path) -> None:
+    """Bars of each configuration's end-to-end figures against the targets: answerable questions answered
+    with the gold answer, unanswerable ones abstained on, citations supported."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(runs)
+    bars = {
+        "answerable: gold in the answer": [_figure(runs[n], "answerable", "contains_gold") for n in names],
+        "unanswerable: abstained": [_figure(runs[n], "unanswerable", "abstained") for n in names],
+        "citations supported": [_figure(runs[n], "citations", "supported") for n in names],
+    }
+    x = np.arange(len(names))
+    _, ax = plt.subplots(figsize=(8, 3.8))
+    for offset, (label, values) in zip((-0.27, 0.0, 0.27), bars.items(), strict=True):
+        ax.bar(x + offset, values, 0.27, label=label)
+    ax.axhline(0.7, color="grey", linestyle="--", linewidth=1, label="targets 0.70 / 0.90")
+    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1)
+    ax.set_xticks(x, names)
+    _finish(ax, "SQuAD 2.0 half A, 200 questions: abstention cross-validated by article", "lower left", out)
+
+
+def _finish(ax: Any, title: str, legend: str, out: Path) -> None:
+    """Title, legend and a 0-1 scale on the axes; write their figure to `out` as PNG and close it."""
+    import matplotlib.pyplot as plt
+
     ax.set_ylim(0, 1)
-    ax.set_title("Abstention on SQuAD 2.0 half A, cross-validated by article")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc=legend)
+    ax.figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=120)
-    plt.close(fig)
+    ax.figure.savefig(out, dpi=120)
+    plt.close(ax.figure)
+
+
+def _figure(run: Mapping[str, object], part: str, key: str) -> float:
+    return float(cast(Mapping[str, float], run[part])[key])

@@ -17,7 +17,7 @@ from eval.calibration import (
     rescore_qa,
     split_by_article,
 )
-from eval.qa import SquadQuestion
+from eval.qa import SquadQuestion, summarize
 from generation.abstention import CALIBRATION_ARTICLES, AbstentionModel
 from tests.conftest import TEST_MODEL
 
@@ -160,10 +160,14 @@ def test_the_calibration_and_rescoring_commands_write_their_reports(
     assert report["cross_validated_by_article"]["n"] == 6
 
     run = tmp_path / "run.json"
-    run.write_text(json.dumps({"per_question": qa_records(40)}))
+    run.write_text(json.dumps({"per_question": qa_records(40), **summarize(qa_records(40))}))
     rescored = tmp_path / "rescored.json"
     result = CliRunner().invoke(app, ["eval", "rescore-qa", str(run), "--out", str(rescored)])
     assert result.exit_code == 0, result.output
     assert json.loads(rescored.read_text())["cross_validated_by_article"]["n"] == 40
+    plot = tmp_path / "qa.png"
+    result = CliRunner().invoke(app, ["eval", "plot-qa", str(run), str(rescored), "--out", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert plot.read_bytes().startswith(b"\x89PNG")
     result = CliRunner().invoke(app, ["eval", "rescore-qa", str(squad), "--out", str(rescored)])
     assert result.exit_code != 0 and "not an `eval qa` result" in result.output

@@ -97,3 +97,20 @@ def test_backfill_scans_each_chunk_once_and_counts_the_planted(
     assert (summary.chunks, summary.flagged) == (3, 1)
     assert sorted(context.scanned) == sorted({CLEAN, f"{CLEAN}\n{ATTACK}"}) and progress == [(3, 3)]
     scanner.close()
+
+
+@pytest.mark.parametrize("at_ingest", [True, False])
+def test_the_container_scans_at_ingest_unless_told_not_to(
+    tmp_path: Path, at_ingest: bool, embedder: SentenceTransformerEmbedder
+) -> None:
+    from app.container import Container
+    from app.settings import Settings
+
+    source = tmp_path / "notes.md"
+    source.write_text(f"# Notes\n\n{CLEAN}\n")
+    settings = Settings(data_dir=tmp_path / "data", safety_scan_at_ingest=at_ingest)
+    container = Container(settings, embedder=embedder)
+    container.ingest_pipeline.ingest([source], tenant="default", collection="notes")
+    stored = container.safety_scanner._verdicts
+    assert stored is not None and (stored.count() > 0) is at_ingest
+    container.close()

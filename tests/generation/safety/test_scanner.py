@@ -111,6 +111,7 @@ def test_the_container_scans_at_ingest_unless_told_not_to(
     settings = Settings(data_dir=tmp_path / "data", safety_scan_at_ingest=at_ingest)
     container = Container(settings, embedder=embedder)
     container.ingest_pipeline.ingest([source], tenant="default", collection="notes")
-    stored = container.safety_scanner._verdicts
-    assert stored is not None and (stored.count() > 0) is at_ingest
     container.close()
+    stored = VerdictStore(settings.data_dir / "safety_verdicts.sqlite3")
+    assert (stored.count() > 0) is at_ingest
+    stored.close()

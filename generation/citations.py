@@ -21,6 +21,42 @@ from retrieval.types import Passage
 MIN_OVERLAP = 0.5
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
+_CITING_WORDS = frozenset(
+    [
+        "source",
+        "sources",
+        "stated",
+        "states",
+        "state",
+        "information",
+        "found",
+        "find",
+        "according",
+        "quoted",
+        "quote",
+        "quotes",
+        "mentioned",
+        "mentions",
+        "given",
+        "provided",
+        "shown",
+        "see",
+        "answer",
+        "answers",
+        "hold",
+        "holds",
+        "above",
+        "based",
+        "refer",
+        "refers",
+        "reference",
+        "cited",
+        "cite",
+        "cites",
+        "passage",
+        "passages",
+    ]
+)
 _LEADING_MARKERS = re.compile(r"(?:\[\d+(?:\s*,\s*\d+)*\][\s,;]*)+")
 _WORD = re.compile(r"[a-z0-9]+")
 _STOPWORDS = frozenset(
@@ -126,6 +162,12 @@ def cited_numbers(answer: str) -> list[int]:
     return seen
 
 
+def claim_words(sentence: str) -> set[str]:
+    """The words a sentence claims something with: its content words, without markers and without the
+    words of citing itself ("This is stated in source [2]." claims nothing, and joins the sentence before)."""
+    return content_words(_MARKER.sub(" ", sentence)) - _CITING_WORDS
+
+
 def content_words(text: str) -> set[str]:
     """Lower-cased words of a text, without stopwords."""
     return {w for w in _WORD.findall(text.lower()) if w not in _STOPWORDS}
@@ -133,7 +175,8 @@ def content_words(text: str) -> set[str]:
 
 def sentences(answer: str) -> list[str]:
     """Split an answer into sentences; markers written after a sentence's full stop ("... eat fish. [1]")
-    and fragments holding only markers belong to the sentence before them."""
+    and fragments that claim nothing (only markers, or "This is stated in [1].") belong to the sentence
+    before them."""
     out: list[str] = []
     for part in _SENTENCE.split(answer.strip()):
         lead = _LEADING_MARKERS.match(part)
@@ -142,7 +185,7 @@ def sentences(answer: str) -> list[str]:
             part = part[lead.end() :]
             if not part:
                 continue
-        if out and not content_words(_MARKER.sub(" ", part)):
+        if out and not claim_words(part):
             out[-1] = f"{out[-1]} {part}"
         elif part:
             out.append(part)
@@ -171,7 +214,7 @@ def verify_citations(answer: str, passages: Sequence[Passage]) -> Verification:
 
 def check_sentence(sentence: str, passages: Sequence[Passage]) -> tuple[SentenceCheck, list[Citation]] | None:
     """One sentence's check and the citations it picks (None for a sentence with no content words)."""
-    words = content_words(_MARKER.sub(" ", sentence))
+    words = claim_words(sentence)
     if not words:
         return None
     return _check_sentence(sentence, words, passages)
@@ -180,7 +223,7 @@ def check_sentence(sentence: str, passages: Sequence[Passage]) -> tuple[Sentence
 def finished_sentences(text: str) -> list[str]:
     """The checkable sentences of a partial answer that can no longer change (all but the last, which
     may grow): the first sentences `verify_citations` will check once the answer is complete."""
-    return [s for s in sentences(text)[:-1] if content_words(_MARKER.sub(" ", s))]
+    return [s for s in sentences(text)[:-1] if claim_words(s)]
 
 
 def _check_sentence(

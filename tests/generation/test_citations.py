@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from generation.citations import cited_numbers, find_citations, sentences
+from generation.citations import cited_numbers, find_citations, sentences, verify_citations
 from tests.generation.helpers import passage
 
 DUCKS = passage("Ducks eat grasses, aquatic plants, fish, insects and small molluscs.", 1)
@@ -40,3 +40,13 @@ def test_markers_after_a_full_stop_belong_to_the_sentence_before() -> None:
         "Geese fly. [2][3]",
         "Swans glide [4]. [5]",
     ]
+
+
+def test_a_sentence_that_only_names_its_source_lends_its_marker_to_the_claim_before() -> None:
+    answer = "Ducks eat aquatic plants and insects. This is stated in source [1]."
+    assert sentences(answer) == [answer]
+    checked = verify_citations(answer, [GEESE, DUCKS])
+    assert [s.numbers for s in checked.sentences] == [(2,)] and checked.sentences[0].corrected_markers == (1,)
+    # an opening sentence that claims nothing is not checked, and cites nothing
+    parroted = verify_citations("The sources above hold the answer. [1]", [DUCKS])
+    assert parroted.sentences == [] and parroted.citations == []

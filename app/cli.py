@@ -445,13 +445,15 @@ def safety_train(
         "results/safety_train.json"
     ),
 ) -> None:
-    """Train the injection, harm and context heads; print and save cross-validated figures."""
+    """Train the injection, harm and context heads, and the injection head's second stage on
+    VERITY_SAFETY_ENCODER (none when it is empty); print and save cross-validated figures."""
     from generation.safety.train_all import SharedSets, train_all
 
     offline_environment()
     container = Container(Settings())
+    encoder = container.safety_encoder if container.settings.safety_encoder else None
     with console.status("training") as status:
-        result = train_all(SharedSets(data), container.embedder, out_dir, lambda s: status.update(s))
+        result = train_all(SharedSets(data), container.embedder, out_dir, lambda s: status.update(s), encoder)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)

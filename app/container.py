@@ -21,8 +21,9 @@ from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
 from generation.safety.context import ContextFilter
+from generation.safety.encoder import LlamaTextEncoder
 from generation.safety.gate import SafetyGate
-from generation.safety.input import InputFilter
+from generation.safety.input import InputFilter, SecondStage
 from generation.safety.models import SafetyHeads, load_heads
 from generation.safety.output import OutputFilter
 from generation.safety.pii import PiiDetector, build_analyzer
@@ -191,7 +192,23 @@ class Container:
     @functools.cached_property
     def safety_input_filter(self) -> InputFilter:
         """Injection and harmful-request detection on questions."""
-        return InputFilter(self.safety_heads.injection, self.safety_heads.harm, self.query_embedder)
+        heads = self.safety_heads
+        return InputFilter(heads.injection, heads.harm, self.query_embedder, self.safety_second_stage)
+
+    @functools.cached_property
+    def safety_second_stage(self) -> SecondStage | None:
+        """The LLM-read second stage of the input heads; None when VERITY_SAFETY_ENCODER is empty or no
+        second stage was trained."""
+        escalations = self.safety_heads.escalations
+        if not self.settings.safety_encoder or not escalations:
+            return None
+        return SecondStage(self.safety_encoder, escalations)
+
+    @functools.cached_property
+    def safety_encoder(self) -> LlamaTextEncoder:
+        """The LLM the input filter's second stage reads unsure questions with (loaded once, one thread)."""
+        path = resolve_model_path(self.settings.safety_encoder, self.settings.model_cache_dir)
+        return LlamaTextEncoder(path)
 
     @functools.cached_property
     def safety_context_filter(self) -> ContextFilter:

@@ -113,6 +113,11 @@ class Settings(BaseSettings):
     safety_scan_at_ingest: bool = Field(
         True, description="scan chunks for planted instructions while ingesting, not when first retrieved"
     )
+    safety_encoder: str = Field(
+        "qwen2.5-coder-0.5b-instruct-q4_k_m",
+        description="GGUF path or packaged model with which the input filter's second stage reads "
+        "questions its first stage is unsure of; empty: first stage only",
+    )
     safety_policy: str = Field(
         "", description="category=action pairs overriding the default safety policy, e.g. pii=flag,harm=block"
     )

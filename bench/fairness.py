@@ -95,7 +95,7 @@ class Load:
     async def quiet(self, flooders: int, count: int) -> list[float]:
         """The quiet tenant's latencies while `flooders` clients of the other tenant keep the engine busy."""
         async with httpx.AsyncClient(base_url=self.url, timeout=600) as client:
-            stop, served = asyncio.Event(), []
+            stop, served = asyncio.Event(), list[int]()
             tasks = [asyncio.create_task(self.flood(client, "flood", stop, served)) for _ in range(flooders)]
             await asyncio.sleep(1.0 if flooders else 0)
             latencies = [await self.ask(client, "quiet", i) for i in range(count)]

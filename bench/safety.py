@@ -93,7 +93,7 @@ def filtered_pipeline(
     recent = RecentEmbedder(container.embedder)
     heads = container.safety_heads
     gate = SafetyGate(
-        InputFilter(heads.injection, heads.harm, recent),
+        InputFilter(heads.injection, heads.harm, recent, container.safety_second_stage),
         container.safety_context_filter,
         container.safety_output_filter,
         container.safety_pii,
@@ -174,6 +174,16 @@ def main() -> None:
     print(f"{'unfiltered':<30} wall {wall:6.1f} ms   cpu {cpu:6.1f} ms   (medians)")
     report("filtered, passages ingested", times[1], times[0])
     report("filtered, passages never seen", times[2], times[0])
+    escalated = sum(any(f.escalated for f in container.safety_input_filter.check(q)) for q in asked)
+    print(f"questions the input filter's second stage read: {escalated} of {len(asked)}")
+    if container.safety_second_stage is not None:
+        encoder = container.safety_second_stage.encoder
+        encode_ms = []
+        for q in asked[:10]:
+            start = time.perf_counter()
+            encoder.encode([q])
+            encode_ms.append((time.perf_counter() - start) * 1000)
+        print(f"an escalated question costs the encoder {statistics.median(encode_ms):.0f} ms more (median)")
 
 
 if __name__ == "__main__":

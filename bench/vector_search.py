@@ -138,7 +138,7 @@ def measure_ivfpq(
     """IVF-PQ (2*sqrt(n) lists, 48 x 8-bit codes) with an exact refine, swept over nprobe and refine."""
     params = FaissParams(kind="ivfpq", train_min=0)
     index, build_s = built(params, data)
-    base = faiss.downcast_index(index).base_index
+    base = faiss.downcast_index(index).base_index  # type: ignore[attr-defined]
     print(
         f"  IVF-PQ nlist={faiss.extract_index_ivf(base).nlist} m={DIM // 8} built in {build_s:.1f} s; "
         f"codes alone {len(faiss.serialize_index(base)) / len(data):.0f} B/vector"

@@ -103,7 +103,12 @@ def evaluate_safety(
 
 
 CV_FIGURES = (  # (label, path in the training report, target, higher is better)
-    ("deepset injection accuracy", ("injection", "by_source", "deepset", "accuracy"), 0.95, True),
+    (
+        "deepset injection accuracy",
+        ("injection", "two_stage", "by_source", "deepset", "accuracy"),
+        0.95,
+        True,
+    ),
     ("XSTest unsafe recall", ("harm", "by_source", "xstest", "recall"), 0.85, True),
     ("XSTest safe flagged", ("harm", "by_source", "xstest", "flagged_rate"), 0.10, False),
     ("AdvBench recall", ("harm", "by_source", "advbench", "recall"), 0.95, True),
@@ -119,6 +124,16 @@ CV_FIGURES = (  # (label, path in the training report, target, higher is better)
 )
 
 
+def cross_validated_figure(report: dict[str, Any], keys: tuple[str, ...]) -> float:
+    """The figure at `keys`; a "two_stage" step is skipped when the heads were trained without one."""
+    value: Any = report
+    for key in keys:
+        if key == "two_stage" and key not in value:
+            continue
+        value = value[key]
+    return float(value)
+
+
 def plot_cross_validated(report: dict[str, Any], out: Path) -> None:
     """Bar chart of the out-of-fold figures of `verity safety train` against the issue's targets."""
     import matplotlib
@@ -128,9 +143,7 @@ def plot_cross_validated(report: dict[str, Any], out: Path) -> None:
 
     labels, values, targets, met = [], [], [], []
     for label, keys, target, higher in CV_FIGURES:
-        value: Any = report
-        for key in keys:
-            value = value[key]
+        value = cross_validated_figure(report, keys)
         labels.append(label)
         values.append(float(value))
         targets.append(target)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +22,13 @@ from generation.safety.datasets import (
     read_squad,
     read_xstest,
 )
+from generation.safety.encoder import TextEncoder
 from generation.safety.training import (
+    TrainedEscalation,
     TrainedHead,
     TrainingSet,
     save_heads,
+    train_escalation,
     train_screen_head,
     train_text_head,
 )
@@ -33,6 +36,10 @@ from retrieval.embedders import Embedder
 from retrieval.embedding_cache import RecentEmbedder
 
 INJECTION_C = 16.0
+INJECTION_ESCALATION_C = 4.0
+ESCALATION_WEIGHT = 0.05
+"""Weight of the LLM vector's standardised dimensions beside the first stage's (L2-normalised) features."""
+ENCODE_BATCH = 32
 HARM_C = 16.0
 SCREEN_C = 16.0
 SCREEN_MARGIN = 0.8
@@ -123,11 +130,14 @@ def _half(data: TrainingSet, oof: NDArray[np.float64]) -> float:
 
 def source_report(trained: TrainedHead) -> dict[str, dict[str, float]]:
     """Per source set: rows, recall on positives, flag rate on negatives, accuracy (out-of-fold)."""
-    y = trained.data.labels
-    flagged = trained.oof_scores >= trained.head.threshold
-    sources = np.array(trained.data.sources)
+    return _by_source(trained.data, trained.oof_scores >= trained.head.threshold)
+
+
+def _by_source(data: TrainingSet, flagged: NDArray[np.bool_]) -> dict[str, dict[str, float]]:
+    y = data.labels
+    sources = np.array(data.sources)
     out: dict[str, dict[str, float]] = {}
-    for name in sorted(set(trained.data.sources)):
+    for name in sorted(set(data.sources)):
         m = sources == name
         row: dict[str, float] = {"rows": int(m.sum()), "accuracy": float((flagged[m] == y[m]).mean())}
         if (y[m] == 1).any():
@@ -136,6 +146,35 @@ def source_report(trained: TrainedHead) -> dict[str, dict[str, float]]:
             row["flagged_rate"] = float(flagged[m & (y == 0)].mean())
         out[name] = row
     return out
+
+
+def escalation_report(first: TrainedHead, second: TrainedEscalation) -> dict[str, Any]:
+    """Out of fold: the two stages together, per source, and the share of each source's rows escalated."""
+    flagged = np.where(
+        second.escalated,
+        second.oof_scores >= second.head.head.threshold,
+        first.oof_scores >= first.head.threshold,
+    )
+    sources = np.array(first.data.sources)
+    return {
+        "encoder": second.head.encoder,
+        "band": [second.head.low, second.head.high],
+        "by_source": _by_source(first.data, flagged),
+        "escalated_by_source": {
+            name: float(second.escalated[sources == name].mean()) for name in sorted(set(first.data.sources))
+        },
+    }
+
+
+def encode_texts(
+    encoder: TextEncoder, texts: Sequence[str], step: Callable[[str], None]
+) -> NDArray[np.float32]:
+    """The encoder's vectors of `texts`, in batches, saying how far it got."""
+    parts = []
+    for start in range(0, len(texts), ENCODE_BATCH):
+        step(f"reading texts with {encoder.name}: {start}/{len(texts)}")
+        parts.append(encoder.encode(texts[start : start + ENCODE_BATCH]))
+    return np.concatenate(parts).astype(np.float32)
 
 
 def screen_report(screen: TrainedHead, full: TrainedHead) -> dict[str, Any]:
@@ -159,11 +198,23 @@ def screen_report(screen: TrainedHead, full: TrainedHead) -> dict[str, Any]:
 
 
 def train_all(
-    sets: SharedSets, embedder: Embedder, out_dir: Path, step: Callable[[str], None]
+    sets: SharedSets,
+    embedder: Embedder,
+    out_dir: Path,
+    step: Callable[[str], None],
+    encoder: TextEncoder | None = None,
 ) -> dict[str, Any]:
-    """Train, cross-validate and save the four heads; return the cross-validated report."""
+    """Train, cross-validate and save the four heads (and, with an encoder, the injection head's second
+    stage); return the cross-validated report."""
     step("injection head")
     injection = train_text_head("injection", injection_set(sets), embedder, INJECTION_C, _half)
+    escalation = None
+    if encoder is not None:
+        vectors = encode_texts(encoder, [r.text for r in injection.data.rows], step)
+        step("injection second stage")
+        escalation = train_escalation(
+            injection, vectors, encoder.name, INJECTION_ESCALATION_C, ESCALATION_WEIGHT
+        )
     step("harm head")
     harm = train_text_head("harm", harm_set(sets), embedder, HARM_C, _xstest_threshold)
     step("harm screen")
@@ -177,9 +228,16 @@ def train_all(
     fitted = fit_context_head(corpora, CONTEXT_C, segments, CONTEXT_NOVELTY_WEIGHT)
     context = dataclasses.replace(fitted, threshold=threshold)
     save_heads([injection.head, harm.head, context, screen.head], out_dir)
+    stale = out_dir / "injection_escalation.npz"
+    if escalation is not None:
+        escalation.head.save(stale)
+    elif stale.is_file():
+        stale.unlink()  # a second stage must match the first stage it was trained beside
     report: dict[str, Any] = {"folds": 5, "note": "every figure is out-of-fold (grouped k-fold)"}
     for trained in (injection, harm):
         report[trained.head.name] = {"threshold": trained.head.threshold, "by_source": source_report(trained)}
+    if escalation is not None:
+        report["injection"]["two_stage"] = escalation_report(injection, escalation)
     report["harm_screen"] = screen_report(screen, harm)
     report["context_injection"] = {
         "threshold": threshold,

@@ -14,6 +14,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from sklearn.model_selection import StratifiedGroupKFold  # type: ignore[import-untyped]
 
 from generation.safety.datasets import LabeledText
+from generation.safety.escalation import FIRST_STAGE_BAND, EscalationHead, combine
 from generation.safety.features import Matrix, featurize
 from generation.safety.heads import LinearHead
 from retrieval.embedders import Embedder
@@ -79,6 +80,7 @@ class TrainedHead:
     oof_scores: NDArray[np.float64]
     data: TrainingSet
     groups: NDArray[np.int64]
+    features: Matrix
 
 
 def train_text_head(
@@ -97,7 +99,7 @@ def train_text_head(
     head = fit_head(name, x, data.labels, c, True)
     threshold = pick_threshold(data, oof)
     final = LinearHead(name, head.coef, head.intercept, threshold, True)
-    return TrainedHead(final, oof, data, groups)
+    return TrainedHead(final, oof, data, groups, x)
 
 
 def train_screen_head(name: str, full: TrainedHead, c: float, margin: float) -> TrainedHead:
@@ -110,8 +112,35 @@ def train_screen_head(name: str, full: TrainedHead, c: float, margin: float) -> 
     threshold = margin * float(oof[caught].min()) if caught.any() else 0.0
     head = fit_head(name, x, y, c, False)
     return TrainedHead(
-        LinearHead(name, head.coef, head.intercept, threshold, False), oof, full.data, full.groups
+        LinearHead(name, head.coef, head.intercept, threshold, False), oof, full.data, full.groups, x
     )
+
+
+@dataclass(frozen=True)
+class TrainedEscalation:
+    """A second stage fitted on all rows, and the two stages' joint out-of-fold scores."""
+
+    head: EscalationHead
+    oof_scores: NDArray[np.float64]
+    escalated: NDArray[np.bool_]
+
+
+def train_escalation(
+    first: TrainedHead, vectors: NDArray[np.float32], encoder: str, c: float, weight: float
+) -> TrainedEscalation:
+    """Fit the second stage on every row (the band only decides when it is consulted). Each row's joint
+    out-of-fold score is the first stage's outside the band and the second stage's inside it."""
+    center = vectors.mean(axis=0).astype(np.float32)
+    scale = (weight / (vectors.std(axis=0) + 1e-6)).astype(np.float32)
+    x = combine(first.features, vectors, center, scale)
+    y = first.data.labels
+    second = out_of_fold(x, y, first.groups, c)
+    low, high = FIRST_STAGE_BAND
+    escalated = (first.oof_scores >= low) & (first.oof_scores < high)
+    joint = np.where(escalated, second, first.oof_scores)
+    fitted = fit_head(f"{first.head.name}_escalation", x, y, c, True)
+    head = EscalationHead(fitted, center, scale, low, high, encoder)
+    return TrainedEscalation(head, joint, escalated)
 
 
 def save_heads(heads: Sequence[LinearHead], directory: Path) -> None:

@@ -158,7 +158,7 @@ def evaluate_qa(
         "file": str(path),
         "questions": len(chosen),
         "held_out_articles": sorted({article_of(q) for q in chosen}) if held_out else None,
-        "abstention": "calibrated" if abstainer is not None else "model",
+        "abstention": json.loads(abstainer.model.to_json()) if abstainer is not None else "model",
         "seed": seed,
         "top_k": top_k,
         **summarize(records),

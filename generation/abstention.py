@@ -182,6 +182,11 @@ class Abstainer:
         self._model = model
         self._scorer = scorer
 
+    @property
+    def model(self) -> AbstentionModel:
+        """The calibrated model it decides with."""
+        return self._model
+
     def decide(self, question: str, passages: Sequence[Passage]) -> Decision:
         """Answer when P(answerable) reaches the calibrated threshold; no passages means abstain."""
         if not passages:

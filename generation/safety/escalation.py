@@ -8,8 +8,6 @@ encoder's standardised vector. Clear questions, nearly all of them, never pay fo
 
 from __future__ import annotations
 
-import functools
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,15 +37,6 @@ class EscalationHead:
     def escalates(self, first_score: float) -> bool:
         """True when the first stage's score lies in this head's band."""
         return self.low <= first_score < self.high
-
-    @functools.cached_property
-    def version(self) -> str:
-        """A short digest of the weights and standardisation: it changes whenever the head is retrained."""
-        digest = hashlib.sha256(self.head.version.encode())
-        digest.update(np.ascontiguousarray(self.center).tobytes())
-        digest.update(np.ascontiguousarray(self.scale).tobytes())
-        digest.update(f"{self.low!r}|{self.high!r}|{self.encoder}".encode())
-        return digest.hexdigest()[:16]
 
     def probabilities(self, features: Matrix, vectors: NDArray[np.float32]) -> NDArray[np.float64]:
         """P(positive) for each row, from the first stage's features and the encoder's vectors."""

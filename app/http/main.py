@@ -15,11 +15,13 @@ from app.http import (
     routes_answers,
     routes_chat,
     routes_collections,
+    routes_conversations,
     routes_documents,
     routes_embeddings,
     routes_health,
     routes_jobs,
     routes_models,
+    routes_passages,
     routes_usage,
 )
 from app.http.errors import install_error_handlers
@@ -48,6 +50,8 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
     app.state.started_at = int(time.time())
     routers = (
         routes_answers,
+        routes_conversations,
+        routes_passages,
         routes_chat,
         routes_embeddings,
         routes_models,

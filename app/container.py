@@ -13,6 +13,8 @@ from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
+from app.serving.answers import Answers
+from app.serving.chat import Chat
 from app.settings import Settings
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline
@@ -278,6 +280,16 @@ class Container:
     def chat(self) -> ChatPipeline:
         """Plain chat with the engine, for the engine's own model name."""
         return ChatPipeline(self.engine, self.generation_params)
+
+    @functools.cached_property
+    def answer_service(self) -> Answers:
+        """Grounded answers, admitted, scheduled and settled (the serving layer's answers use case)."""
+        return Answers(self.gateway, self.answers, self.engine.name, self.settings.top_k)
+
+    @functools.cached_property
+    def chat_service(self) -> Chat:
+        """Plain chat with the engine, admitted, scheduled and settled."""
+        return Chat(self.gateway, self.chat, self.engine)
 
     @functools.cached_property
     def gateway(self) -> Gateway:

@@ -15,6 +15,7 @@ from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
 from app.serving.answers import Answers
 from app.serving.chat import Chat
+from app.serving.embeddings import Embeddings
 from app.settings import Settings
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline
@@ -290,6 +291,11 @@ class Container:
     def chat_service(self) -> Chat:
         """Plain chat with the engine, admitted, scheduled and settled."""
         return Chat(self.gateway, self.chat, self.engine)
+
+    @functools.cached_property
+    def embedding_service(self) -> Embeddings:
+        """Embeddings for callers, metered; concurrent calls batched into one model call."""
+        return Embeddings(self.gateway, self.embedder, self.embedding_batcher)
 
     @functools.cached_property
     def gateway(self) -> Gateway:

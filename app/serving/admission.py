@@ -47,7 +47,8 @@ class Meter:
 @dataclass(frozen=True)
 class Admission:
     """What admission needs to know of a request: where it is recorded, its most tokens (held in
-    credits), its prompt estimate (charged if it is cut short), whether it streams, its deadline."""
+    credits), its prompt estimate (charged if it is cut short), whether it streams, its deadline for
+    the engine's turn, and whether it needs the engine at all."""
 
     endpoint: str
     model: str
@@ -55,6 +56,7 @@ class Admission:
     prompt_estimate: int
     stream: bool = False
     deadline_s: float | None = None
+    engine: bool = True
 
 
 Stage = Callable[[], Iterator[AnswerEvent]]
@@ -62,12 +64,14 @@ Stage = Callable[[], Iterator[AnswerEvent]]
 
 
 async def admit(gateway: Gateway, caller: Caller, admission: Admission) -> Ticket:
-    """Admit a request (off the event loop: it writes the ledger), then refuse it, settled, when the
-    engine's queue is full or the predicted wait passes its deadline."""
+    """Admit a request (off the event loop: it writes the ledger), then, for the engine's work, refuse
+    it, settled, when the engine's queue is full or the predicted wait passes its deadline."""
     a = admission
     ticket = await run_in_threadpool(
         gateway.admit, caller, a.endpoint, a.model, a.max_tokens, a.max_tokens, a.stream
     )
+    if not a.engine:
+        return ticket
     try:
         gateway.scheduler.check(caller.tenant, float(a.max_tokens), a.deadline_s)
     except Exception as exc:

@@ -45,6 +45,7 @@ class FairScheduler:
         weights: Mapping[str, float] | None = None,
         tiers: Mapping[str, int] | None = None,
         fifo: bool = False,
+        pace_s: float = 1.0,
     ) -> None:
         self.capacity, self.max_depth, self.deadline_s, self.fifo = capacity, max_depth, deadline_s, fifo
         self._weights, self._tiers = dict(weights or {}), dict(tiers or {})
@@ -53,7 +54,7 @@ class FairScheduler:
         self._virtual = 0.0
         self._last_tag: dict[str, float] = {}
         self._seq = itertools.count()
-        self._mean_run_s = 1.0
+        self._mean_run_s = pace_s  # the pace assumed until turns are measured
 
     @property
     def depth(self) -> int:

@@ -145,7 +145,9 @@ async def chat_sse(stream: AnswerStream, model: str, include_usage: bool) -> Asy
         body = ChatCompletionChunk(
             id=completion_id, created=stream.created, model=model, choices=choices, **extra
         )
-        return sse(None, body.model_dump(exclude_none=True), f"{completion_id}:{seen}")
+        data = {k: v for k, v in body.model_dump(exclude={"choices"}).items() if v is not None}
+        data["choices"] = [c.model_dump(exclude_none=True) for c in choices]
+        return sse(None, data, f"{completion_id}:{seen}")
 
     yield chunk([ChunkChoice(delta=ChunkDelta(role="assistant", content=""))])
     events: list[AnswerEvent] = []

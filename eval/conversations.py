@@ -7,7 +7,7 @@ SQuAD file's `data` and `paragraphs`). Each conversation is replayed turn by tur
 replies in the history are the gold answers (or "Not in your documents." for unanswerable turns), so the
 measure is of the rewriting, not of earlier answers. A follow-up is every turn after the first; recall
 counts the answerable ones, and the unanswerable ones are judged by the abstainer on the rewritten
-question over the passages it retrieves.
+question over the passages retrieved for the search query.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from eval.metrics import mean
 from eval.qa import load_squad
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import Abstainer
-from generation.answer import AnswerPipeline
 from generation.engines.protocol import Engine
 from generation.history import Turn
 from generation.prompts import NOT_IN_DOCUMENTS
@@ -112,8 +111,7 @@ def evaluate_conversations(
     with tempfile.TemporaryDirectory(prefix="verity-conversations-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
         searcher = HybridSearcher(index, embedder)
-        pipeline = AnswerPipeline(searcher, engine, abstainer=abstainer)
-        replay = Replay(searcher, pipeline, rewriter, abstainer, ids, top_k)
+        replay = Replay(searcher, rewriter, abstainer, ids, top_k)
         for conversation in conversations:
             records += replay.conversation(conversation)
             report("replaying conversations", len(records), total)
@@ -134,13 +132,12 @@ class Replay:
     def __init__(
         self,
         searcher: HybridSearcher,
-        pipeline: AnswerPipeline,
         rewriter: QueryRewriter,
         abstainer: Abstainer | None,
         ids: Sequence[Sequence[str]],
         top_k: int,
     ) -> None:
-        self._searcher, self._pipeline, self._rewriter = searcher, pipeline, rewriter
+        self._searcher, self._rewriter = searcher, rewriter
         self._abstainer, self._ids, self._top_k = abstainer, ids, top_k
         self._scope = Scope(EVAL_TENANT, "squad")
 
@@ -149,25 +146,30 @@ class Replay:
         history: list[Turn] = []
         records = []
         for number, turn in enumerate(conversation.turns):
-            records.append(self.turn(conversation.id, number, turn, history))
+            record, standalone = self.turn(conversation.id, number, turn, history)
+            records.append(record)
             reply = turn.answers[0] if turn.answers and not turn.is_impossible else NOT_IN_DOCUMENTS
-            history.append(Turn(turn.question, reply))
+            history.append(Turn(turn.question, reply, standalone))
         return records
 
-    def turn(self, cid: str, number: int, turn: FollowupTurn, history: Sequence[Turn]) -> dict[str, object]:
-        """Rewrite, search three ways, and (for an unanswerable follow-up) ask the abstainer."""
+    def turn(
+        self, cid: str, number: int, turn: FollowupTurn, history: Sequence[Turn]
+    ) -> tuple[dict[str, object], str]:
+        """Rewrite, search three ways, and (for an unanswerable follow-up) ask the abstainer; returns the
+        record and the standalone question the system made."""
         start = time.perf_counter()
         query = self._rewriter.standalone(turn.question, history)
         seconds = time.perf_counter() - start
         gold = self._ids[turn.paragraph[0]][turn.paragraph[1]]
-        texts = {"rewritten": query.text, "raw": turn.question, "standalone": turn.standalone}
+        texts = {"rewritten": query.searched, "raw": turn.question, "standalone": turn.standalone}
         hits = {kind: self._hit(text, gold) for kind, text in texts.items()}
         record: dict[str, object] = {
             "conversation": cid,
             "turn": number,
             "question": turn.question,
             "standalone": turn.standalone,
-            "search_query": query.text,
+            "search_query": query.searched,
+            "standalone_question": query.text,
             "rewrite": query.method,
             "rewrite_seconds": round(seconds, 3),
             "paragraph": gold,
@@ -175,18 +177,19 @@ class Replay:
             "hit@5": hits,
         }
         if turn.is_impossible and number > 0:
-            record["abstained"] = self._abstained(query.text)
-        return record
+            record["abstained"] = self._abstained(query.searched, query.text)
+        return record, query.text
 
     def _hit(self, query: str, gold: str) -> bool:
         found = self._searcher.search(query, self._scope, self._top_k)
         return any(p.chunk.document_id == gold for p in found.passages[: self._top_k])
 
-    def _abstained(self, query: str) -> bool | None:
+    def _abstained(self, searched: str, question: str) -> bool | None:
+        """Whether the system abstains on `question` over the passages found for `searched`."""
         if self._abstainer is None:
             return None
-        packed = self._pipeline.prepare(query, self._scope, self._top_k).packed
-        return not packed.included or not self._abstainer.decide(query, packed.included).answer
+        passages = self._searcher.search(searched, self._scope, self._top_k).passages
+        return not passages or not self._abstainer.decide(question, passages).answer
 
 
 def summarize(records: Sequence[dict[str, object]]) -> dict[str, object]:

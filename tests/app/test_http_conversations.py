@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -92,7 +93,7 @@ def landmarks(
     container.close()
 
 
-def ask(http: httpx.Client, conversation_id: str, question: str, **extra: object) -> dict[str, object]:
+def ask(http: httpx.Client, conversation_id: str, question: str, **extra: object) -> dict[str, Any]:
     response = http.post(
         f"/v1/conversations/{conversation_id}/messages", json={"question": question, **extra}
     )
@@ -117,7 +118,7 @@ def test_follow_ups_with_pronouns_search_the_thing_they_refer_to(landmarks: tupl
         assert second["rewrite"] == "engine"  # the previous standalone question keeps the subject in search
         assert second["search_query"] == "When was the Eiffel Tower completed? Who designed the Eiffel Tower?"
         assert second["citations"][0]["source"].endswith("eiffel.md")
-        assert second["usage"]["history"]["kept"] == 1  # type: ignore[index]
+        assert second["usage"]["history"]["kept"] == 1
         third = ask(http, cid, "How long is the main span of the Golden Gate Bridge?")
         assert third["search_query"] == "How long is the main span of the Golden Gate Bridge?"
         assert third["rewrite"] == "unchanged"  # it refers to nothing earlier: no model call
@@ -181,8 +182,8 @@ def test_deleted_documents_citations_show_as_gone(
     with httpx.Client(base_url=next(server), timeout=60) as http:
         cid = http.post("/v1/conversations", json={}).json()["id"]
         answer = ask(http, cid, "Who designed the Eiffel Tower?")
-        eiffel = answer["citations"][0]  # type: ignore[index]
-        bridge_sources = [s for s in answer["sources"] if s["source"].endswith("bridge.md")]  # type: ignore[attr-defined]
+        eiffel = answer["citations"][0]
+        bridge_sources = [s for s in answer["sources"] if s["source"].endswith("bridge.md")]
         assert http.delete(f"/v1/documents/{eiffel['document_id']}").status_code == 200
         opened = http.get(f"/v1/conversations/{cid}").json()
         assert opened["title"] == "Who designed the Eiffel Tower?"
@@ -275,10 +276,10 @@ def test_a_conversation_longer_than_the_window_keeps_answering_and_reports_what_
             answer = ask(http, cid, questions[i % len(questions)])
             said += len(str(answer["answer"]).split()) + len(questions[i % len(questions)].split())
             usage = answer["usage"]
-            assert usage["prompt_tokens"] + answer_tokens <= window  # type: ignore[index]
+            assert usage["prompt_tokens"] + answer_tokens <= window
     server.close()
     container.close()
-    history = usage["history"]  # type: ignore[index]
+    history = usage["history"]
     assert said > window  # the conversation no longer fits the model's window
     assert history["turns"] == 11 and history["kept"] >= 1 and history["dropped"] >= 1
     assert history["summarised"] >= 1 and history["tokens"] <= history["budget_tokens"]

@@ -75,7 +75,7 @@ def test_rename_and_delete(store: ConversationStore) -> None:
 
 def test_answers_citing_a_document_are_found_and_replaced(store: ConversationStore) -> None:
     store.create(conversation("c"))
-    cited = {"answer": "x", "citations": [{"document_id": "doc_1", "text": "secret"}]}
+    cited: dict[str, object] = {"answer": "x", "citations": [{"document_id": "doc_1", "text": "secret"}]}
     store.add_turn("acme", "c", turn("c", 0, cited), "2026-01-02")
     store.add_turn("acme", "c", turn("c", 2, {"answer": "y", "citations": []}), "2026-01-03")
     found = store.messages_citing("acme", "doc_1")

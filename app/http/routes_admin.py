@@ -16,9 +16,10 @@ from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.names import TenantName
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(known_fields_only)])
 
 
 def require_admin(

@@ -78,6 +78,12 @@ def test_unknown_fields_are_refused_by_verity_endpoints_and_ignored_by_openai_on
     assert error["param"] == "colection" and "unknown field 'colection'" in error["message"]
     key = client.post("/admin/keys", json={"tenant": "acme", "scope": ["endpoint:answers"]}, headers=admin())
     assert key.status_code == 400 and key.json()["error"]["param"] == "scope", key.text
+    listed = client.get("/v1/documents", params={"colection": "pond"})
+    assert listed.status_code == 400 and listed.json()["error"]["param"] == "colection", listed.text
+    files = {"file": ("notes.md", NOTE, "text/markdown")}
+    upload = client.post("/v1/documents", files=files, data={"colection": "pond"})
+    assert upload.status_code == 400 and upload.json()["error"]["param"] == "colection", upload.text
+    assert client.get("/v1/documents").json()["data"] == [], "a refused upload stores nothing"
     chat = {"model": "scripted", "messages": [{"role": "user", "content": "hi"}], "vendor_hint": 1}
     assert client.post("/v1/chat/completions", json=chat).status_code == 200
 

@@ -20,7 +20,7 @@ from app.http import routes_admin
 from app.http.openapi import build_schema
 
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
-ASSETS = "/static/swagger-ui"
+ASSETS = "/docs-assets/swagger-ui"  # not under /static, which the chat UI serves
 
 router = APIRouter(include_in_schema=False)
 

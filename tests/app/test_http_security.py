@@ -130,7 +130,7 @@ def test_every_response_carries_the_security_headers(client: httpx.Client) -> No
         client.post("/v1/answers", json={"question": ""}),
         client.post("/v1/answers", json=stream),
         client.get("/docs"),
-        client.get("/static/swagger-ui/swagger-ui.css"),
+        client.get("/docs-assets/swagger-ui/swagger-ui.css"),
         client.get("/admin/openapi.json"),
     ]
     for response in responses:
@@ -151,7 +151,7 @@ def test_docs_load_swagger_ui_from_this_server_with_no_inline_script(client: htt
     for asset in re.findall(r'(?:src|href)="(/[^"]+)"', page.text):
         loaded = client.get(asset)
         assert loaded.status_code == 200 and len(loaded.content) > 100, asset
-    assert "SwaggerUIBundle" in client.get("/static/swagger-ui/swagger-ui-bundle.js").text
+    assert "SwaggerUIBundle" in client.get("/docs-assets/swagger-ui/swagger-ui-bundle.js").text
     assert client.get("/redoc").status_code == 404
 
 

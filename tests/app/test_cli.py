@@ -19,7 +19,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VERITY_LLM_MODEL", TEST_MODEL)
     monkeypatch.setenv("VERITY_MAX_ANSWER_TOKENS", "96")
-    monkeypatch.setenv("COLUMNS", "200")
     return tmp_path
 
 

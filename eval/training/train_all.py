@@ -13,6 +13,15 @@ import numpy as np
 from numpy.typing import NDArray
 
 from eval.training.context_head import ContextCorpus, cross_validate_context, fit_context_head
+from eval.training.heads import (
+    TrainedEscalation,
+    TrainedHead,
+    TrainingSet,
+    save_heads,
+    train_escalation,
+    train_screen_head,
+    train_text_head,
+)
 from eval.training.safety_sets import (
     LabeledText,
     read_advbench,
@@ -23,15 +32,6 @@ from eval.training.safety_sets import (
     read_xstest,
 )
 from generation.safety.encoder import TextEncoder
-from eval.training.heads import (
-    TrainedEscalation,
-    TrainedHead,
-    TrainingSet,
-    save_heads,
-    train_escalation,
-    train_screen_head,
-    train_text_head,
-)
 from retrieval.embedders import Embedder
 from retrieval.embedding_cache import RecentEmbedder
 

@@ -22,6 +22,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+@pytest.mark.llm
 def test_ingest_all_of_docs_mixed_then_ask_about_one_with_a_citation(env: Path, docs_mixed: Path) -> None:
     first = runner.invoke(app, ["ingest", str(docs_mixed)])
     assert first.exit_code == 0, first.output

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.gateway.errors import GatewayError
+from app.names import InvalidName
 from app.token_input import TokenIdsNotInVocabulary
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
@@ -95,6 +96,7 @@ def api_error_from(exc: Exception) -> ApiError:
     if isinstance(exc, TokenIdsNotInVocabulary):
         return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")
     table: list[tuple[type[Exception], int, str, str]] = [
+        (InvalidName, 400, "invalid_request_error", "invalid_value"),
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
         (DuplicateDocument, 409, "invalid_request_error", "duplicate_document"),
@@ -133,7 +135,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(location) or None
-    message = str(first.get("msg", "invalid request"))
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{param}: {message}" if param else message), param
 
 

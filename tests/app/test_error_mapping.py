@@ -17,6 +17,7 @@ import generation.safety.errors
 import ingest.errors
 import retrieval.errors
 from app.http.errors import api_error_from, install_error_handlers
+from app.names import InvalidName
 from app.token_input import TokenIdsNotInVocabulary
 from generation.safety.errors import SafetyModelError
 from tests.conftest import REPO
@@ -44,7 +45,7 @@ def exception_classes() -> list[type[Exception]]:
         for _, kind in inspect.getmembers(module, inspect.isclass)
         if issubclass(kind, Exception) and kind.__module__ == module.__name__
     ]
-    return [*found, TokenIdsNotInVocabulary]
+    return [*found, TokenIdsNotInVocabulary, InvalidName]
 
 
 def documented() -> dict[str, set[int]]:

@@ -17,12 +17,12 @@ from app.http.main import create_app
 from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
-from retrieval.embedders import SentenceTransformerEmbedder
+from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from tests.conftest import CORPUS, TEST_MODEL
 
 
 def make_container(
-    data_dir: Path, embedder: SentenceTransformerEmbedder, engine: Engine, **overrides: object
+    data_dir: Path, embedder: Embedder, engine: Engine, **overrides: object
 ) -> Container:
     values: dict[str, object] = {"llm_model": TEST_MODEL, "max_answer_tokens": 96, **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]

@@ -12,8 +12,11 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.gateway.errors import GatewayError
+from app.http.security_headers import security_headers
 from app.names import InvalidName
+from app.token_input import TokenIdsNotInVocabulary
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
+from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
 from ingest.errors import (
     DuplicateDocument,
     EmptyDocument,
@@ -91,6 +94,8 @@ def api_error_from(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
+    if isinstance(exc, TokenIdsNotInVocabulary):
+        return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")
     table: list[tuple[type[Exception], int, str, str]] = [
         (InvalidName, 400, "invalid_request_error", "invalid_value"),
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
@@ -106,6 +111,10 @@ def api_error_from(exc: Exception) -> ApiError:
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
+        (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
+        (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
+        (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
+        (SafetyError, 500, "server_error", "safety_failed"),
     ]
     for kind, status, type_, code in table:
         if isinstance(exc, kind):
@@ -116,17 +125,26 @@ def api_error_from(exc: Exception) -> ApiError:
 
 
 def _response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    # a 500 is sent by Starlette's outermost middleware, past SecurityHeaders: set them here too
     return JSONResponse(
         error_body(error.message, error.type, error.param, error.code),
         status_code=error.status,
-        headers=dict(headers) if headers else None,
+        headers={**security_headers(), **(headers or {})},
     )
+
+
+UNKNOWN_FIELD = (
+    "Verity's own endpoints refuse fields they do not define (a misspelt field would otherwise be "
+    "silently ignored); the OpenAI-compatible endpoints ignore them, as OpenAI's clients expect"
+)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(location) or None
+    if first.get("type") == "extra_forbidden":
+        return f"unknown field {param!r}: {UNKNOWN_FIELD}", param
     message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{param}: {message}" if param else message), param
 
@@ -149,5 +167,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for kind in (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, Exception):
+    kinds = (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, SafetyError, Exception)
+    for kind in kinds:
         app.add_exception_handler(kind, on_api_error)

@@ -37,7 +37,7 @@ def client(
     root = tmp_path_factory.mktemp("formats")
     (root / "ducks.md").write_text("# Ducks\n\nDucks eat grasses, aquatic plants, insects and small fish.\n")
     (root / "geese.md").write_text("# Geese\n\nGeese fly south in large flocks every autumn.\n")
-    settings = Settings(data_dir=root / "data", max_answer_tokens=64)
+    settings = Settings(data_dir=root / "data", max_answer_tokens=64, safety_encoder="")
     container = Container(settings, embedder=embedder, engine=ScoringEngine(lambda _: REPLY))
     container.ingest_pipeline.ingest([root / "ducks.md", root / "geese.md"])
     with TestClient(create_app(container)) as test_client:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.conversations.records import Conversation, Message
 from app.http.schemas import AnswerOut
@@ -15,12 +15,16 @@ from retrieval.types import Chunk, Document
 class ConversationCreate(BaseModel):
     """`POST /v1/conversations`."""
 
+    model_config = ConfigDict(extra="forbid")
+
     collection: CollectionName | None = Field(None, description="answer from this collection only")
     title: Title | None = Field(None, description="a title (default: the first question)")
 
 
 class ConversationRename(BaseModel):
     """`PATCH /v1/conversations/{id}`."""
+
+    model_config = ConfigDict(extra="forbid")
 
     title: Title
 
@@ -74,6 +78,8 @@ class ConversationDeleted(BaseModel):
 
 class TurnRequestBody(BaseModel):
     """`POST /v1/conversations/{id}/messages`: the next question."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: str = Field(min_length=1, max_length=4000, description="the next question; may refer back")
     top_k: int | None = Field(None, ge=1, le=50, description="passages to retrieve (default: the setting)")

@@ -25,12 +25,13 @@ from app.http.conversation_schemas import (
 from app.http.deps import authorize, get_container, request_deadline
 from app.http.disconnect import unless_client_leaves
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.render import answer_out, event_stream, verity_sse
 from app.http.routes_answers import GATEWAY_ERRORS, STREAM_DOC
 from app.serving.conversations import TurnRequest
 from app.serving.fold import Answer, fold
 
-router = APIRouter(tags=["conversations"])
+router = APIRouter(tags=["conversations"], dependencies=[Depends(known_fields_only)])
 NOT_FOUND = error_responses(404)
 
 

@@ -9,8 +9,9 @@ from app.gateway.keys import Caller
 from app.http.conversation_schemas import PassageOut, passage_out
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
 
 
 @router.get("/v1/passages/{chunk_id}", response_model=PassageOut, responses=error_responses(400, 404))

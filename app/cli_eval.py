@@ -380,7 +380,7 @@ def eval_ragas(
     ] = None,
     judge_attempts: Annotated[int, typer.Option(help="tries per judge call before it counts as NaN")] = 3,
     judge_max_tokens: Annotated[int, typer.Option(help="longest judge answer, in tokens")] = 512,
-    judge_timeout: Annotated[float, typer.Option(help="seconds one judge answer may take")] = 120.0,
+    judge_timeout: Annotated[float, typer.Option(help="seconds one judge answer may take")] = 300.0,
     top_k: Annotated[int | None, typer.Option(help="passages per answer (default: the setting)")] = None,
     mode: Annotated[str, typer.Option(help="retrieval: hybrid, dense or bm25")] = "hybrid",
 ) -> None:
@@ -471,8 +471,8 @@ def _print_ragas_table(report: dict[str, object]) -> None:
         mean_value, ci = summary["mean"], cast(list[float] | None, summary["ci95"])
         table.add_row(
             name,
-            "–" if mean_value is None else f"{mean_value:.3f}",
-            "–" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
+            "-" if mean_value is None else f"{mean_value:.3f}",
+            "-" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
             str(summary["n"]),
             str(summary["nan"]),
             str(summary["not_applicable"]),
@@ -480,7 +480,9 @@ def _print_ragas_table(report: dict[str, object]) -> None:
     console.print(table)
 
 
-GateRunner = Callable[[dict[str, object], Container, Path, Stage], tuple[dict[str, object], dict[str, object]]]
+GateRunner = Callable[
+    [dict[str, object], Container, Path, Stage], tuple[dict[str, object], dict[str, object]]
+]
 
 
 def _gate_retrieval(
@@ -531,7 +533,7 @@ def _gate_ingest(
     from eval.ingest import evaluate_ingest
 
     result = evaluate_ingest(Path(str(section["sources"])), Path(str(section["reference"])))
-    recall = float(cast(float, result["mean_token_recall"]))
+    recall = float(result["mean_token_recall"])
     return cast(dict[str, object], result), {"ingest.mean_token_recall": headline_entry(recall)}
 
 

@@ -44,7 +44,7 @@ def load_headline(directory: Path) -> Headline:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise GateConfigError(f"{path}: no baseline headline metrics there ({exc})") from exc
-    return t.cast(Headline, data["metrics"] if "metrics" in data else data)
+    return t.cast(Headline, data.get("metrics", data))
 
 
 def headline_entry(value: float | None, ci95: t.Sequence[float] | None = None) -> dict[str, t.Any]:
@@ -94,6 +94,6 @@ def render_gate(result: dict[str, t.Any]) -> str:
     for c in result["checks"]:
         ci = c["baseline_ci95"]
         base = f"{c['baseline']:.4f}" + (f" [{ci[0]:.4f}, {ci[1]:.4f}]" if ci else "")
-        now = "–" if c["current"] is None else f"{c['current']:.4f}"
+        now = "-" if c["current"] is None else f"{c['current']:.4f}"
         lines.append(f"| {c['metric']} | {base} | {now} | {c['floor']:.4f} | {c['status']} |")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ import json
 import re
 import tempfile
 import time
+import typing as t
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,61 @@ class _ModeSearcher:
         return self._searcher.search(query, scope, top_k, mode=self._mode)
 
 
+class Answerer:
+    """Answers samples one at a time over the indexed corpus, reading back those already in `cache`.
+
+    The corpus is indexed on the first sample that is not cached; `close` removes the index.
+    """
+
+    def __init__(
+        self,
+        dataset: RagasDataset,
+        setup: AnswerSetup,
+        cache: Path | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self._dataset, self._setup, self._cache = dataset, setup, cache
+        self._report = progress or (lambda stage, done, total: None)
+        self._cached = {str(r["id"]): r for r in read_records(cache)}
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+        self._pipeline: AnswerPipeline | None = None
+        self._close_index: t.Callable[[], None] = lambda: None
+
+    def answer(self, sample: RagasSample) -> dict[str, object]:
+        """The record of `sample`: from the cache, or answered now and appended to it."""
+        if sample.id in self._cached:
+            return self._cached[sample.id]
+        record = _answer_one(self._ready(), sample, self._setup.top_k)
+        _append(self._cache, record)
+        self._cached[sample.id] = record
+        return record
+
+    def _ready(self) -> AnswerPipeline:
+        if self._pipeline is None:
+            setup = self._setup
+            self._tmp = tempfile.TemporaryDirectory(prefix="verity-ragas-")
+            index, _ = index_corpus(
+                self._dataset.corpus,
+                "ragas",
+                setup.embedder,
+                setup.backend,
+                Path(self._tmp.name),
+                self._report,
+            )
+            self._close_index = index.catalog.close
+            searcher = _ModeSearcher(HybridSearcher(index, setup.embedder), setup.mode)
+            self._pipeline = AnswerPipeline(
+                searcher, setup.engine, setup.context_budget_tokens, setup.params, setup.abstainer
+            )
+        return self._pipeline
+
+    def close(self) -> None:
+        """Release and delete the index, if one was built."""
+        self._close_index()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
 def answer_samples(
     dataset: RagasDataset,
     samples: Sequence[RagasSample],
@@ -62,40 +118,15 @@ def answer_samples(
 ) -> list[dict[str, object]]:
     """One record per sample (in order), answered now or read back from `cache`."""
     report = progress or (lambda stage, done, total: None)
-    cached = {str(r["id"]): r for r in read_records(cache)}
-    missing = [s for s in samples if s.id not in cached]
-    if missing:
-        cached |= _answer_missing(dataset, missing, setup, cache, report)
-    return [cached[s.id] for s in samples]
-
-
-def _answer_missing(
-    dataset: RagasDataset,
-    samples: Sequence[RagasSample],
-    setup: AnswerSetup,
-    cache: Path | None,
-    report: Progress,
-) -> dict[str, dict[str, object]]:
-    records: dict[str, dict[str, object]] = {}
-    with tempfile.TemporaryDirectory(prefix="verity-ragas-") as tmp:
-        index, _ = index_corpus(dataset.corpus, "ragas", setup.embedder, setup.backend, Path(tmp), report)
-        try:
-            searcher = _ModeSearcher(HybridSearcher(index, setup.embedder), setup.mode)
-            pipeline = AnswerPipeline(
-                searcher,
-                setup.engine,
-                setup.context_budget_tokens,
-                setup.params,
-                setup.abstainer,
-            )
-            for done, sample in enumerate(samples, start=1):
-                record = _answer_one(pipeline, sample, setup.top_k)
-                _append(cache, record)
-                records[sample.id] = record
-                report("answering", done, len(samples))
-        finally:
-            index.catalog.close()
-    return records
+    answerer = Answerer(dataset, setup, cache, report)
+    try:
+        records = []
+        for done, sample in enumerate(samples, start=1):
+            records.append(answerer.answer(sample))
+            report("answering", done, len(samples))
+        return records
+    finally:
+        answerer.close()
 
 
 def _answer_one(pipeline: AnswerPipeline, sample: RagasSample, top_k: int) -> dict[str, object]:

@@ -13,10 +13,11 @@ share of pairs where the original scores higher (ties count half): 0.5 is a judg
 
 from __future__ import annotations
 
-import random
 import re
 import typing as t
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+
+import numpy as np
 
 from eval.ragas_report import paired_separation
 from eval.ragas_scoring import Scored, Scorers, _run
@@ -46,20 +47,13 @@ def without_sentence(contexts: Sequence[str], sentence: str) -> list[str]:
     return [" ".join(c.replace(sentence, " ").split()) for c in contexts]
 
 
-def derangement(count: int, seed: int) -> list[int]:
-    """A seeded permutation of range(count) that moves every index (identity when count < 2)."""
-    if count < 2:
-        return list(range(count))
-    order = list(range(count))
-    random.Random(seed).shuffle(order)
-    return [order[(order.index(i) + 1) % count] for i in range(count)]
-
-
-def swapped_pairs(records: Sequence[Record], seed: int) -> list[tuple[Record, str]]:
-    """Answered records, each paired with another answered record's answer."""
+def swap_partners(records: Sequence[Record]) -> list[tuple[Record, str]]:
+    """Each answered record with the answer of the answered record before it (the first takes the
+    second's): stable as records are added, so a run can check the judge sample by sample."""
     answered = [r for r in records if not r["abstained"] and r["answer"]]
-    moved = derangement(len(answered), seed)
-    return [(r, answered[j]["answer"]) for r, j in zip(answered, moved, strict=True) if len(answered) > 1]
+    if len(answered) < 2:
+        return []
+    return [(r, answered[k - 1 if k else 1]["answer"]) for k, r in enumerate(answered)]
 
 
 def score_swapped(record: Record, answer: str, scorers: Scorers) -> Scored:
@@ -99,28 +93,26 @@ def score_ablated(record: Record, scorers: Scorers) -> Scored | None:
 def judge_check(
     records: Sequence[Record],
     scores: Sequence[Scored],
-    scorers: Scorers,
-    seed: int,
-    progress: Callable[[str, int, int], None] | None = None,
+    swapped: dict[str, Scored],
+    ablated: dict[str, Scored],
+    seed: int = 0,
 ) -> dict[str, t.Any]:
-    """The judge check of a run: separations of swapped and ablated samples, and citation agreement."""
-    report = progress or (lambda stage, done, total: None)
+    """The judge check of a run from its perturbed scores (by record id): separations of swapped and
+    ablated samples from the originals, and agreement with Verity's citation checks."""
     original = {str(r["id"]): s for r, s in zip(records, scores, strict=True)}
-    pairs = swapped_pairs(records, seed)
-    swapped: list[tuple[Record, Scored]] = []
-    for done, (record, answer) in enumerate(pairs, start=1):
-        swapped.append((record, score_swapped(record, answer, scorers)))
-        report("judge check: swapped answers", done, len(pairs))
-    ablated: list[tuple[Record, Scored]] = []
-    for done, record in enumerate(records, start=1):
-        scored = score_ablated(record, scorers)
-        if scored is not None:
-            ablated.append((record, scored))
-        report("judge check: sentence removed", done, len(records))
+    by_id = {str(r["id"]): r for r in records}
     return {
-        "swapped_answers": _separations(swapped, original, ("faithfulness", "response_relevancy"), seed),
+        "swapped_answers": _separations(
+            [(by_id[i], s) for i, s in swapped.items() if i in by_id],
+            original,
+            ("faithfulness", "response_relevancy"),
+            seed,
+        ),
         "supporting_sentence_removed": _separations(
-            ablated, original, ("context_recall", "faithfulness"), seed
+            [(by_id[i], s) for i, s in ablated.items() if i in by_id],
+            original,
+            ("context_recall", "faithfulness"),
+            seed,
         ),
         "citation_agreement": citation_agreement(records, scores),
     }
@@ -166,8 +158,22 @@ def citation_agreement(records: Sequence[Record], scores: Sequence[Scored]) -> d
 
 
 def _spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Spearman's rank correlation (average ranks for ties); None when either side is constant."""
     if len(a) < 3 or len(set(a)) < 2 or len(set(b)) < 2:
         return None
-    from scipy.stats import spearmanr
+    ra, rb = _ranks(a), _ranks(b)
+    return round(float(np.corrcoef(ra, rb)[0, 1]), 4)
 
-    return round(float(spearmanr(a, b).statistic), 4)
+
+def _ranks(values: Sequence[float]) -> list[float]:
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    ranks = [0.0] * len(values)
+    start = 0
+    while start < len(order):
+        end = start
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[start]]:
+            end += 1
+        for position in range(start, end + 1):
+            ranks[order[position]] = (start + end) / 2
+        start = end + 1
+    return ranks

@@ -53,7 +53,7 @@ def load_squad_dataset(path: Path) -> RagasDataset:
         RagasSample(
             id=q.id,
             question=q.question,
-            references=q.answers,
+            references=tuple(dict.fromkeys(q.answers)),
             reference_contexts=(paragraphs[q.paragraph_id][1],),
             source=q.paragraph_id,
             answerable=q.answerable,
@@ -73,9 +73,7 @@ def load_beir_dataset(directory: Path, split: str = "test") -> RagasDataset:
         relevant = sorted(d for d in dataset.qrels[query_id] if d in dataset.corpus)
         contexts = tuple(dataset.corpus[d][1] for d in relevant)
         source = relevant[0] if relevant else query_id
-        samples.append(
-            RagasSample(query_id, text, answers.get(query_id, ()), contexts, source, True, source)
-        )
+        samples.append(RagasSample(query_id, text, answers.get(query_id, ()), contexts, source, True, source))
     return RagasDataset(dataset.name, dataset.corpus, samples)
 
 

@@ -123,8 +123,7 @@ def llama_json_completer(
     The first attempt is greedy; later ones sample (temperature 0.7, seed = attempt) so a retry can get out
     of a loop. A schema the grammar builder cannot handle falls back to the generic JSON grammar.
     """
-    from llama_cpp import LlamaGrammar
-    from llama_cpp.llama_grammar import JSON_GBNF
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
 
     grammars: dict[str, t.Any] = {}
 

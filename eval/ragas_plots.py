@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
 PLOTS = ("scores.png", "answerable_vs_unanswerable.png", "latency.png")
 
@@ -27,7 +27,7 @@ def plot_scores(report: dict[str, t.Any], path: Path) -> None:
     metrics = [m for m, s in report["metrics"]["all"].items() if s["n"]]
     values = [[s["scores"][m] for s in report["samples"] if s["scores"].get(m) is not None] for m in metrics]
     fig, ax = plt.subplots(figsize=(10, 0.45 * len(metrics) + 1.5))
-    ax.boxplot(values, vert=False, widths=0.6, showmeans=True)
+    ax.boxplot(values, orientation="horizontal", widths=0.6, showmeans=True)
     for row, points in enumerate(values, start=1):
         jitter = [row + 0.18 * ((i * 7919) % 11 - 5) / 5 for i in range(len(points))]
         ax.scatter(points, jitter, s=8, alpha=0.5, color="tab:blue")
@@ -78,7 +78,7 @@ def plot_latency(report: dict[str, t.Any], path: Path) -> None:
         stages.setdefault("judge (all metrics)", []).append(sample.get("judge_seconds", 0.0))
     names = list(stages)
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.5))
-    ax.boxplot([stages[n] for n in names], vert=False, widths=0.6, showmeans=True)
+    ax.boxplot([stages[n] for n in names], orientation="horizontal", widths=0.6, showmeans=True)
     ax.set_yticks(range(1, len(names) + 1), names)
     ax.set_xscale("symlog", linthresh=0.1)
     ax.set_xlabel("seconds per sample (symlog)")

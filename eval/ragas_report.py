@@ -49,7 +49,7 @@ def cluster_bootstrap_ci(
         drawn = [sums[rng.randrange(len(sums))] for _ in sums]
         means.append(sum(s for s, _ in drawn) / sum(n for _, n in drawn))
     means.sort()
-    return means[int(0.025 * (resamples - 1))], means[int(math.ceil(0.975 * (resamples - 1)))]
+    return means[int(0.025 * (resamples - 1))], means[math.ceil(0.975 * (resamples - 1))]
 
 
 def summarize_metric(
@@ -116,7 +116,7 @@ def write_json_atomic(path: Path, data: object) -> None:
 
 def _fmt(summary: dict[str, t.Any]) -> str:
     if summary["mean"] is None:
-        return "–"
+        return "-"
     low, high = summary["ci95"]
     return f"{summary['mean']:.3f} [{low:.3f}, {high:.3f}]"
 
@@ -171,6 +171,6 @@ def render_check(check: dict[str, t.Any]) -> list[str]:
             "",
             f"Agreement with Verity's own sentence checks (faithfulness >= 0.5 vs half the sentences "
             f"supported) on {agreement['n']} answers: {agreement['agreement']:.2f}; Spearman "
-            f"{agreement['spearman'] if agreement['spearman'] is not None else '–'}.",
+            f"{agreement['spearman'] if agreement['spearman'] is not None else '-'}.",
         ]
     return lines

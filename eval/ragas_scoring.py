@@ -12,7 +12,7 @@ import asyncio
 import math
 import typing as t
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 
 from eval.errors import EvalError
@@ -79,13 +79,13 @@ def build_scorers(judge: t.Any, embeddings: t.Any, strictness: int = 1) -> Score
     )
 
 
-def _run(coroutine: Awaitable[t.Any]) -> float:
-    result = asyncio.run(coroutine)  # type: ignore[arg-type]
+def _run(coroutine: Coroutine[t.Any, t.Any, t.Any]) -> float:
+    result: t.Any = asyncio.run(coroutine)
     value = getattr(result, "value", result)
     return float(value)
 
 
-def _best(score: Callable[[str], Awaitable[t.Any]], references: Sequence[str]) -> float:
+def _best(score: Callable[[str], Coroutine[t.Any, t.Any, t.Any]], references: Sequence[str]) -> float:
     """The best score over several reference answers (SQuAD lists a few equivalent spans)."""
     return max(_run(score(reference)) for reference in references)
 
@@ -126,9 +126,7 @@ def score_record(record: dict[str, t.Any], scorers: Scorers) -> Scored:
     s = scorers
     scored.put(
         "faithfulness",
-        (lambda: _run(s.faithfulness.ascore(question, answer, contexts)))
-        if answered and contexts
-        else None,
+        (lambda: _run(s.faithfulness.ascore(question, answer, contexts))) if answered and contexts else None,
     )
     scored.put(
         "response_relevancy",

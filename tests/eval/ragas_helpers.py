@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import typing as t
 from collections.abc import Sequence
 from pathlib import Path
 
 from app.container import FAISS_BACKEND
 from eval.ragas_answers import AnswerSetup
+from eval.ragas_datasets import load_dataset
 from eval.ragas_judge import JsonCompleter, JudgeCache, LocalJudge, VerityEmbeddings
+from eval.ragas_run import RunConfig, run_ragas
 from eval.ragas_scoring import Scorers, build_scorers
 from generation.engines.protocol import ChatMessage, GenerationParams
 from generation.engines.scripted import ScriptedEngine
@@ -84,6 +87,20 @@ def fake_setup(engine: ScriptedEngine | None = None) -> AnswerSetup:
         None,
         top_k=2,
     )
+
+
+def run_fake(
+    tmp_path: Path, complete: JsonCompleter, engine: ScriptedEngine | None = None
+) -> dict[str, t.Any]:
+    """A whole ragas run over the six-article dataset, into tmp_path/out (the judge under `_judge`)."""
+    data = load_dataset(write_squad(tmp_path / "mini.json"))
+    judge, scorers = fake_judge(complete, tmp_path / "out" / "cache" / "judge.sqlite3")
+    config = RunConfig(str(tmp_path / "mini.json"), None, 0, 2)
+    models = {"answer": "scripted", "judge": judge.model, "embeddings": "hashing"}
+    report = run_ragas(
+        data, data.samples, fake_setup(engine), judge, scorers, config, tmp_path / "out", models
+    )
+    return report | {"_judge": judge}
 
 
 def fake_judge(complete: JsonCompleter, cache: Path | None = None) -> tuple[LocalJudge, Scorers]:

@@ -9,25 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from eval.ragas_datasets import load_dataset
 from eval.ragas_fake_judge import overlap_judge, prompt_input
-from eval.ragas_run import RunConfig, run_ragas
 from eval.ragas_scoring import METRICS
 from generation.engines.scripted import ScriptedEngine
-from tests.eval.ragas_helpers import fake_judge, fake_setup, write_squad
+from tests.eval.ragas_helpers import fake_judge, run_fake
 
 
 def _run(
     tmp_path: Path, complete: t.Any = overlap_judge, engine: ScriptedEngine | None = None
 ) -> dict[str, t.Any]:
-    data = load_dataset(write_squad(tmp_path / "mini.json"))
-    judge, scorers = fake_judge(complete, tmp_path / "out" / "cache" / "judge.sqlite3")
-    config = RunConfig(str(tmp_path / "mini.json"), None, 0, 2)
-    models = {"answer": "scripted", "judge": judge.model, "embeddings": "hashing"}
-    report = run_ragas(
-        data, data.samples, fake_setup(engine), judge, scorers, config, tmp_path / "out", models
-    )
-    return report | {"_judge": judge}
+    return run_fake(tmp_path, complete, engine)
 
 
 @pytest.fixture(scope="module")

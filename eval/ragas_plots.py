@@ -9,6 +9,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.patches import Patch
 
 PLOTS = ("scores.png", "answerable_vs_unanswerable.png", "latency.png")
 
@@ -56,14 +57,13 @@ def plot_groups(report: dict[str, t.Any], path: Path) -> None:
             ax.barh(row + offset, summary["mean"], height=0.34, color=color, alpha=0.8)
             ax.plot([low, high], [row + offset] * 2, color="black", linewidth=1)
             ax.text(min(high + 0.01, 1.0), row + offset, f"n={summary['n']}", va="center", fontsize=7)
-    ax.barh([], [], color="tab:green", label="answerable")
-    ax.barh([], [], color="tab:orange", label="unanswerable")
+    handles = [Patch(color="tab:green", label="answerable"), Patch(color="tab:orange", label="unanswerable")]
     ax.set_yticks(range(len(metrics)), metrics)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.12)
     ax.set_xlabel("mean score, 95% interval clustered by source document")
-    ax.set_title("answerable vs unanswerable questions")
-    ax.legend(loc="lower right")
+    ax.set_title("answerable vs unanswerable questions", loc="left")
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.55, 1.0), ncol=2, frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -74,14 +74,14 @@ def plot_latency(report: dict[str, t.Any], path: Path) -> None:
     stages: dict[str, list[float]] = {}
     for sample in report["samples"]:
         for stage, ms in sample["timings_ms"].items():
-            stages.setdefault(stage, []).append(ms / 1000)
-        stages.setdefault("judge (all metrics)", []).append(sample.get("judge_seconds", 0.0))
+            stages.setdefault(stage, []).append(max(ms / 1000, 1e-3))
+        stages.setdefault("judge (all metrics)", []).append(max(sample.get("judge_seconds", 0.0), 1e-3))
     names = list(stages)
     fig, ax = plt.subplots(figsize=(9, 0.5 * len(names) + 1.5))
     ax.boxplot([stages[n] for n in names], orientation="horizontal", widths=0.6, showmeans=True)
     ax.set_yticks(range(1, len(names) + 1), names)
-    ax.set_xscale("symlog", linthresh=0.1)
-    ax.set_xlabel("seconds per sample (symlog)")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per sample (log scale; under 1 ms drawn at 1 ms)")
     ax.set_title("per-stage latency (answering with Verity, then judging)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -442,8 +442,11 @@ def run_ragas_command(
     judge = LocalJudge(completer, engine.name, cache, config.judge_attempts)
     embeddings = VerityEmbeddings(container.embedder)
     scorers = build_scorers(judge, embeddings, config.relevancy_strictness)
+    from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
+
+    vectors = EmbeddingCache(out / "cache" / "embeddings.sqlite3")
     setup = AnswerSetup(
-        container.embedder,
+        CachedEmbedder(container.embedder, vectors),
         container.engine,
         FAISS_BACKEND,
         container.generation_params,
@@ -462,6 +465,7 @@ def run_ragas_command(
             return run(data, samples, setup, judge, scorers, config, out, models, stage_reporter(bar))
     finally:
         cache.close()
+        vectors.close()
 
 
 def _print_ragas_table(report: dict[str, object]) -> None:

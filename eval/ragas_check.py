@@ -124,7 +124,7 @@ def _separations(
     metrics: Sequence[str],
     seed: int,
 ) -> dict[str, t.Any]:
-    out: dict[str, t.Any] = {"samples": len(perturbed)}
+    out: dict[str, t.Any] = {"samples": len(perturbed), "details": _details(perturbed, metrics)}
     for metric in metrics:
         before, after, clusters, failed = [], [], [], 0
         for record, scored in perturbed:
@@ -138,6 +138,18 @@ def _separations(
             clusters.append(str(record["source"]))
         out[metric] = paired_separation(before, after, clusters, seed) | {"nan": failed}
     return out
+
+
+def _details(perturbed: Sequence[tuple[Record, Scored]], metrics: Sequence[str]) -> list[dict[str, t.Any]]:
+    """Each perturbed sample's scores and judge failures, so a reader can see what the check saw."""
+    return [
+        {
+            "id": record["id"],
+            "scores": {m: scored.scores.get(m) for m in metrics},
+            "failed": {m: scored.failed[m] for m in metrics if m in scored.failed},
+        }
+        for record, scored in perturbed
+    ]
 
 
 def citation_agreement(records: Sequence[Record], scores: Sequence[Scored]) -> dict[str, t.Any]:

@@ -128,7 +128,7 @@ def llama_json_completer(
     grammars: dict[str, t.Any] = {}
 
     def grammar_for(schema: dict[str, t.Any]) -> t.Any:
-        text = json.dumps(schema, sort_keys=True)
+        text = json.dumps(at_least_one_item(schema), sort_keys=True)
         if text not in grammars:
             try:
                 grammars[text] = LlamaGrammar.from_json_schema(text, verbose=False)
@@ -156,6 +156,19 @@ def llama_json_completer(
         return "".join(pieces)
 
     return complete
+
+
+def at_least_one_item(schema: t.Any) -> t.Any:
+    """The schema with every array given `minItems: 1` (unless it says otherwise): a judge must list at
+    least one statement or verdict, where an empty list would make the metric NaN."""
+    if isinstance(schema, list):
+        return [at_least_one_item(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    changed = {key: at_least_one_item(value) for key, value in schema.items()}
+    if changed.get("type") == "array" and "minItems" not in changed:
+        changed["minItems"] = 1
+    return changed
 
 
 class VerityEmbeddings(BaseRagasEmbedding):

@@ -157,7 +157,7 @@ def render_check(check: dict[str, t.Any]) -> list[str]:
     ]
     for name in ("swapped_answers", "supporting_sentence_removed"):
         for metric, sep in check[name].items():
-            if metric == "samples" or not sep.get("n"):
+            if not isinstance(sep, dict) or not sep.get("n"):
                 continue
             low, high = sep["difference_ci95"]
             lines.append(

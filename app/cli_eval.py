@@ -603,7 +603,8 @@ def eval_all(
     ] = None,
 ) -> None:
     """Run the evaluations a config names and compare their headline metrics with a baseline (the gate)."""
-    from eval.gate import GateConfigError, compare, load_config, load_headline, render_gate
+    from eval.errors import GateConfigError
+    from eval.gate import compare, load_config, load_headline, render_gate
     from eval.ragas_report import write_json_atomic
 
     try:

@@ -15,14 +15,10 @@ import tomllib
 import typing as t
 from pathlib import Path
 
-from eval.errors import EvalError
+from eval.errors import GateConfigError
 
 DEFAULT_TOLERANCE = 0.02
 Headline = dict[str, dict[str, t.Any]]
-
-
-class GateConfigError(EvalError, ValueError):
-    """A gate config or baseline that cannot be read."""
 
 
 def load_config(path: Path) -> dict[str, t.Any]:

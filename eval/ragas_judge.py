@@ -25,19 +25,24 @@ from pydantic import BaseModel, ValidationError
 from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.llms.base import InstructorBaseRagasLLM
 
-from eval.errors import EvalError
+from eval.errors import JudgeFailed
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import ChatMessage
 from retrieval.embedders import Embedder
 
 M = t.TypeVar("M", bound=BaseModel)
 
+__all__ = [
+    "JsonCompleter",
+    "JudgeCache",
+    "JudgeFailed",
+    "LocalJudge",
+    "VerityEmbeddings",
+    "llama_json_completer",
+]
+
 JsonCompleter = Callable[[str, dict[str, t.Any], int], str]
 """(prompt, JSON schema of the wanted answer, attempt number) -> the model's text."""
-
-
-class JudgeFailed(EvalError):
-    """The judge gave no answer matching the wanted schema within its attempts."""
 
 
 class JudgeCache:

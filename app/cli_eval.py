@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +15,15 @@ from rich.table import Table
 from app.cli_console import console, progress_bars, stage_reporter
 from app.container import FAISS_BACKEND, Container, offline_environment, store_backend
 from app.settings import Settings
+from eval.ragas_answers import AnswerSetup
 from retrieval.embedders import Embedder
+from retrieval.search import SearchMode
 
 if TYPE_CHECKING:
+    from eval.ragas_datasets import RagasDataset, RagasSample
+    from eval.ragas_judge import LocalJudge
+    from eval.ragas_run import RunConfig
+    from eval.ragas_scoring import Scorers
     from eval.retrieval import RetrievalSetup
 
 Stage = Callable[[str, int, int], None]
@@ -397,53 +404,20 @@ def eval_ragas(
 def run_ragas_command(
     dataset: Path,
     out: Path,
-    config: object,
+    config: RunConfig,
     judge_model: str | None,
     top_k: int | None,
     run: Callable[..., dict[str, object]],
 ) -> dict[str, object]:
     """Build the models and the run from the settings, then run it (shared by `eval ragas` and `eval all`)."""
-    import os
-
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
     offline_environment()
-    from eval.errors import DatasetError
-    from eval.ragas_answers import AnswerSetup
-    from eval.ragas_datasets import choose, load_dataset
-    from eval.ragas_judge import JudgeCache, LocalJudge, VerityEmbeddings, llama_json_completer
-    from eval.ragas_run import RunConfig
-    from eval.ragas_scoring import build_scorers
-    from generation.abstention import CALIBRATION_ARTICLES
-    from generation.engines.llama_cpp import LlamaCppEngine
-    from generation.models import resolve_model_path
-
-    assert isinstance(config, RunConfig)
-    try:
-        data = load_dataset(dataset, str(config.extra.get("split", "test")))
-    except DatasetError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-    if config.mode not in ("hybrid", "dense", "bm25"):
-        raise typer.BadParameter("--mode must be hybrid, dense or bm25")
-    container = Container(Settings())
-    s = container.settings
-    config.top_k = top_k or s.top_k
-    groups = None
-    if config.extra.get("held_out"):
-        groups = sorted({x.group for x in data.samples} - set(CALIBRATION_ARTICLES))
-    samples = choose(data.samples, config.limit, config.seed, groups)
-    engine = container.engine
-    judge_name = judge_model or s.llm_model
-    if judge_name != s.llm_model:
-        path = resolve_model_path(judge_name, s.model_cache_dir)
-        engine = LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
-    assert isinstance(engine, LlamaCppEngine)
-    completer = llama_json_completer(engine, config.judge_max_tokens, config.judge_timeout_s)
-    cache = JudgeCache(out / "cache" / "judge.sqlite3")
-    judge = LocalJudge(completer, engine.name, cache, config.judge_attempts)
-    embeddings = VerityEmbeddings(container.embedder)
-    scorers = build_scorers(judge, embeddings, config.relevancy_strictness)
     from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
 
+    data, samples = _ragas_samples(dataset, config)
+    container = Container(Settings())
+    config.top_k = top_k or container.settings.top_k
+    judge, scorers, judge_name = _ragas_judge(container, judge_model, config, out)
     vectors = EmbeddingCache(out / "cache" / "embeddings.sqlite3")
     setup = AnswerSetup(
         CachedEmbedder(container.embedder, vectors),
@@ -452,20 +426,59 @@ def run_ragas_command(
         container.generation_params,
         container.abstainer,
         config.top_k,
-        s.context_budget_tokens,
-        config.mode,  # type: ignore[arg-type]
+        container.settings.context_budget_tokens,
+        cast(SearchMode, config.mode),
     )
-    models = {
-        "answer": container.engine.name,
-        "judge": engine.name,
-        "embeddings": container.embedder.name,
-    }
+    models = {"answer": container.engine.name, "judge": judge_name, "embeddings": container.embedder.name}
     try:
         with progress_bars() as bar:
             return run(data, samples, setup, judge, scorers, config, out, models, stage_reporter(bar))
     finally:
-        cache.close()
+        if judge.cache is not None:
+            judge.cache.close()
         vectors.close()
+
+
+def _ragas_samples(dataset: Path, config: RunConfig) -> tuple[RagasDataset, list[RagasSample]]:
+    """The dataset and the samples a run asks (seeded draw; --held-out keeps calibration articles out)."""
+    from eval.errors import DatasetError
+    from eval.ragas_datasets import choose, load_dataset
+    from generation.abstention import CALIBRATION_ARTICLES
+
+    if config.mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("--mode must be hybrid, dense or bm25")
+    try:
+        data = load_dataset(dataset, str(config.extra.get("split", "test")))
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    groups = None
+    if config.extra.get("held_out"):
+        groups = sorted({x.group for x in data.samples} - set(CALIBRATION_ARTICLES))
+    return data, choose(data.samples, config.limit, config.seed, groups)
+
+
+def _ragas_judge(
+    container: Container, judge_model: str | None, config: RunConfig, out: Path
+) -> tuple[LocalJudge, Scorers, str]:
+    """The local judge (the answer model unless another is named), its disk cache and ragas' metrics."""
+    from eval.ragas_judge import JudgeCache, LocalJudge, VerityEmbeddings, llama_json_completer
+    from eval.ragas_scoring import build_scorers
+    from generation.engines.llama_cpp import LlamaCppEngine
+    from generation.models import resolve_model_path
+
+    s = container.settings
+    engine = container.engine
+    if judge_model is not None and judge_model != s.llm_model:
+        path = resolve_model_path(judge_model, s.model_cache_dir)
+        engine = LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
+    if not isinstance(engine, LlamaCppEngine):
+        raise typer.BadParameter("the ragas judge needs a llama.cpp model")
+    completer = llama_json_completer(engine, config.judge_max_tokens, config.judge_timeout_s)
+    judge = LocalJudge(
+        completer, engine.name, JudgeCache(out / "cache" / "judge.sqlite3"), config.judge_attempts
+    )
+    scorers = build_scorers(judge, VerityEmbeddings(container.embedder), config.relevancy_strictness)
+    return judge, scorers, engine.name
 
 
 def _print_ragas_table(report: dict[str, object]) -> None:

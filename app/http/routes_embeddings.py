@@ -6,13 +6,12 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
-from app.http.metering import GATEWAY_ERRORS, admit, settled
+from app.http.routes_answers import GATEWAY_ERRORS
 from app.http.schemas import (
     MAX_EMBEDDING_INPUTS,
     EmbeddingOut,
@@ -20,6 +19,7 @@ from app.http.schemas import (
     EmbeddingResponse,
     EmbeddingUsage,
 )
+from app.token_input import decode_token_ids
 from retrieval.embedders import Embedder
 
 router = APIRouter(tags=["embeddings"])
@@ -31,9 +31,9 @@ def input_texts(body: EmbeddingRequest, embedder: Embedder) -> list[str]:
     if isinstance(raw, str):
         texts = [raw]
     elif raw and all(isinstance(item, int) for item in raw):
-        texts = [embedder.decode(raw)]  # type: ignore[arg-type]
+        texts = [decode_token_ids(raw, embedder)]  # type: ignore[arg-type]
     else:
-        texts = [item if isinstance(item, str) else embedder.decode(item) for item in raw]  # type: ignore[arg-type]
+        texts = [item if isinstance(item, str) else decode_token_ids(item, embedder) for item in raw]  # type: ignore[arg-type]
     if not texts or any(not text.strip() for text in texts):
         raise ApiError(400, "input must not be empty, and no item of it may be empty", param="input")
     if len(texts) > MAX_EMBEDDING_INPUTS:
@@ -73,13 +73,8 @@ async def create_embeddings(
     embedder = container.embedder
     check_model(body, embedder)
     caller.check_model(embedder.name)
-    texts = input_texts(body, embedder)
-    counts = await run_in_threadpool(embedder.count_tokens, texts)
-    tokens = sum(min(n, embedder.max_tokens) for n in counts)
-    ticket = await admit(container.gateway, caller, "embeddings", embedder.name, tokens, stream=False)
-    async with settled(container.gateway, ticket) as meter:
-        vectors = await container.embedding_batcher.embed(texts)
-        meter.tokens_in, meter.status = tokens, 200
+    embedded = await container.embedding_service.embed(caller, input_texts(body, embedder))
+    tokens = embedded.tokens
     data = [
         EmbeddingOut(
             index=i,
@@ -89,7 +84,7 @@ async def create_embeddings(
                 else [float(x) for x in v]
             ),
         )
-        for i, v in enumerate(vectors)
+        for i, v in enumerate(embedded.vectors)
     ]
     return EmbeddingResponse(
         data=data, model=embedder.name, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)

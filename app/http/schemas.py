@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from app.names import CollectionName, Question
 from generation.abstention import Decision
-from generation.answer import DoneEvent, SentenceEvent, Usage
+from generation.answer import SafetyEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
 from retrieval.types import Document, Passage
 
@@ -97,7 +97,8 @@ class SafetyOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    """The answer, its citations and sources, usage and timings."""
+    """The answer, its citations and sources, usage and timings: the JSON answer, and the data of the
+    streamed `done` event (the same fields)."""
 
     id: str
     object: Literal["answer"] = "answer"
@@ -105,6 +106,7 @@ class AnswerOut(BaseModel):
     model: str
     answer: str
     abstained: bool
+    finish_reason: Literal["stop", "length"] = "stop"
     citations: list[CitationOut]
     sources: list[SourceOut]
     usage: UsageOut
@@ -271,17 +273,12 @@ def usage_out(usage: Usage, timings_ms: dict[str, float] | None = None) -> Usage
     )
 
 
-def done_payload(done: DoneEvent) -> dict[str, object]:
-    """The `done` event's data."""
-    return {
-        "answer": done.answer,
-        "abstained": done.abstained,
-        "citations": [citation_out(c).model_dump() for c in done.citations],
-        "usage": usage_out(done.usage, done.timings_ms).model_dump(),
-        "timings": done.timings_ms,
-        "sentences": [sentence_out(s).model_dump() for s in done.sentences],
-        "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
-    }
+def safety_out(event: SafetyEvent) -> SafetyOut:
+    """Render one safety check."""
+    return SafetyOut(
+        stage=event.stage, decision=event.decision, category=event.category, score=event.score,
+        action=event.action,
+    )  # fmt: skip
 
 
 def sentence_event_payload(event: SentenceEvent) -> dict[str, object]:

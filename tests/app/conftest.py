@@ -1,4 +1,4 @@
-"""A real container (SQLite, FAISS, bm25s, MiniLM, llama.cpp) over the project's own docs."""
+"""A real container (SQLite, FAISS, bm25s, MiniLM, llama.cpp) over the tests' own corpus (tests/data)."""
 
 from __future__ import annotations
 
@@ -16,13 +16,13 @@ from app.container import Container
 from app.http.main import create_app
 from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
-from generation.engines.protocol import ChatMessage, GenerationParams
-from retrieval.embedders import SentenceTransformerEmbedder
-from tests.conftest import REPO, TEST_MODEL
+from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from retrieval.embedders import Embedder, SentenceTransformerEmbedder
+from tests.conftest import CORPUS, TEST_MODEL
 
 
 def make_container(
-    data_dir: Path, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine, **overrides: object
+    data_dir: Path, embedder: Embedder, engine: Engine, **overrides: object
 ) -> Container:
     values: dict[str, object] = {"llm_model": TEST_MODEL, "max_answer_tokens": 96, **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
@@ -34,8 +34,8 @@ def demo_container(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine
 ) -> Iterator[Container]:
     container = make_container(tmp_path_factory.mktemp("verity"), embedder, engine)
-    report = container.ingest_pipeline.ingest([REPO / "README.md", REPO / "docs"], collection="demo")
-    assert report.failed == [] and report.count("added") >= 4
+    report = container.ingest_pipeline.ingest([CORPUS], collection="demo")
+    assert report.failed == [] and report.count("added") == len(list(CORPUS.iterdir()))
     yield container
     container.close()
 
@@ -87,9 +87,8 @@ def free_port() -> int:
 def served(demo_container: Container, engine: LlamaCppEngine) -> Iterator[tuple[str, WatchedEngine]]:
     watched = WatchedEngine(engine)
     container = make_container(
-        demo_container.settings.data_dir, demo_container.embedder, engine, max_answer_tokens=300
+        demo_container.settings.data_dir, demo_container.embedder, watched, max_answer_tokens=300
     )
-    container.__dict__["engine"] = watched
     server = serve(container)
     yield next(server), watched
     server.close()

@@ -21,9 +21,7 @@ from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from tests.conftest import CORPUS, TEST_MODEL
 
 
-def make_container(
-    data_dir: Path, embedder: Embedder, engine: Engine, **overrides: object
-) -> Container:
+def make_container(data_dir: Path, embedder: Embedder, engine: Engine, **overrides: object) -> Container:
     values: dict[str, object] = {"llm_model": TEST_MODEL, "max_answer_tokens": 96, **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=engine)

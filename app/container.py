@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 
 from app import kept_uploads
+from app.feedback import FeedbackStore
 from app.gateway.clock import SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
@@ -301,6 +302,11 @@ class Container:
         """Concurrent /v1/embeddings calls gathered into one model call."""
         return EmbeddingBatcher(self.embedder.embed, self.settings.embedding_batch_window_ms / 1000)
 
+    @functools.cached_property
+    def feedback(self) -> FeedbackStore:
+        """Ratings of answers, per tenant, beside the catalog."""
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
         _ = self.answers, self.chat, self.jobs, self.gateway
@@ -320,3 +326,5 @@ class Container:
             self.catalog.close()
         if "gateway" in self.__dict__:
             self.gateway.store.close()
+        if "feedback" in self.__dict__:
+            self.feedback.close()

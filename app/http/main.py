@@ -11,12 +11,14 @@ from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http import (
+    routes_account,
     routes_admin,
     routes_answers,
     routes_chat,
     routes_collections,
     routes_documents,
     routes_embeddings,
+    routes_feedback,
     routes_health,
     routes_jobs,
     routes_models,
@@ -24,6 +26,7 @@ from app.http import (
 )
 from app.http.errors import install_error_handlers
 from app.http.openapi import install_openapi
+from app.web import mount_web
 
 
 def create_app(container: Container, on_ready: Callable[[], None] | None = None) -> FastAPI:
@@ -57,7 +60,10 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_health,
         routes_usage,
         routes_admin,
+        routes_account,
+        routes_feedback,
     )
     for module in routers:
         app.include_router(module.router)
+    mount_web(app)
     return app

@@ -55,7 +55,7 @@ class Feedback:
     id: str = ""
 
     def as_eval_row(self) -> dict[str, Any]:
-        """The evaluation-dataset line: question, reference (when known), contexts, answer, rating, comment."""
+        """The dataset line: question, reference (when known), contexts, answer, rating, comment."""
         row: dict[str, Any] = {"question": self.question}
         if self.reference is not None:
             row["reference"] = self.reference

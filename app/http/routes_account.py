@@ -28,7 +28,7 @@ class CreditsSummary(BaseModel):
     """The tenant's credits: whether they apply, the balance now, and the blocks it is made of."""
 
     enforced: bool
-    balance: int | None = Field(description="credits left now (open holds count as spent); null: not enforced")
+    balance: int | None = Field(description="credits left now (open holds count as spent); null: not used")
     next_expiry: float | None = Field(description="when the next block with credits left expires")
     blocks: list[CreditBlockOut]
 
@@ -98,7 +98,6 @@ def account(
     now = container.gateway.clock.now()
     start = _midnight_utc(now) if since is None else since
     records = container.gateway.store.usage(caller.tenant, start, None)
-    s = container.settings
     return AccountOut(
         tenant=caller.tenant,
         auth_enabled=container.gateway.auth_enabled(),
@@ -111,8 +110,11 @@ def account(
             tokens=sum(r.tokens_in + r.tokens_out for r in records),
             credits=sum(r.credits for r in records),
         ),
-        limits=LimitsOut(
-            key_rpm=s.key_rpm, key_tpm=s.key_tpm, key_streams=s.key_streams,
-            tenant_rpm=s.tenant_rpm, tenant_tpm=s.tenant_tpm, tenant_streams=s.tenant_streams,
-        ),  # fmt: skip
+        limits=_limits(container),
     )
+
+
+def _limits(container: Container) -> LimitsOut:
+    s = container.settings
+    names = ("key_rpm", "key_tpm", "key_streams", "tenant_rpm", "tenant_tpm", "tenant_streams")
+    return LimitsOut(**{name: getattr(s, name) for name in names})

@@ -35,7 +35,7 @@ FILLER = (
 
 def first_sentence(text: str) -> str:
     """The passage's first sentence (or first 25 words), without Markdown marks."""
-    plain = re.sub(r"[#*_`>|]", " ", text)
+    plain = re.sub(r"[#*`]", " ", text)
     words = " ".join(plain.split())
     match = re.match(r"(.{20,}?[.!?])(\s|$)", words)
     return (match.group(1) if match else " ".join(words.split()[:25])).rstrip(".!?")
@@ -92,18 +92,36 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, object]) -> dic
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": args}
 
 
-def make_ui_container(data_dir: Path, embedder: SentenceTransformerEmbedder, **overrides: object) -> Container:
+def make_ui_container(
+    data_dir: Path, embedder: SentenceTransformerEmbedder, **overrides: object
+) -> Container:
     """A container over `data_dir` with the paced engine; safety on (without the LLM second stage)."""
     values: dict[str, object] = {"max_answer_tokens": 120, "safety_encoder": "", **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=PacedEngine())
 
 
+XSS_TEXT = (
+    "Xylophone notes live in this file: <script>window.__xss = 'script'</script> and "
+    "<img src=x onerror=\"window.__xss = 'img'\"> and [a tune](javascript:window.__xss='link') "
+    "are the three tricks it holds\n"
+)
+
+
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Iterator[UiServer]:
-    container = make_ui_container(tmp_path_factory.mktemp("ui"), embedder)
+def ui(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, docs_mixed: Path
+) -> Iterator[UiServer]:
+    """The server, tenant acme's key, wiki.md in collection `default` and an XSS file in `xss`."""
+    data_dir = tmp_path_factory.mktemp("ui")
+    container = make_ui_container(data_dir, embedder)
     gateway = container.gateway
     key, _ = create_key(gateway.store, gateway.clock, "acme", Scopes(), "browser tests")
+    xss = data_dir / "xylophone.txt"
+    xss.write_text(XSS_TEXT, encoding="utf-8")
+    for path, collection in ((docs_mixed / "wiki.md", "default"), (xss, "xss")):
+        report = container.ingest_pipeline.ingest([path], tenant="acme", collection=collection)
+        assert not report.failed
     server = serve(container)
     url = next(server)
     yield UiServer(url, container, key, container.engine)  # type: ignore[arg-type]

@@ -24,11 +24,15 @@ export async function loadCollections() {
   renderCollectionList(names);
 }
 
+function plural(n, word) {
+  return `${formatNumber(n)} ${word}${n === 1 ? "" : "s"}`;
+}
+
 function renderCollectionList(names) {
   const list = clear($("collections"));
   for (const name of names) {
     const stats = collections.find((c) => c.id === name);
-    const counts = stats ? `${formatNumber(stats.documents)} documents, ${formatNumber(stats.chunks)} chunks` : "empty";
+    const counts = stats ? `${plural(stats.documents, "document")}, ${plural(stats.chunks, "chunk")}` : "empty";
     const pick = el("button", { type: "button", class: "link", "aria-pressed": String(name === state.collection) }, name);
     pick.addEventListener("click", () => pickCollection(name));
     const remove = el("button", { type: "button", class: "link small danger-text", "aria-label": `Delete collection ${name}` }, "Delete");

@@ -7,8 +7,11 @@ function row(name, value) {
   return [el("dt", {}, name), el("dd", {}, value)];
 }
 
-function limit(value, unit) {
-  return value === null || value === undefined ? "no limit" : `${formatNumber(value)} ${unit}`;
+function limits(rpm, tpm, streams) {
+  const set = [[rpm, "requests a minute"], [tpm, "tokens a minute"], [streams, "answers streaming at once"]]
+    .filter(([value]) => value !== null && value !== undefined)
+    .map(([value, unit]) => `${formatNumber(value)} ${unit}`);
+  return set.length ? set.join(", ") : "none";
 }
 
 function creditsSection(credits) {
@@ -42,7 +45,7 @@ export async function loadUsage() {
       ...row("Tokens", formatNumber(t.tokens)),
       ...row("Credits spent", formatNumber(t.credits)))),
     el("section", {}, el("h3", {}, "Rate limits"), el("dl", { class: "meta" },
-      ...row("Per key", `${limit(l.key_rpm, "requests/min")}, ${limit(l.key_tpm, "tokens/min")}, ${limit(l.key_streams, "streams at once")}`),
-      ...row("Per tenant", `${limit(l.tenant_rpm, "requests/min")}, ${limit(l.tenant_tpm, "tokens/min")}, ${limit(l.tenant_streams, "streams at once")}`))));
+      ...row("Per key", limits(l.key_rpm, l.key_tpm, l.key_streams)),
+      ...row("Per tenant", limits(l.tenant_rpm, l.tenant_tpm, l.tenant_streams)))));
   return account;
 }

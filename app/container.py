@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from app import kept_uploads
+from app.conversations.service import Conversations
+from app.conversations.store import ConversationStore, SqliteConversationStore
 from app.feedback import FeedbackStore
 from app.gateway.clock import SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
@@ -21,6 +23,7 @@ from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
 from generation.models import resolve_model_path
+from generation.rewrite import QueryRewriter
 from generation.safety.context import ContextFilter
 from generation.safety.encoder import LlamaTextEncoder
 from generation.safety.gate import SafetyGate
@@ -162,6 +165,7 @@ class Container:
     def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
         """Delete documents from the catalog, vectors and BM25, then from the embedding cache."""
         deleted = self.index.delete_documents(tenant, document_ids)
+        self.conversations.forget_documents(tenant, [d.id for d in deleted])
         live = (searchable_text(c.section, c.text) for c in self.catalog.iter_chunks())
         self.ingest_embedder.retain_texts(live)
         return deleted
@@ -183,7 +187,28 @@ class Container:
             self.generation_params,
             self.abstainer,
             safety=self.safety_gate,
+            history_budget_tokens=self.settings.history_budget_tokens,
         )
+
+    @functools.cached_property
+    def rewriter(self) -> QueryRewriter:
+        """Makes follow-up questions standalone for search."""
+        return QueryRewriter(self.engine)
+
+    @functools.cached_property
+    def conversation_store(self) -> ConversationStore:
+        """Where conversations are kept (SQLite beside the catalog)."""
+        return SqliteConversationStore(self.settings.conversations_path)
+
+    @functools.cached_property
+    def conversations(self) -> Conversations:
+        """Conversations per tenant; their citations are checked against the catalog."""
+        catalog = self.catalog
+
+        def live(tenant: str, document_ids: Iterable[str]) -> set[str]:
+            return {d for d in set(document_ids) if catalog.get_document(tenant, d) is not None}
+
+        return Conversations(self.conversation_store, live)
 
     @functools.cached_property
     def safety_heads(self) -> SafetyHeads:
@@ -326,5 +351,7 @@ class Container:
             self.catalog.close()
         if "gateway" in self.__dict__:
             self.gateway.store.close()
+        if "conversation_store" in self.__dict__:
+            self.conversation_store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()

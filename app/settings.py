@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     max_answer_tokens: int = Field(384, ge=1)
     temperature: float = Field(0.1, ge=0.0, le=2.0)
     context_budget_tokens: int = Field(2048, ge=64)
+    history_budget_tokens: int = Field(
+        768,
+        ge=0,
+        description="most tokens of earlier conversation turns in a prompt (at most a third "
+        "of the window left after system prompt, question and answer)",
+    )
     top_k: int = Field(5, ge=1, le=50)
     abstention: bool = Field(True, description="let the calibrated abstainer decide whether to answer")
     abstention_model: Path | None = Field(
@@ -136,6 +142,11 @@ class Settings(BaseSettings):
     def gateway_path(self) -> Path:
         """The gateway's SQLite file: keys, credits and the usage ledger."""
         return self.data_dir / "gateway.sqlite3"
+
+    @property
+    def conversations_path(self) -> Path:
+        """The conversations' SQLite file."""
+        return self.data_dir / "conversations.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:

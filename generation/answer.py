@@ -25,6 +25,7 @@ from generation.citations import (
 )
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
+from generation.history import FittedHistory, HistoryReceipt, Turn, fit_history
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
 from generation.safety.gate import REFUSAL, ContextVerdict, SafetyDecision, SafetyGate
 from retrieval.context import PackedContext, pack_context
@@ -52,6 +53,7 @@ class Usage:
     passages_retrieved: int
     passages_included: int
     passages_dropped: int
+    history: HistoryReceipt | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -85,6 +87,7 @@ class DoneEvent:
     finish_reason: FinishReason = "stop"
     answerability: Decision | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
+    search_query: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,10 @@ class Prepared:
     retrieved: int
     timings_ms: dict[str, float]
     checked: ContextVerdict | None = None
+    history: FittedHistory | None = None
+
+
+NO_HISTORY = FittedHistory("", [], HistoryReceipt(0, 0, 0, 0, 0, 0))
 
 
 class AnswerPipeline:
@@ -138,7 +145,9 @@ class AnswerPipeline:
         params: GenerationParams | None = None,
         abstainer: Abstainer | None = None,
         safety: SafetyGate | None = None,
+        history_budget_tokens: int = 768,
     ) -> None:
+        self._history_budget = history_budget_tokens
         self._safety = safety
         self._retriever = retriever
         self._engine = engine
@@ -147,9 +156,19 @@ class AnswerPipeline:
         self._abstainer = abstainer
 
     def run(
-        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+        self,
+        question: str,
+        scope: Scope,
+        top_k: int = 5,
+        params: GenerationParams | None = None,
+        history: Sequence[Turn] = (),
+        search_query: str | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Stream the answer to `question` over the documents `scope` can see."""
+        """Stream the answer to `question` over the documents `scope` can see.
+
+        In a conversation, `history` holds the earlier turns (fitted into the history share of the
+        budget) and `search_query` the standalone question: it is searched, judged and answered.
+        """
         params = params or self._params
         start = time.perf_counter()
         if self._safety is not None:
@@ -159,19 +178,25 @@ class AnswerPipeline:
                 yield from refusal(start)
                 return
             question = verdict.text
-        prepared = self.prepare(question, scope, top_k, params)
+        question = search_query or question
+        prepared = self.prepare(question, scope, top_k, params, history)
         packed, timings, checked = prepared.packed, prepared.timings_ms, prepared.checked
+        fitted = prepared.history or NO_HISTORY
+        receipt = fitted.receipt if history else None
         if checked is not None:
             yield from safety_events(checked.decisions)
         yield SourcesEvent(packed.included)
         decision = self._decide(question, packed.included, timings)
         if not packed.included or (decision is not None and not decision.answer):
             yield DeltaEvent(NOT_IN_DOCUMENTS)
-            usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped))
+            usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped), receipt)
             timings["total"] = elapsed_ms(start)
-            yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
+            yield DoneEvent(
+                NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision,
+                search_query=question,
+            )  # fmt: skip
             return
-        messages = build_messages(question, packed.included)
+        messages = build_messages(question, packed.included, history=fitted.messages, summary=fitted.summary)
         generated = yield from stream_completion(
             self._engine, messages, params, timings, start, self._safety, packed.included
         )
@@ -186,6 +211,7 @@ class AnswerPipeline:
             passages_retrieved=prepared.retrieved,
             passages_included=len(packed.included),
             passages_dropped=len(packed.dropped),
+            history=receipt,
         )
         verification = verify_citations("" if abstained else generated.text, packed.included)
         timings["total"] = elapsed_ms(start)
@@ -198,18 +224,34 @@ class AnswerPipeline:
             generated.finish_reason,
             decision,
             verification.sentences,
+            question,
         )
 
     def prepare(
-        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+        self,
+        question: str,
+        scope: Scope,
+        top_k: int = 5,
+        params: GenerationParams | None = None,
+        history: Sequence[Turn] = (),
     ) -> Prepared:
         """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
+        params = params or self._params
         found = self._retriever.search(question, scope, top_k)
         checked = self._safety.check_passages(found.passages) if self._safety is not None else None
         passages = checked.passages if checked is not None else found.passages
-        budget = self._context_budget(question, params or self._params)
+        fitted = self.fit_history(question, history, params) if history else NO_HISTORY
+        budget = self._context_budget(question, params, fitted)
         packed = pack_context(passages, budget, self._engine.count_tokens, render_source)
-        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
+        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked, fitted)
+
+    def fit_history(self, question: str, history: Sequence[Turn], params: GenerationParams) -> FittedHistory:
+        """The turns the history share holds: at most the configured share, and at most a third of the
+        window left after the system prompt, the question and the answer."""
+        frame = self._engine.count_prompt_tokens(build_messages(question, []))
+        room = self._engine.context_window - frame - params.max_tokens
+        share = min(self._history_budget, max(0, room // 3))
+        return fit_history(history, share, self._engine.count_tokens)
 
     def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
         """The abstainer's decision over the packed passages (None when there is no abstainer)."""
@@ -220,9 +262,13 @@ class AnswerPipeline:
         timings["answerability"] = elapsed_ms(start)
         return decision
 
-    def _context_budget(self, question: str, params: GenerationParams) -> int:
-        """The configured budget, lowered when the model's window cannot hold it beside prompt and answer."""
-        frame = self._engine.count_prompt_tokens(build_messages(question, []))
+    def _context_budget(
+        self, question: str, params: GenerationParams, fitted: FittedHistory = NO_HISTORY
+    ) -> int:
+        """The configured budget, lowered when the model's window cannot hold it beside prompt, history
+        and answer."""
+        shown = build_messages(question, [], history=fitted.messages, summary=fitted.summary)
+        frame = self._engine.count_prompt_tokens(shown)
         room = self._engine.context_window - frame - params.max_tokens
         return max(0, min(self._budget, room))
 

@@ -50,9 +50,18 @@ def render_source(number: int, passage: Passage) -> str:
 
 
 def build_messages(
-    question: str, passages: Sequence[Passage], instruction: str = INSTRUCTION
+    question: str,
+    passages: Sequence[Passage],
+    instruction: str = INSTRUCTION,
+    history: Sequence[ChatMessage] = (),
+    summary: str = "",
 ) -> list[ChatMessage]:
-    """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check)."""
+    """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check).
+
+    In a conversation, the earlier turns kept (`history`) come between the system prompt and the
+    question, and a `summary` of older ones follows the system prompt.
+    """
     sources = "".join(render_source(i, p) for i, p in enumerate(passages, start=1))
     user = f"Sources:\n\n{sources}Question: {question.strip()}\n\n{instruction}"
-    return [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", user)]
+    system = f"{SYSTEM_PROMPT}\n\n{summary}" if summary else SYSTEM_PROMPT
+    return [ChatMessage("system", system), *history, ChatMessage("user", user)]

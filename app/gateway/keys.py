@@ -17,7 +17,17 @@ from app.gateway.errors import Forbidden, Unauthenticated
 from app.gateway.store import GatewayStore, KeyRecord
 
 PREFIX = "vk"
-ENDPOINTS = ("answers", "chat", "embeddings", "documents", "collections", "jobs", "models", "usage")
+ENDPOINTS = (
+    "answers",
+    "conversations",
+    "chat",
+    "embeddings",
+    "documents",
+    "collections",
+    "jobs",
+    "models",
+    "usage",
+)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,14 @@ from app.http import (
     routes_answers,
     routes_chat,
     routes_collections,
+    routes_conversations,
     routes_documents,
     routes_embeddings,
     routes_feedback,
     routes_health,
     routes_jobs,
     routes_models,
+    routes_passages,
     routes_usage,
 )
 from app.http.errors import install_error_handlers
@@ -51,6 +53,8 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
     app.state.started_at = int(time.time())
     routers = (
         routes_answers,
+        routes_conversations,
+        routes_passages,
         routes_chat,
         routes_embeddings,
         routes_models,

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-import time
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -13,23 +11,19 @@ from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.gateway.keys import Caller
+from app.http.answer_fold import AnswerFold
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
 from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
 from app.http.schemas import (
     AnswerOut,
     AnswerRequest,
-    SafetyOut,
-    answerability_out,
-    citation_out,
     done_payload,
     sentence_event_payload,
-    sentence_out,
     source_out,
-    usage_out,
 )
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, SentenceEvent, SourcesEvent
+from generation.answer import AnswerEvent, DeltaEvent, SafetyEvent, SentenceEvent, SourcesEvent
 from retrieval.types import Passage, Scope
 
 router = APIRouter(tags=["answers"])
@@ -48,7 +42,10 @@ def _sources(passages: list[Passage]) -> list[dict[str, object]]:
     return [source_out(i, p).model_dump() for i, p in enumerate(passages, start=1)]
 
 
-async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
+async def answer_frames(
+    events: AsyncIterator[AnswerEvent], done_extra: Callable[[], dict[str, object]] | None = None
+) -> AsyncIterator[str]:
+    """The SSE frames of an answer's events; `done_extra` adds fields to the `done` event."""
     async for event in events:
         if isinstance(event, SourcesEvent):
             yield sse("sources", {"sources": _sources(event.passages)})
@@ -59,7 +56,7 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
         elif isinstance(event, SentenceEvent):
             yield sse("sentence", sentence_event_payload(event))
         else:
-            yield sse("done", done_payload(event))
+            yield sse("done", {**done_payload(event), **(done_extra() if done_extra else {})})
 
 
 @router.post(
@@ -81,29 +78,8 @@ async def create_answer(
         lambda: container.answers.run(body.question, scope, top_k),
     )  # fmt: skip
     if body.stream:
-        return StreamingResponse(sse_stream(_frames(events)), media_type="text/event-stream")
-    sources: list[Passage] = []
-    done: DoneEvent | None = None
-    safety: list[SafetyOut] = []
+        return StreamingResponse(sse_stream(answer_frames(events)), media_type="text/event-stream")
+    fold = AnswerFold(container.engine.name)
     async for event in events:
-        if isinstance(event, SafetyEvent):
-            safety.append(SafetyOut(**dataclasses.asdict(event)))
-        elif isinstance(event, SourcesEvent):
-            sources = event.passages
-        elif isinstance(event, DoneEvent):
-            done = event
-    assert done is not None, "the answer pipeline always ends with a done event"
-    return AnswerOut(
-        id=f"ans_{uuid.uuid4().hex}",
-        created=int(time.time()),
-        model=container.engine.name,
-        answer=done.answer,
-        abstained=done.abstained,
-        citations=[citation_out(c) for c in done.citations],
-        sources=[source_out(i, p) for i, p in enumerate(sources, start=1)],
-        usage=usage_out(done.usage, done.timings_ms),
-        timings=done.timings_ms,
-        sentences=[sentence_out(s) for s in done.sentences],
-        answerability=answerability_out(done.answerability),
-        safety=safety,
-    )
+        fold.add(event)
+    return fold.answer()

@@ -1,7 +1,8 @@
 """`POST /v1/chat/completions`: OpenAI's chat API over a grounded answer or the plain engine.
 
-A `verity` / `verity:<collection>` model answers the last user message from the documents (earlier turns
-are not used yet: multi-turn retrieval is later work); the engine's own name chats with the whole
+A `verity` / `verity:<collection>` model answers the last user message from the documents, reading the
+whole `messages` list: earlier turns make the question standalone for search and, within their budget,
+go into the prompt (as in a stored conversation); the engine's own name chats with the whole
 conversation and no retrieval. Citations travel in the extra `citations` field.
 """
 
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
+from app.conversations.turns import follow_up_events, turns_from_messages
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
@@ -30,6 +32,7 @@ from app.http.openai_schemas import (
     ChunkChoice,
     ChunkDelta,
     CompletionUsage,
+    MessageIn,
 )
 from app.http.schemas import SafetyOut, answerability_out, citation_out, sentence_out
 from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
@@ -80,10 +83,19 @@ def _events(
             )
         scope = Scope(caller.tenant, caller.collection(route.collection))
         costs = answer_costs(container, last.text())
-        return container.answers.run(last.text(), scope, container.settings.top_k, params), costs
-    messages = [ChatMessage("system" if m.role == "developer" else m.role, m.text()) for m in body.messages]
+        history = turns_from_messages([_message(m) for m in body.messages[:-1]])
+        top_k, question = container.settings.top_k, last.text()
+        events = follow_up_events(
+            container.answers, container.rewriter, question, history, scope, top_k, params
+        )
+        return events, costs
+    messages = [_message(m) for m in body.messages]
     prompt = container.engine.count_prompt_tokens(messages)
     return container.chat.run(messages, params), (prompt + params.max_tokens, prompt)
+
+
+def _message(message: MessageIn) -> ChatMessage:
+    return ChatMessage("system" if message.role == "developer" else message.role, message.text())
 
 
 def _usage(usage: Usage) -> CompletionUsage:

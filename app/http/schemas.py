@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from generation.abstention import Decision
 from generation.answer import DoneEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
+from generation.history import HistoryReceipt
 from retrieval.types import Document, Passage
 
 MAX_EMBEDDING_INPUTS = 2048
@@ -27,6 +28,7 @@ class SourceOut(BaseModel):
     """A numbered passage shown to the model."""
 
     number: int
+    chunk_id: int = Field(description="the passage's id: GET /v1/passages/{chunk_id} opens it")
     document_id: str
     source: str
     page: int | None
@@ -69,6 +71,18 @@ class AnswerabilityOut(BaseModel):
     evidence: dict[str, float | None]
 
 
+class HistoryUsageOut(BaseModel):
+    """In a conversation, what the history share of the context budget let in: earlier turns kept
+    whole, summarised (their questions kept in one line) and dropped, oldest first."""
+
+    turns: int
+    kept: int
+    summarised: int
+    dropped: int
+    tokens: int
+    budget_tokens: int
+
+
 class UsageOut(BaseModel):
     """Tokens of one answer and what the context budget let in."""
 
@@ -81,6 +95,7 @@ class UsageOut(BaseModel):
     passages_included: int
     passages_dropped: int
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    history: HistoryUsageOut | None = None
 
 
 class SafetyOut(BaseModel):
@@ -109,6 +124,9 @@ class AnswerOut(BaseModel):
     sentences: list[SentenceOut] = Field(default_factory=list)
     answerability: AnswerabilityOut | None = None
     safety: list[SafetyOut] = Field(default_factory=list)
+    search_query: str = Field(
+        "", description="what was searched for: the question, made standalone in a conversation"
+    )
 
 
 class EmbeddingRequest(BaseModel):
@@ -210,6 +228,7 @@ def source_out(number: int, passage: Passage) -> SourceOut:
     c = passage.chunk
     return SourceOut(
         number=number,
+        chunk_id=c.id,
         document_id=c.document_id,
         source=c.source_path,
         page=c.page,
@@ -268,6 +287,21 @@ def usage_out(usage: Usage, timings_ms: dict[str, float] | None = None) -> Usage
         passages_included=usage.passages_included,
         passages_dropped=usage.passages_dropped,
         timings_ms=timings_ms or {},
+        history=history_out(usage.history),
+    )
+
+
+def history_out(receipt: HistoryReceipt | None) -> HistoryUsageOut | None:
+    """Render the history receipt (None outside a conversation)."""
+    if receipt is None:
+        return None
+    return HistoryUsageOut(
+        turns=receipt.turns,
+        kept=receipt.kept,
+        summarised=receipt.summarised,
+        dropped=receipt.dropped,
+        tokens=receipt.tokens,
+        budget_tokens=receipt.budget_tokens,
     )
 
 
@@ -281,6 +315,7 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
         "timings": done.timings_ms,
         "sentences": [sentence_out(s).model_dump() for s in done.sentences],
         "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
+        "search_query": done.search_query,
     }
 
 

@@ -1,0 +1,1 @@
+"""Server-side conversations: records per tenant, their store, and answering the next turn."""

@@ -1,0 +1,188 @@
+"""The `ConversationStore` seam, and its SQLite implementation.
+
+The SQL is plain (no SQLite-only syntax beyond the connection set-up), so a Postgres backend can run
+the same statements with its own placeholders. Every row carries its tenant, and every read and write
+names the tenant: no call reaches another tenant's conversations. A turn (the question and its answer)
+is written in one transaction, with the conversation's `updated_at` and `message_count`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+from app.conversations.records import Conversation, Cursor, Message
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, title TEXT NOT NULL, collection TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, message_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_tenant ON conversations (tenant, updated_at, id);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,
+    role TEXT NOT NULL, content TEXT NOT NULL, created_at TEXT NOT NULL, answer TEXT,
+    UNIQUE (conversation_id, seq)
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (tenant, conversation_id, seq);
+"""
+
+_CONVERSATION = "id, tenant, title, collection, created_at, updated_at, message_count"
+_MESSAGE = "id, conversation_id, tenant, seq, role, content, created_at, answer"
+
+
+class ConversationStore(Protocol):
+    """Where conversations and their messages are kept, per tenant."""
+
+    def create(self, conversation: Conversation) -> None: ...
+
+    def get(self, tenant: str, conversation_id: str) -> Conversation | None: ...
+
+    def recent(self, tenant: str, limit: int, after: Cursor | None = None) -> list[Conversation]: ...
+
+    def rename(self, tenant: str, conversation_id: str, title: str, at: str) -> Conversation | None: ...
+
+    def delete(self, tenant: str, conversation_id: str) -> bool: ...
+
+    def messages(self, tenant: str, conversation_id: str) -> list[Message]: ...
+
+    def add_turn(self, tenant: str, conversation_id: str, messages: Sequence[Message], at: str) -> None: ...
+
+    def messages_citing(self, tenant: str, document_id: str) -> list[Message]: ...
+
+    def replace_answer(self, tenant: str, message_id: str, answer: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SqliteConversationStore:
+    """Conversations in one SQLite file (WAL), safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._db.execute(sql, tuple(args)).fetchall())
+
+    def close(self) -> None:
+        """Release the file."""
+        with self._lock:
+            self._db.close()
+
+    def create(self, conversation: Conversation) -> None:
+        """Store a new conversation."""
+        c = conversation
+        with self._write() as db:
+            db.execute(
+                f"INSERT INTO conversations ({_CONVERSATION}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (c.id, c.tenant, c.title, c.collection, c.created_at, c.updated_at, c.message_count),
+            )
+
+    def get(self, tenant: str, conversation_id: str) -> Conversation | None:
+        """The tenant's conversation with this id, if any."""
+        rows = self._read(
+            f"SELECT {_CONVERSATION} FROM conversations WHERE tenant = ? AND id = ?",
+            (tenant, conversation_id),
+        )
+        return Conversation(*rows[0]) if rows else None
+
+    def recent(self, tenant: str, limit: int, after: Cursor | None = None) -> list[Conversation]:
+        """Up to `limit` of the tenant's conversations, most recently updated first, after the cursor."""
+        sql, args = f"SELECT {_CONVERSATION} FROM conversations WHERE tenant = ?", [tenant]
+        if after is not None:
+            sql += " AND (updated_at < ? OR (updated_at = ? AND id < ?))"
+            args += [after.updated_at, after.updated_at, after.id]
+        rows = self._read(sql + " ORDER BY updated_at DESC, id DESC LIMIT ?", [*args, limit])
+        return [Conversation(*row) for row in rows]
+
+    def rename(self, tenant: str, conversation_id: str, title: str, at: str) -> Conversation | None:
+        """Give the conversation a new title; None when the tenant has no such conversation."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE conversations SET title = ?, updated_at = ? WHERE tenant = ? AND id = ?",
+                (title, at, tenant, conversation_id),
+            )
+        return self.get(tenant, conversation_id)
+
+    def delete(self, tenant: str, conversation_id: str) -> bool:
+        """Remove the conversation and all its messages; False when the tenant has no such conversation."""
+        with self._write() as db:
+            gone = db.execute(
+                "DELETE FROM conversations WHERE tenant = ? AND id = ?", (tenant, conversation_id)
+            ).rowcount
+            db.execute(
+                "DELETE FROM messages WHERE tenant = ? AND conversation_id = ?", (tenant, conversation_id)
+            )
+        return bool(gone)
+
+    def messages(self, tenant: str, conversation_id: str) -> list[Message]:
+        """The conversation's messages, oldest first."""
+        rows = self._read(
+            f"SELECT {_MESSAGE} FROM messages WHERE tenant = ? AND conversation_id = ? ORDER BY seq",
+            (tenant, conversation_id),
+        )
+        return [_message(row) for row in rows]
+
+    def add_turn(self, tenant: str, conversation_id: str, messages: Sequence[Message], at: str) -> None:
+        """Append messages (a question and its answer) and touch the conversation, in one transaction."""
+        with self._write() as db:
+            for m in messages:
+                db.execute(
+                    f"INSERT INTO messages ({_MESSAGE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (m.id, conversation_id, tenant, m.seq, m.role, m.content, m.created_at, _json(m.answer)),
+                )
+            db.execute(
+                "UPDATE conversations SET updated_at = ?, message_count = message_count + ? "
+                "WHERE tenant = ? AND id = ?",
+                (at, len(messages), tenant, conversation_id),
+            )
+
+    def messages_citing(self, tenant: str, document_id: str) -> list[Message]:
+        """The tenant's answers whose stored JSON names the document (a superset: callers check)."""
+        escaped = document_id.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+        rows = self._read(
+            f"SELECT {_MESSAGE} FROM messages WHERE tenant = ? AND answer IS NOT NULL "
+            "AND answer LIKE ? ESCAPE '!'",
+            (tenant, f"%{escaped}%"),
+        )
+        return [_message(row) for row in rows]
+
+    def replace_answer(self, tenant: str, message_id: str, answer: dict[str, Any]) -> None:
+        """Overwrite a stored answer (used to scrub the text of deleted documents)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE messages SET answer = ? WHERE tenant = ? AND id = ?",
+                (_json(answer), tenant, message_id),
+            )
+
+
+def _json(answer: dict[str, Any] | None) -> str | None:
+    return None if answer is None else json.dumps(answer, ensure_ascii=False)
+
+
+def _message(row: tuple[Any, ...]) -> Message:
+    message_id, conversation_id, tenant, seq, role, content, created_at, answer = row
+    parsed = None if answer is None else json.loads(answer)
+    return Message(message_id, conversation_id, tenant, seq, role, content, created_at, parsed)

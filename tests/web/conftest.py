@@ -20,6 +20,7 @@ from app.settings import Settings
 from generation.engines.protocol import ChatMessage, GenerationParams
 from generation.engines.scripted import ScriptedEngine
 from generation.prompts import CHECK_INSTRUCTION
+from generation.rewrite import REWRITE_INSTRUCTION
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import serve
 
@@ -44,6 +45,9 @@ def first_sentence(text: str) -> str:
 def grounded_reply(messages: Sequence[ChatMessage]) -> str:
     """Copy source 1's first sentence citing [1], then an unsupported sentence and a long filler."""
     user = messages[-1].content
+    if REWRITE_INSTRUCTION in user:
+        question = user.split("Question: ", 1)[1].split("\n", 1)[0]
+        return re.sub(r"\bit\b", "IBM", question)
     found = re.search(r"\[1\] \([^\n]*\)\n(.+?)(?:\n\n\[2\] |\n\nQuestion: )", user, re.S)
     if found is None:
         return "No sources were given."

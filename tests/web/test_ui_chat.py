@@ -160,3 +160,46 @@ def test_a_document_with_script_img_onerror_and_javascript_links_is_inert(
     assert page.locator("a[href^='javascript' i]").count() == 0
     assert dialogs == []
     screenshot(page, "xss-inert", tmp_path)
+
+
+def test_conversations_are_renamed_and_deleted_from_the_sidebar(ui: UiServer, page: Page) -> None:
+    if not has_conversations(ui):
+        pytest.skip("this server has no conversations API (/v1/conversations)")
+    sign_in(page, ui.url, ui.key)
+    ask(page, "Who founded IBM in 1911?")
+    finished(last_answer(page))
+    item = page.locator("#conversations li", has_text="Who founded IBM in 1911?")
+    item.get_by_role("button", name="Rename").click()
+    page.get_by_role("textbox", name="New name for the conversation").fill("IBM history")
+    page.locator("#prompt").get_by_role("button", name="Save").click()
+    expect(page.locator("#thread-title")).to_have_text("IBM history")
+    renamed = page.locator("#conversations li", has_text="IBM history")
+    expect(renamed).to_have_count(1)
+    renamed.get_by_role("button", name="Delete").click()
+    page.locator("#confirm").get_by_role("button", name="Delete").click()
+    expect(page.locator("#conversations li", has_text="IBM history")).to_have_count(0)
+    expect(page.locator("#thread-title")).to_have_text("New conversation")
+    expect(page.locator(".msg")).to_have_count(0)
+
+
+def test_a_citation_of_a_deleted_document_still_opens_and_says_it_is_gone(
+    ui: UiServer, page: Page, docs_mixed: Path
+) -> None:
+    if not has_conversations(ui):
+        pytest.skip("this server has no conversations API (/v1/conversations)")
+    report = ui.container.ingest_pipeline.ingest([docs_mixed / "duck.md"], tenant="acme", collection="ducks")
+    (document,) = [o.document for o in report.outcomes if o.document is not None]
+    sign_in(page, ui.url, ui.key)
+    page.get_by_label("Collection", exact=True).select_option("ducks")
+    page.get_by_role("button", name="New chat").click()
+    ask(page, "What do ducks like to eat?")
+    finished(last_answer(page))
+    title = page.locator("#thread-title").inner_text()
+    headers = {"Authorization": f"Bearer {ui.key}"}
+    deleted = httpx.delete(f"{ui.url}/v1/documents/{document.id}", headers=headers, timeout=30)
+    assert deleted.status_code == 200
+    page.reload()
+    page.locator(".conversation-open", has_text=title).first.click()
+    page.locator(".msg.answer").first.locator(".chip").first.click()
+    expect(page.locator("#passage-gone")).to_be_visible()
+    expect(page.locator("#passage-meta")).to_contain_text("duck.md")

@@ -162,7 +162,9 @@ export class AnswerView {
       const label = this.labels.get(c.number);
       const open = el("button", { type: "button", class: "link" }, where(c));
       open.addEventListener("click", () => openPassage(c, label, open));
-      return el("li", { value: String(label) }, open, c.section ? el("span", { class: "muted" }, ` — ${c.section}`) : null);
+      const snippet = (c.text || "").replace(/\s+/g, " ").trim().slice(0, 70);
+      return el("li", { value: String(label) }, open, c.section ? el("span", { class: "muted" }, ` — ${c.section}`) : null,
+        snippet ? el("span", { class: "snippet" }, ` “${snippet}…”`) : null);
     });
     this.footer.append(el("div", { class: "cited" }, el("h4", {}, "Sources"), el("ol", {}, ...items)));
   }

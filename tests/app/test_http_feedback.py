@@ -128,3 +128,26 @@ def test_the_page_and_its_scripts_are_served_with_a_policy_that_allows_no_inline
     script = client.get("/static/js/main.js")
     assert script.status_code == 200 and script.headers["content-security-policy"] == policy
     assert client.get("/static/vendor/dompurify@3.5.0/purify.min.js").status_code == 200
+
+
+def test_rating_a_conversation_turn_stores_its_question_answer_and_citations_from_the_server(
+    served: tuple[TestClient, Container, dict[str, dict[str, str]]],
+) -> None:
+    client, container, headers = served
+    conversation = client.post("/v1/conversations", json={}, headers=headers["acme"]).json()
+    turn = client.post(
+        f"/v1/conversations/{conversation['id']}/messages",
+        json={"question": "Who are you?"},
+        headers=headers["acme"],
+    ).json()
+    ids = {"conversation_id": conversation["id"], "message_id": turn["message_id"]}
+    body = {"rating": "down", "question": "forged", "answer": "forged", **ids}
+    stored = client.post("/v1/feedback", json=body, headers=headers["acme"])
+    assert stored.status_code == 201
+    assert (stored.json()["question"], stored.json()["answer"]) == ("Who are you?", turn["answer"])
+    assert container.feedback.list("acme")[0].question == "Who are you?"
+    missing = client.post("/v1/feedback", json={**body, "message_id": "msg_nope"}, headers=headers["acme"])
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "message_not_found"
+    elsewhere = client.post("/v1/feedback", json=body, headers=headers["globex"])
+    assert elsewhere.status_code == 404
+    assert client.post("/v1/feedback", json={"rating": "up"}, headers=headers["acme"]).status_code == 400

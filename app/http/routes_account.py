@@ -88,9 +88,15 @@ def _credits(container: Container, tenant: str, now: float) -> CreditsSummary:
     )
 
 
-@router.get("/v1/account", response_model=AccountOut, responses=error_responses(401, 403))
+@router.get("/v1/account", response_model=AccountOut, responses=error_responses(400, 401, 403))
 def account(
-    since: float | None = Query(None, description="start of 'today' in Unix seconds (default: UTC midnight)"),
+    since: float | None = Query(
+        None,
+        ge=0,
+        le=1e11,
+        allow_inf_nan=False,
+        description="start of 'today' in Unix seconds (default: UTC midnight)",
+    ),
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("usage")),
 ) -> AccountOut:

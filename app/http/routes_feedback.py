@@ -96,7 +96,7 @@ def _stored_turn(
     )
 
 
-@router.get("/v1/feedback", response_model=FeedbackList, responses=error_responses())
+@router.get("/v1/feedback", response_model=FeedbackList, responses=error_responses(401, 403))
 def list_feedback(
     container: Container = Depends(get_container), caller: Caller = Depends(authorize("answers"))
 ) -> FeedbackList:

@@ -80,7 +80,7 @@ def test_the_keyboard_alone_asks_opens_a_citation_and_closes_it(ui: UiServer, pa
 def test_the_phone_width_layout_has_no_sideways_scroll_and_the_passage_opens_as_a_sheet(
     ui: UiServer, browser: Browser, tmp_path: Path
 ) -> None:
-    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    context = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
     page = context.new_page()
     try:
         sign_in(page, ui.url, ui.key)

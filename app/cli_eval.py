@@ -224,6 +224,39 @@ def eval_qa(
     console.print_json(data=result)
 
 
+@eval_app.command("conversations")
+def eval_conversations(
+    squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],
+    followups: Annotated[Path, typer.Option(help="JSONL of conversations over that file's paragraphs")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+) -> None:
+    """Follow-up recall@5 searched as rewritten, as typed and as the standalone original; abstention on
+    unanswerable follow-ups."""
+    from eval.conversations import evaluate_conversations
+
+    offline_environment()
+    container = Container(Settings())
+    with progress_bars() as bar:
+        result = evaluate_conversations(
+            squad,
+            followups,
+            container.embedder,
+            container.engine,
+            FAISS_BACKEND,
+            container.settings.top_k,
+            container.abstainer,
+            stage_reporter(bar),
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    recall = cast(dict[str, dict[str, float]], result["followups"])["recall@5"]
+    table = Table("searched as", "recall@5", title=f"{followups.name}: follow-ups")
+    for kind, value in recall.items():
+        table.add_row(kind, f"{value:.4f}")
+    console.print(table)
+    console.print_json(data={k: result[k] for k in ("followups", "unanswerable")})
+
+
 @eval_app.command("calibrate-abstention")
 def eval_calibrate_abstention(
     squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Iterable, Sequence
 
 from app import kept_uploads
 from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
 from app.feedback import FeedbackStore
-from app.gateway.clock import SystemClock
+from app.gateway.clock import Clock, SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
+from app.serving.answers import Answers
+from app.serving.chat import Chat
+from app.serving.conversations import ConversationTurns
+from app.serving.documents import Documents
+from app.serving.embeddings import Embeddings
 from app.settings import Settings
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
-from generation.answer import AnswerPipeline
+from generation.answer import AnswerPipeline, Retriever
 from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
@@ -46,7 +50,6 @@ from retrieval.result_cache import VersionedCache
 from retrieval.search import Fusion, HybridSearcher, SearchResult
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
-from retrieval.types import Document, searchable_text
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 
@@ -94,18 +97,36 @@ def fusion_of(settings: Settings) -> Fusion:
 
 
 class Container:
-    """The application's objects, each built on first use and kept; the server builds all at start-up."""
+    """The application's objects, built from `Settings` on first use and kept; the server builds all at
+    start-up. A plain builder: no request logic lives here (that is `app/serving`).
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, engine: Engine | None = None):
+    Tests and embedders of Verity pass their own parts in: `embedder` and `engine` (models loaded once
+    and shared), `retriever` (what answers search with; default the hybrid searcher) and `clock` (the
+    gateway's time). Everything else is built from the settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        engine: Engine | None = None,
+        retriever: Retriever | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
-        if embedder is not None:
-            self.__dict__["embedder"] = embedder
-        if engine is not None:
-            self.__dict__["engine"] = engine
+        self._embedder, self._engine, self._retriever = embedder, engine, retriever
+        self._clock: Clock = clock or SystemClock()
+
+    def _built(self, name: str) -> bool:
+        """Whether the part `name` has been built (so closing never builds one)."""
+        return name in vars(self)
 
     @functools.cached_property
     def embedder(self) -> Embedder:
         """The embedding model."""
+        if self._embedder is not None:
+            return self._embedder
         offline_environment()
         return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
 
@@ -162,17 +183,16 @@ class Container:
         cache = EmbeddingCache(self.settings.data_dir / "embeddings.sqlite3")
         return CachedEmbedder(self.embedder, cache)
 
-    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
-        """Delete documents from the catalog, vectors and BM25, then from the embedding cache."""
-        deleted = self.index.delete_documents(tenant, document_ids)
-        self.conversations.forget_documents(tenant, [d.id for d in deleted])
-        live = (searchable_text(c.section, c.text) for c in self.catalog.iter_chunks())
-        self.ingest_embedder.retain_texts(live)
-        return deleted
+    @functools.cached_property
+    def documents(self) -> Documents:
+        """Deleting documents from the index and the embedding cache."""
+        return Documents(self.index, self.catalog, self.ingest_embedder, self.conversations.forget_documents)
 
     @functools.cached_property
     def engine(self) -> Engine:
         """The llama.cpp model, loaded once."""
+        if self._engine is not None:
+            return self._engine
         s = self.settings
         path = resolve_model_path(s.llm_model, s.model_cache_dir)
         return LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
@@ -181,7 +201,7 @@ class Container:
     def answers(self) -> AnswerPipeline:
         """The one answer pipeline every surface renders."""
         return AnswerPipeline(
-            self.searcher,
+            self._retriever or self.searcher,
             self.engine,
             self.settings.context_budget_tokens,
             self.generation_params,
@@ -205,10 +225,16 @@ class Container:
         """Conversations per tenant; their citations are checked against the catalog."""
         catalog = self.catalog
 
-        def live(tenant: str, document_ids: Iterable[str]) -> set[str]:
-            return {d for d in set(document_ids) if catalog.get_document(tenant, d) is not None}
+        def title(tenant: str, document_id: str) -> str | None:
+            document = catalog.get_document(tenant, document_id)
+            return None if document is None else document.title
 
-        return Conversations(self.conversation_store, live)
+        return Conversations(self.conversation_store, title)
+
+    @functools.cached_property
+    def conversation_turns(self) -> ConversationTurns:
+        """The next turn of a conversation, answered through the answers use case."""
+        return ConversationTurns(self.conversations, self.answer_service, self.rewriter, self.gateway)
 
     @functools.cached_property
     def safety_heads(self) -> SafetyHeads:
@@ -306,11 +332,26 @@ class Container:
         return ChatPipeline(self.engine, self.generation_params)
 
     @functools.cached_property
+    def answer_service(self) -> Answers:
+        """Grounded answers, admitted, scheduled and settled (the serving layer's answers use case)."""
+        return Answers(self.gateway, self.answers, self.engine.name, self.settings.top_k)
+
+    @functools.cached_property
+    def chat_service(self) -> Chat:
+        """Plain chat with the engine, admitted, scheduled and settled."""
+        return Chat(self.gateway, self.chat, self.engine)
+
+    @functools.cached_property
+    def embedding_service(self) -> Embeddings:
+        """Embeddings for callers, metered; concurrent calls batched into one model call."""
+        return Embeddings(self.gateway, self.embedder, self.embedding_batcher)
+
+    @functools.cached_property
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        clock = SystemClock()
+        clock = self._clock
         limiter = RateLimiter(
             clock,
             per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
@@ -338,20 +379,20 @@ class Container:
 
     def close(self) -> None:
         """Finish queued ingest jobs, then release the databases."""
-        if "jobs" in self.__dict__:
+        if self._built("jobs"):
             self.jobs.close()
             self.jobs.store.close()
-        if "index" in self.__dict__:
+        if self._built("index"):
             self.index.close()
-        if "ingest_embedder" in self.__dict__:
+        if self._built("ingest_embedder"):
             self.ingest_embedder.cache.close()
-        if "safety_scanner" in self.__dict__:
+        if self._built("safety_scanner"):
             self.safety_scanner.close()
-        if "catalog" in self.__dict__:
+        if self._built("catalog"):
             self.catalog.close()
-        if "gateway" in self.__dict__:
+        if self._built("gateway"):
             self.gateway.store.close()
-        if "conversation_store" in self.__dict__:
+        if self._built("conversation_store"):
             self.conversation_store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()

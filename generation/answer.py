@@ -19,13 +19,14 @@ from generation.abstention import Abstainer, Decision
 from generation.citations import (
     Citation,
     SentenceCheck,
+    Verification,
     check_sentence,
     finished_sentences,
-    verify_citations,
+    sentences,
 )
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
-from generation.history import FittedHistory, HistoryReceipt, Turn, fit_history
+from generation.history import FittedHistory, HistoryReceipt, fit_history, turns_of
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
 from generation.safety.gate import REFUSAL, ContextVerdict, SafetyDecision, SafetyGate
 from retrieval.context import PackedContext, pack_context
@@ -128,14 +129,96 @@ class Prepared:
     retrieved: int
     timings_ms: dict[str, float]
     checked: ContextVerdict | None = None
+
+
+@dataclass(frozen=True)
+class CostPlan:
+    """What an answer may cost, planned once before it runs: the prompt without sources (system prompt,
+    history, question), the tokens the sources may take, and the answer's most tokens.
+
+    The gateway holds `total_tokens` in credits; the pipeline packs sources into `context_budget`, so the
+    prompt never outgrows the model's window (unless the frame alone does: then `PromptTooLong`)."""
+
+    frame_tokens: int
+    context_budget: int
+    max_tokens: int
     history: FittedHistory | None = None
 
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt's most tokens: the frame and a full context budget."""
+        return self.frame_tokens + self.context_budget
 
-NO_HISTORY = FittedHistory("", [], HistoryReceipt(0, 0, 0, 0, 0, 0))
+    @property
+    def total_tokens(self) -> int:
+        """The answer's most tokens, prompt and completion."""
+        return self.prompt_tokens + self.max_tokens
+
+
+def plan_answer(
+    engine: Engine,
+    question: str,
+    budget_tokens: int,
+    params: GenerationParams,
+    history: Sequence[ChatMessage] = (),
+    history_budget_tokens: int | None = None,
+) -> CostPlan:
+    """The cost plan of an answer: the configured context budget, lowered when the model's window cannot
+    hold it beside the frame and the answer. The frame is tokenized here, once per answer.
+
+    With `history_budget_tokens`, the history is first fitted into its share of the window (see
+    `fit_conversation`) and the plan carries what was kept, summarised and dropped."""
+    fitted = None
+    if history and history_budget_tokens is not None:
+        fitted = fit_conversation(engine, question, history, params, history_budget_tokens)
+        history = fitted.messages
+    summary = fitted.summary if fitted is not None else ""
+    frame = engine.count_prompt_tokens(build_messages(question, [], history=history, summary=summary))
+    room = engine.context_window - frame - params.max_tokens
+    return CostPlan(frame, max(0, min(budget_tokens, room)), params.max_tokens, fitted)
+
+
+def fit_conversation(
+    engine: Engine,
+    question: str,
+    history: Sequence[ChatMessage],
+    params: GenerationParams,
+    history_budget_tokens: int,
+) -> FittedHistory:
+    """The earlier turns the history share holds: the configured share, at most a third of the window
+    left after the system prompt, the question and the answer (the rest goes to passages)."""
+    frame = engine.count_prompt_tokens(build_messages(question, []))
+    room = engine.context_window - frame - params.max_tokens
+    share = min(history_budget_tokens, max(0, room // 3))
+    return fit_history(turns_of(history), share, engine.count_tokens)
+
+
+@dataclass(frozen=True)
+class AnswerQuery:
+    """One question to answer: where to search, what to search for (the question unless a standalone
+    `search_query` is given, as a conversation's follow-up needs) and the earlier turns to show."""
+
+    question: str
+    scope: Scope
+    top_k: int = 5
+    params: GenerationParams | None = None
+    history: tuple[ChatMessage, ...] = ()
+    search_query: str | None = None
+    standalone: str | None = None
+
+    @property
+    def judged(self) -> str:
+        """The question as judged and answered: the standalone form of a follow-up, else the question."""
+        return self.standalone or self.question
 
 
 class AnswerPipeline:
-    """Answers a question from the passages a retriever finds, streaming events."""
+    """Answers a question from the passages a retriever finds, streaming events.
+
+    `run` streams a whole answer. A server runs the same answer in three stages (`start` then
+    `AnswerRun.prepare`, `.generate`, `.finish`) so that only `generate`, the engine's work, holds the
+    engine's fair turn.
+    """
 
     def __init__(
         self,
@@ -155,53 +238,144 @@ class AnswerPipeline:
         self._params = params or GenerationParams()
         self._abstainer = abstainer
 
+    @property
+    def params(self) -> GenerationParams:
+        """The default sampling settings."""
+        return self._params
+
+    def plan(self, query: AnswerQuery) -> CostPlan:
+        """The cost plan of answering `query`."""
+        params = query.params or self._params
+        history, share = query.history, self._history_budget
+        return plan_answer(self._engine, query.judged, self._budget, params, history, share)
+
     def run(
         self,
         question: str,
         scope: Scope,
         top_k: int = 5,
         params: GenerationParams | None = None,
-        history: Sequence[Turn] = (),
+        *,
+        history: Sequence[ChatMessage] = (),
         search_query: str | None = None,
+        standalone: str | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Stream the answer to `question` over the documents `scope` can see.
+        """Stream the answer to `question` over the documents `scope` can see."""
+        query = AnswerQuery(question, scope, top_k, params, tuple(history), search_query, standalone)
+        answer = self.start(query)
+        yield from answer.prepare()
+        yield from answer.generate()
+        yield from answer.finish()
 
-        In a conversation, `history` holds the earlier turns (fitted into the history share of the
-        budget) and `search_query` the standalone question: it is searched, judged and answered.
-        """
-        params = params or self._params
+    def start(self, query: AnswerQuery, plan: CostPlan | None = None) -> AnswerRun:
+        """An answer ready to run in stages; `plan` (from `plan`) saves tokenizing the frame again."""
+        return AnswerRun(self, query, plan)
+
+    def prepare(
+        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+    ) -> Prepared:
+        """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
+        query = AnswerQuery(question, scope, top_k, params)
+        return self._prepare(query, self.plan(query))
+
+    def _prepare(self, query: AnswerQuery, plan: CostPlan) -> Prepared:
+        found = self._retriever.search(query.search_query or query.question, query.scope, query.top_k)
+        checked = self._safety.check_passages(found.passages) if self._safety is not None else None
+        passages = checked.passages if checked is not None else found.passages
+        packed = pack_context(passages, plan.context_budget, self._engine.count_tokens, render_source)
+        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
+
+    def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
+        """The abstainer's decision over the packed passages (None when there is no abstainer)."""
+        if self._abstainer is None or not passages:
+            return None
         start = time.perf_counter()
-        if self._safety is not None:
-            verdict = self._safety.check_question(question)
+        decision = self._abstainer.decide(question, passages)
+        timings["answerability"] = elapsed_ms(start)
+        return decision
+
+
+class AnswerRun:
+    """One answer in three stages: `prepare` (question safety, retrieval, passage safety, packing),
+    `generate` (the engine's work: the answerability check and the completion) and `finish` (answer
+    safety, citations, the done event). Each stage is a generator of events; run them in order."""
+
+    def __init__(self, pipeline: AnswerPipeline, query: AnswerQuery, plan: CostPlan | None) -> None:
+        self._p, self.query = pipeline, query
+        self._plan = plan
+        self._params = query.params or pipeline.params
+        self._start = time.perf_counter()
+        self._question = query.question
+        self._refused = False
+        self._prepared: Prepared | None = None
+        self._decision: Decision | None = None
+        self._generated: Generated | None = None
+        self._streamed: list[SentenceEvent] = []
+
+    def prepare(self) -> Iterator[AnswerEvent]:
+        """Check the question, retrieve, check and pack the passages; ends with the `SourcesEvent`."""
+        safety = self._p._safety
+        if safety is not None:
+            verdict = safety.check_question(self._question)
             yield from safety_events(verdict.decisions)
             if verdict.blocked:
-                yield from refusal(start)
+                self._refused = True
+                yield SourcesEvent([])
                 return
-            question = verdict.text
-        question = search_query or question
-        prepared = self.prepare(question, scope, top_k, params, history)
-        packed, timings, checked = prepared.packed, prepared.timings_ms, prepared.checked
-        fitted = prepared.history or NO_HISTORY
-        receipt = fitted.receipt if history else None
-        if checked is not None:
-            yield from safety_events(checked.decisions)
-        yield SourcesEvent(packed.included)
-        decision = self._decide(question, packed.included, timings)
-        if not packed.included or (decision is not None and not decision.answer):
+            self._question = verdict.text
+        query = dataclasses.replace(self.query, question=self._question)
+        plan = self._plan or self._p.plan(query)
+        self._plan = plan
+        prepared = self._p._prepare(query, plan)
+        self._prepared = prepared
+        if prepared.checked is not None:
+            yield from safety_events(prepared.checked.decisions)
+        yield SourcesEvent(prepared.packed.included)
+
+    def generate(self) -> Iterator[AnswerEvent]:
+        """The engine's work: decide whether the passages answer the question, then stream the answer."""
+        prepared = self._prepared
+        if self._refused or prepared is None:
+            return
+        included = prepared.packed.included
+        question = self.query.standalone or self._question
+        self._decision = self._p._decide(question, included, prepared.timings_ms)
+        if not included or (self._decision is not None and not self._decision.answer):
+            return
+        assert self._plan is not None
+        fitted = self._plan.history
+        history = fitted.messages if fitted is not None else self.query.history
+        summary = fitted.summary if fitted is not None else ""
+        messages = build_messages(question, included, history=history, summary=summary)
+        prompt_tokens = self._plan.frame_tokens + prepared.packed.tokens
+        self._generated = yield from stream_completion(
+            self._p._engine, messages, self._params, prepared.timings_ms, self._start,
+            self._p._safety, included, self._streamed, prompt_tokens,
+        )  # fmt: skip
+
+    def finish(self) -> Iterator[AnswerEvent]:
+        """Check the answer, verify its citations (reusing the sentences checked while streaming), and end
+        with the `DoneEvent`."""
+        prepared, generated = self._prepared, self._generated
+        if self._refused or prepared is None:
+            yield from refusal(self._start)
+            return
+        packed, timings = prepared.packed, prepared.timings_ms
+        receipt = self._plan.history.receipt if self._plan and self._plan.history else None
+        searched = self.query.search_query or self._question
+        if generated is None:
             yield DeltaEvent(NOT_IN_DOCUMENTS)
             usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped), receipt)
-            timings["total"] = elapsed_ms(start)
+            timings["total"] = elapsed_ms(self._start)
+            decision = self._decision
             yield DoneEvent(
                 NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision,
-                search_query=question,
+                search_query=searched,
             )  # fmt: skip
             return
-        messages = build_messages(question, packed.included, history=fitted.messages, summary=fitted.summary)
-        generated = yield from stream_completion(
-            self._engine, messages, params, timings, start, self._safety, packed.included
-        )
-        if self._safety is not None:
-            generated = yield from checked_answer(self._safety, generated, checked)
+        safety = self._p._safety
+        if safety is not None:
+            generated = yield from checked_answer(safety, generated, prepared.checked)
         abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
         usage = Usage(
             prompt_tokens=generated.prompt_tokens,
@@ -213,8 +387,9 @@ class AnswerPipeline:
             passages_dropped=len(packed.dropped),
             history=receipt,
         )
-        verification = verify_citations("" if abstained else generated.text, packed.included)
-        timings["total"] = elapsed_ms(start)
+        text = "" if abstained else generated.text
+        verification = reuse_checks(text, packed.included, self._streamed)
+        timings["total"] = elapsed_ms(self._start)
         yield DoneEvent(
             generated.text,
             verification.citations,
@@ -222,55 +397,31 @@ class AnswerPipeline:
             timings,
             abstained,
             generated.finish_reason,
-            decision,
+            self._decision,
             verification.sentences,
-            question,
+            searched,
         )
 
-    def prepare(
-        self,
-        question: str,
-        scope: Scope,
-        top_k: int = 5,
-        params: GenerationParams | None = None,
-        history: Sequence[Turn] = (),
-    ) -> Prepared:
-        """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
-        params = params or self._params
-        found = self._retriever.search(question, scope, top_k)
-        checked = self._safety.check_passages(found.passages) if self._safety is not None else None
-        passages = checked.passages if checked is not None else found.passages
-        fitted = self.fit_history(question, history, params) if history else NO_HISTORY
-        budget = self._context_budget(question, params, fitted)
-        packed = pack_context(passages, budget, self._engine.count_tokens, render_source)
-        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked, fitted)
 
-    def fit_history(self, question: str, history: Sequence[Turn], params: GenerationParams) -> FittedHistory:
-        """The turns the history share holds: at most the configured share, and at most a third of the
-        window left after the system prompt, the question and the answer."""
-        frame = self._engine.count_prompt_tokens(build_messages(question, []))
-        room = self._engine.context_window - frame - params.max_tokens
-        share = min(self._history_budget, max(0, room // 3))
-        return fit_history(history, share, self._engine.count_tokens)
-
-    def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
-        """The abstainer's decision over the packed passages (None when there is no abstainer)."""
-        if self._abstainer is None or not passages:
-            return None
-        start = time.perf_counter()
-        decision = self._abstainer.decide(question, passages)
-        timings["answerability"] = elapsed_ms(start)
-        return decision
-
-    def _context_budget(
-        self, question: str, params: GenerationParams, fitted: FittedHistory = NO_HISTORY
-    ) -> int:
-        """The configured budget, lowered when the model's window cannot hold it beside prompt, history
-        and answer."""
-        shown = build_messages(question, [], history=fitted.messages, summary=fitted.summary)
-        frame = self._engine.count_prompt_tokens(shown)
-        room = self._engine.context_window - frame - params.max_tokens
-        return max(0, min(self._budget, room))
+def reuse_checks(text: str, passages: Sequence[Passage], streamed: Sequence[SentenceEvent]) -> Verification:
+    """`verify_citations(text, passages)`, reusing the checks of the sentences streamed already: only the
+    sentences not checked while streaming (the last one, or all when the answer was held back or
+    redacted) are checked now."""
+    found: dict[int, Citation] = {}
+    checks: list[SentenceCheck] = []
+    for sentence in sentences(text):
+        index = len(checks)
+        if index < len(streamed) and streamed[index].check.text == sentence:
+            checked: tuple[SentenceCheck, list[Citation]] | None = (
+                streamed[index].check, streamed[index].citations)  # fmt: skip
+        else:
+            checked = check_sentence(sentence, passages)
+        if checked is None:
+            continue
+        checks.append(checked[0])
+        for citation in checked[1]:
+            found.setdefault(citation.number, citation)
+    return Verification(list(found.values()), checks)
 
 
 @dataclass(frozen=True)
@@ -291,22 +442,27 @@ def stream_completion(
     start: float,
     safety: SafetyGate | None = None,
     passages: Sequence[Passage] = (),
+    checked: list[SentenceEvent] | None = None,
+    prompt_tokens: int | None = None,
 ) -> Generator[DeltaEvent | SentenceEvent, None, Generated]:
     """Stream a completion as delta events, recording first-token and generation times in `timings`.
 
     With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`).
     When the safety policy may withhold or redact the answer, the deltas are held back until it is checked
-    (and the sentences are checked only in the `DoneEvent`).
+    (and the sentences are checked only in the `DoneEvent`). `checked` collects the sentence events sent.
+    `prompt_tokens`, when the caller counted the prompt already (from its planned parts), saves
+    tokenizing it again.
     """
     hold = safety is not None and safety.policy.holds_output()
-    prompt_tokens = engine.count_prompt_tokens(messages)
+    if prompt_tokens is None:
+        prompt_tokens = engine.count_prompt_tokens(messages)
     if prompt_tokens + params.max_tokens > engine.context_window:
         raise PromptTooLong(
             f"the prompt has {prompt_tokens} tokens and up to {params.max_tokens} may be generated, "
             f"but the model's context window holds {engine.context_window}: shorten the messages"
         )
     pieces: list[str] = []
-    checked: list[SentenceEvent] = []
+    checked = [] if checked is None else checked
     generate_start = time.perf_counter()
     for piece in engine.stream(messages, params):
         if not pieces:
@@ -337,8 +493,8 @@ def sentence_events(
 
 
 def refusal(start: float) -> Iterator[AnswerEvent]:
-    """The events of a question the safety policy blocked: no sources, a refusal, no tokens spent."""
-    yield SourcesEvent([])
+    """The events after the (empty) sources of a question the safety policy blocked: a refusal, no tokens
+    spent."""
     yield DeltaEvent(REFUSAL)
     timings = {"total": elapsed_ms(start)}
     yield DoneEvent(REFUSAL, [], Usage(0, 0, 0, 0, 0, 0, 0), timings)

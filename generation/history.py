@@ -1,6 +1,7 @@
 """Conversation history under a token budget: newest turns kept whole, older ones summarised or dropped.
 
-A turn is a question and the answer given. Turns are kept whole from the newest back while they fit
+A turn is a question and the answer given (a user message and the assistant messages after it). Turns
+are kept whole from the newest back while they fit
 the history share of the budget; of the older turns, the questions are kept (newest first) in a one-line
 summary while it fits, since the questions carry what later turns refer to at a fraction of the
 answers' tokens; the rest are dropped. The receipt says how many turns went each way.
@@ -18,10 +19,12 @@ SUMMARY_PREFIX = "Earlier in this conversation the user asked: "
 
 @dataclass(frozen=True)
 class Turn:
-    """One past exchange: what the user asked and what was answered."""
+    """One past exchange: what the user asked, what was answered, and the standalone question it was
+    searched as (when known)."""
 
     question: str
     answer: str
+    standalone: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,25 @@ class FittedHistory:
     summary: str
     messages: list[ChatMessage]
     receipt: HistoryReceipt
+
+
+def turns_of(messages: Sequence[ChatMessage]) -> list[Turn]:
+    """The turns of a message list: each user message with the assistant replies after it (system
+    messages are skipped; consecutive user messages join, and a question left unanswered is dropped)."""
+    turns: list[Turn] = []
+    question: str | None = None
+    answer: list[str] = []
+    for m in messages:
+        if m.role == "user":
+            if question is not None and answer:
+                turns.append(Turn(question, "\n".join(answer)))
+                question, answer = None, []
+            question = m.content if question is None else f"{question}\n{m.content}"
+        elif m.role == "assistant" and question is not None:
+            answer.append(m.content)
+    if question is not None and answer:
+        turns.append(Turn(question, "\n".join(answer)))
+    return turns
 
 
 def turn_messages(turns: Sequence[Turn]) -> list[ChatMessage]:

@@ -58,8 +58,8 @@ def build_messages(
 ) -> list[ChatMessage]:
     """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check).
 
-    In a conversation, the earlier turns kept (`history`) come between the system prompt and the
-    question, and a `summary` of older ones follows the system prompt.
+    `history` (earlier turns of a conversation) goes between the system prompt and the question, so the
+    system prompt stays the cached prefix; a `summary` of older turns follows the system prompt.
     """
     sources = "".join(render_source(i, p) for i, p in enumerate(passages, start=1))
     user = f"Sources:\n\n{sources}Question: {question.strip()}\n\n{instruction}"

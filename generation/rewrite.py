@@ -39,11 +39,19 @@ Method = Literal["none", "unchanged", "engine", "fallback"]
 
 @dataclass(frozen=True)
 class SearchQuery:
-    """What to search for, and how it was made: `none` (no history), `unchanged` (the question needed
-    no rewrite), `engine` (rewritten by the model) or `fallback` (the model's reply was not usable)."""
+    """A follow-up made standalone. `text` is the standalone question (what is judged and answered);
+    `searched` is what retrieval looks for: after a rewrite, the standalone question followed by the
+    previous one, which keeps the conversation's subject in the search when the rewrite missed a
+    reference. `method`: `none` (no history), `unchanged` (the question needed no rewrite), `engine`
+    (rewritten by the model) or `fallback` (the model's reply was not usable)."""
 
     text: str
     method: Method
+    searched: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.searched:
+            object.__setattr__(self, "searched", self.text)
 
 
 def needs_rewrite(question: str) -> bool:
@@ -80,17 +88,25 @@ class QueryRewriter:
         self._engine = engine
         self._params = GenerationParams(max_tokens=max_tokens, temperature=0.0, stop=("\n",))
 
-    def standalone(self, question: str, history: Sequence[Turn]) -> SearchQuery:
-        """The query to search for `question` asked after `history` (oldest first)."""
+    def cheap(self, question: str, history: Sequence[Turn]) -> SearchQuery | None:
+        """The query when no model is needed (no history, or nothing to resolve); None otherwise."""
         if not history:
             return SearchQuery(question, "none")
         if not needs_rewrite(question):
             return SearchQuery(question, "unchanged")
+        return None
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> SearchQuery:
+        """The query to search for `question` asked after `history` (oldest first)."""
+        cheap = self.cheap(question, history)
+        if cheap is not None:
+            return cheap
         messages = rewrite_messages(question, history)
         if self._engine.count_prompt_tokens(messages) + self._params.max_tokens > self._engine.context_window:
             messages = rewrite_messages(question, history[-1:])
         reply = "".join(self._engine.stream(messages, self._params))
         text = clean_rewrite(reply, question)
+        previous = history[-1].standalone or history[-1].question
         if text is None:
-            return SearchQuery(f"{history[-1].question} {question}", "fallback")
-        return SearchQuery(text, "engine")
+            return SearchQuery(question, "fallback", f"{question} {previous}")
+        return SearchQuery(text, "engine", f"{text} {previous}")

@@ -8,7 +8,7 @@ text from the stored answers (`forget_documents`), so it is not kept after the d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,16 +26,17 @@ def utc_now() -> str:
 
 
 class Conversations:
-    """One tenant's conversations over a store; `live_documents(tenant, ids)` says which still exist."""
+    """Conversations per tenant over a store; `document_title(tenant, id)` is a live document's title
+    (None once it is deleted)."""
 
     def __init__(
         self,
         store: ConversationStore,
-        live_documents: Callable[[str, Iterable[str]], set[str]],
+        document_title: Callable[[str, str], str | None],
         now: Callable[[], str] = utc_now,
     ) -> None:
         self.store = store
-        self._live = live_documents
+        self._title = document_title
         self._now = now
 
     def create(self, tenant: str, title: str | None, collection: str | None) -> Conversation:
@@ -68,7 +69,7 @@ class Conversations:
         """The messages, oldest first, with citations of deleted documents marked gone."""
         messages = self.store.messages(tenant, conversation_id)
         cited = {p["document_id"] for m in messages for p in _passages(m.answer)}
-        live = self._live(tenant, cited) if cited else set()
+        live = {d for d in cited if self._title(tenant, d) is not None}
         for m in messages:
             for passage in _passages(m.answer):
                 if passage["document_id"] not in live:
@@ -76,22 +77,30 @@ class Conversations:
         return messages
 
     def history(self, tenant: str, conversation_id: str) -> list[Turn]:
-        """The conversation's finished turns (question and answer), oldest first."""
+        """The conversation's finished turns (question, answer, standalone question), oldest first."""
         turns: list[Turn] = []
         question: str | None = None
         for m in self.store.messages(tenant, conversation_id):
             if m.role == "user":
                 question = m.content
             elif question is not None:
-                turns.append(Turn(question, m.content))
+                standalone = str((m.answer or {}).get("standalone_question") or "")
+                turns.append(Turn(question, m.content, standalone))
                 question = None
         return turns
 
     def record_turn(
         self, conversation: Conversation, question: str, answer: dict[str, Any], ids: tuple[str, str]
     ) -> None:
-        """Store a question and its answer (the answer object as rendered) in one write."""
+        """Store a question and its answer (the answer object as rendered, each passage given its
+        document's title) in one write."""
         at = self._now()
+        titles: dict[str, str] = {}
+        for passage in _passages(answer):
+            document_id = str(passage["document_id"])
+            if document_id not in titles:
+                titles[document_id] = self._title(conversation.tenant, document_id) or ""
+            passage["title"] = titles[document_id]
         seq = conversation.message_count
         tenant, cid = conversation.tenant, conversation.id
         stored = self.store.get(tenant, cid)

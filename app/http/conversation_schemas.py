@@ -72,7 +72,7 @@ class ConversationDeleted(BaseModel):
     deleted: bool = True
 
 
-class TurnRequest(BaseModel):
+class TurnRequestBody(BaseModel):
     """`POST /v1/conversations/{id}/messages`: the next question."""
 
     question: str = Field(min_length=1, max_length=4000, description="the next question; may refer back")
@@ -81,10 +81,14 @@ class TurnRequest(BaseModel):
 
 
 class TurnAnswerOut(AnswerOut):
-    """The `/v1/answers` object, with the conversation and the stored answer message's ids."""
+    """The `/v1/answers` object, with the conversation and the stored answer message's ids, the
+    follow-up made standalone (what was judged and answered) and how: `none` (first turn), `unchanged`
+    (it referred to nothing earlier), `engine` (rewritten by the model) or `fallback`."""
 
     conversation_id: str
     message_id: str
+    standalone_question: str
+    rewrite: Literal["none", "unchanged", "engine", "fallback"]
 
 
 class PassageOut(BaseModel):

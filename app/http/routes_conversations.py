@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
-from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.conversations.records import Conversation, Cursor
-from app.conversations.service import new_message_ids
 from app.conversations.titles import InvalidTitle, check_title
-from app.conversations.turns import follow_up_events
 from app.gateway.keys import Caller
-from app.http.answer_fold import AnswerFold
 from app.http.conversation_schemas import (
     ConversationCreate,
     ConversationDeleted,
@@ -24,17 +19,17 @@ from app.http.conversation_schemas import (
     ConversationOut,
     ConversationRename,
     TurnAnswerOut,
-    TurnRequest,
+    TurnRequestBody,
     conversation_out,
     message_out,
 )
-from app.http.deps import authorize, get_container
+from app.http.deps import authorize, get_container, request_deadline
+from app.http.disconnect import unless_client_leaves
 from app.http.errors import ApiError, error_responses
-from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
-from app.http.routes_answers import STREAM_DOC, answer_frames
-from app.http.sse import sse_stream
-from generation.answer import AnswerEvent, DoneEvent
-from retrieval.types import Scope
+from app.http.render import answer_out, event_stream, verity_sse
+from app.http.routes_answers import GATEWAY_ERRORS, STREAM_DOC
+from app.serving.conversations import TurnRequest
+from app.serving.fold import Answer, fold
 
 router = APIRouter(tags=["conversations"])
 NOT_FOUND = error_responses(404)
@@ -142,63 +137,29 @@ def delete_conversation(
 )
 async def add_message(
     conversation_id: str,
-    body: TurnRequest,
+    body: TurnRequestBody,
+    request: Request,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("conversations")),
+    deadline_s: float | None = Depends(request_deadline),
 ) -> TurnAnswerOut | StreamingResponse:
     """Answer the next question of a conversation: made standalone for search (`search_query`), with
     the earlier turns in the prompt as far as their budget allows; stored with the answer."""
-    caller.check_model("verity")
     conversation = _found(container, caller, conversation_id)
-    scope = Scope(caller.tenant, caller.collection(conversation.collection))
-    top_k = body.top_k or container.settings.top_k
-    history = container.conversations.history(caller.tenant, conversation.id)
-    ids = new_message_ids()
-    extra: dict[str, object] = {"conversation_id": conversation.id, "message_id": ids[1]}
-    events = await metered_events(
-        container.gateway, caller, "conversations", "verity", answer_costs(container, body.question),
-        body.stream,
-        lambda: follow_up_events(
-            container.answers, container.rewriter, body.question, history, scope, top_k
-        ),
-    )  # fmt: skip
-    fold = AnswerFold(container.engine.name)
-    recorded = _recorded(events, fold, container, conversation, body.question, ids)
+    ask = TurnRequest(body.question, body.top_k, deadline_s, body.stream)
+    render = _stored_form
+    turn = await container.conversation_turns.stream(caller, conversation, ask, render)
+    extra = {
+        "conversation_id": conversation.id,
+        "message_id": turn.message_id,
+        "standalone_question": turn.search.text,
+        "rewrite": turn.search.method,
+    }
     if body.stream:
-        frames = answer_frames(recorded, lambda: extra)
-        return StreamingResponse(sse_stream(frames), media_type="text/event-stream")
-    async for _ in recorded:
-        pass
-    return TurnAnswerOut(**fold.answer().model_dump(), **extra)
+        return event_stream(verity_sse(turn.stream, extra))
+    answer = await unless_client_leaves(request, fold(turn.stream))
+    return TurnAnswerOut(**answer_out(answer).model_dump(), **extra)
 
 
-async def _recorded(
-    events: AsyncIterator[AnswerEvent],
-    fold: AnswerFold,
-    container: Container,
-    conversation: Conversation,
-    question: str,
-    ids: tuple[str, str],
-) -> AsyncIterator[AnswerEvent]:
-    """The events, unchanged; the turn is stored once the answer is done, before `done` is sent."""
-    async for event in events:
-        fold.add(event)
-        if isinstance(event, DoneEvent):
-            answer = _stored_answer(container, caller_tenant=conversation.tenant, fold=fold)
-            answer.update(conversation_id=conversation.id, message_id=ids[1])
-            await run_in_threadpool(container.conversations.record_turn, conversation, question, answer, ids)
-        yield event
-
-
-def _stored_answer(container: Container, caller_tenant: str, fold: AnswerFold) -> dict[str, Any]:
-    """The answer as stored: the rendered object, each passage with its document's title."""
-    answer = fold.answer().model_dump()
-    titles: dict[str, str] = {}
-    for key in ("citations", "sources"):
-        for passage in answer[key]:
-            document_id = passage["document_id"]
-            if document_id not in titles:
-                document = container.catalog.get_document(caller_tenant, document_id)
-                titles[document_id] = document.title if document is not None else ""
-            passage["title"] = titles[document_id]
-    return answer
+def _stored_form(answer: Answer) -> dict[str, Any]:
+    return answer_out(answer).model_dump()

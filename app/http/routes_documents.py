@@ -110,7 +110,7 @@ async def delete_document(
     found = container.catalog.get_document(caller.tenant, document_id)
     if found is not None:
         caller.collection(found.collection)
-    deleted = await run_in_threadpool(container.delete_documents, caller.tenant, [document_id])
+    deleted = await run_in_threadpool(container.documents.delete, caller.tenant, [document_id])
     document = deleted[0]
     name = PurePath(document.source_path).name
     stored = uploads.stored_path(container, document.collection, name, caller.tenant)

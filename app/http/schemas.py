@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from generation.abstention import Decision
-from generation.answer import DoneEvent, SentenceEvent, Usage
+from generation.answer import SafetyEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
 from generation.history import HistoryReceipt
 from retrieval.types import Document, Passage
@@ -109,7 +109,8 @@ class SafetyOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    """The answer, its citations and sources, usage and timings."""
+    """The answer, its citations and sources, usage and timings: the JSON answer, and the data of the
+    streamed `done` event (the same fields)."""
 
     id: str
     object: Literal["answer"] = "answer"
@@ -117,6 +118,7 @@ class AnswerOut(BaseModel):
     model: str
     answer: str
     abstained: bool
+    finish_reason: Literal["stop", "length"] = "stop"
     citations: list[CitationOut]
     sources: list[SourceOut]
     usage: UsageOut
@@ -125,7 +127,9 @@ class AnswerOut(BaseModel):
     answerability: AnswerabilityOut | None = None
     safety: list[SafetyOut] = Field(default_factory=list)
     search_query: str = Field(
-        "", description="what was searched for: the question, made standalone in a conversation"
+        "",
+        description="what was searched for: the question, or in a conversation the follow-up made "
+        "standalone followed by the previous standalone question",
     )
 
 
@@ -305,18 +309,12 @@ def history_out(receipt: HistoryReceipt | None) -> HistoryUsageOut | None:
     )
 
 
-def done_payload(done: DoneEvent) -> dict[str, object]:
-    """The `done` event's data."""
-    return {
-        "answer": done.answer,
-        "abstained": done.abstained,
-        "citations": [citation_out(c).model_dump() for c in done.citations],
-        "usage": usage_out(done.usage, done.timings_ms).model_dump(),
-        "timings": done.timings_ms,
-        "sentences": [sentence_out(s).model_dump() for s in done.sentences],
-        "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
-        "search_query": done.search_query,
-    }
+def safety_out(event: SafetyEvent) -> SafetyOut:
+    """Render one safety check."""
+    return SafetyOut(
+        stage=event.stage, decision=event.decision, category=event.category, score=event.score,
+        action=event.action,
+    )  # fmt: skip
 
 
 def sentence_event_payload(event: SentenceEvent) -> dict[str, object]:

@@ -112,11 +112,14 @@ def test_follow_ups_with_pronouns_search_the_thing_they_refer_to(landmarks: tupl
         assert first["search_query"] == "Who designed the Eiffel Tower?"
         assert first["conversation_id"] == cid and first["citations"]
         second = ask(http, cid, "When was it completed?")
-        assert second["search_query"] == "When was the Eiffel Tower completed?"
+        assert second["standalone_question"] == "When was the Eiffel Tower completed?"
+        assert second["rewrite"] == "engine"  # the previous standalone question keeps the subject in search
+        assert second["search_query"] == "When was the Eiffel Tower completed? Who designed the Eiffel Tower?"
         assert second["citations"][0]["source"].endswith("eiffel.md")
         assert second["usage"]["history"]["kept"] == 1  # type: ignore[index]
         third = ask(http, cid, "How long is the main span of the Golden Gate Bridge?")
-        assert third["search_query"] == "How long is the main span of the Golden Gate Bridge?"  # no rewrite
+        assert third["search_query"] == "How long is the main span of the Golden Gate Bridge?"
+        assert third["rewrite"] == "unchanged"  # it refers to nothing earlier: no model call
         with http.stream(
             "POST",
             f"/v1/conversations/{cid}/messages",
@@ -124,7 +127,7 @@ def test_follow_ups_with_pronouns_search_the_thing_they_refer_to(landmarks: tupl
         ) as response:
             frames = parse_sse(response.iter_lines())
         done = next(data for name, data in frames if name == "done")
-        assert done["search_query"] == "Who was the chief engineer of the Golden Gate Bridge?"
+        assert done["standalone_question"] == "Who was the chief engineer of the Golden Gate Bridge?"
         assert done["conversation_id"] == cid and done["message_id"].startswith("msg_")
         assert "Strauss" in done["answer"] and done["citations"][0]["source"].endswith("bridge.md")
 
@@ -134,7 +137,7 @@ def test_follow_ups_with_pronouns_search_the_thing_they_refer_to(landmarks: tupl
             and [m["role"] for m in opened["messages"]] == ["user", "assistant"] * 4
         )
         answers = [m["answer"] for m in opened["messages"] if m["role"] == "assistant"]
-        assert answers[1]["search_query"] == "When was the Eiffel Tower completed?"
+        assert answers[1]["standalone_question"] == "When was the Eiffel Tower completed?"
         assert answers[3]["id"] and answers[3]["answer"] == done["answer"]
         cited = answers[0]["citations"][0]  # cited three answers ago: still opens
         assert cited["title"] and cited["text"] and cited["span_end"] > cited["span_start"]

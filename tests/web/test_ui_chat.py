@@ -69,7 +69,9 @@ def test_the_answer_streams_and_its_citation_opens_during_and_after(
     expect(panel).to_be_hidden()
     answer.locator(".chip").first.click()
     assert_marks_the_cited_sentence(page, answer)
-    expect(answer.locator(".cited li")).to_have_count(1)
+    labels = sorted(set(answer.locator(".chip").all_inner_texts()))
+    assert labels[0] == "1" and labels == [str(n) for n in range(1, len(labels) + 1)]
+    expect(answer.locator(".cited li")).to_have_count(len(labels))
     screenshot(page, "chat-answer", tmp_path)
 
 

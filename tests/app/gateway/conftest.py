@@ -9,6 +9,7 @@ import pytest
 
 from app.container import Container
 from app.settings import Settings
+from generation.engines.protocol import Engine
 from generation.engines.scripted import ScriptedEngine
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import serve as serve
@@ -17,11 +18,11 @@ REPLY = "Ducks eat grasses and small fish [1]."
 
 
 def gateway_container(
-    data_dir: Path, embedder: SentenceTransformerEmbedder, **overrides: object
+    data_dir: Path, embedder: SentenceTransformerEmbedder, engine: Engine | None = None, **overrides: object
 ) -> Container:
     values: dict[str, object] = {"max_answer_tokens": 32, **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
-    return Container(settings, embedder=embedder, engine=ScriptedEngine(lambda _: REPLY))
+    return Container(settings, embedder=embedder, engine=engine or ScriptedEngine(lambda _: REPLY))
 
 
 @pytest.fixture

@@ -1,0 +1,214 @@
+"""Follow-up retrieval on conversations over SQuAD paragraphs: is the gold paragraph found when the
+follow-up is searched as the system rewrites it, as it was typed, and as its standalone original?
+
+The follow-ups file has one conversation per line: `{"id", "turns": [{"question", "standalone",
+"paragraph_index": [article, paragraph], "answers": [...], "is_impossible": bool}]}` (indices into the
+SQuAD file's `data` and `paragraphs`). Each conversation is replayed turn by turn; the assistant's earlier
+replies in the history are the gold answers (or "Not in your documents." for unanswerable turns), so the
+measure is of the rewriting, not of earlier answers. A follow-up is every turn after the first; recall
+counts the answerable ones, and the unanswerable ones are judged by the abstainer on the rewritten
+question over the passages retrieved for the search query.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.errors import DatasetError
+from eval.metrics import mean
+from eval.qa import load_squad
+from eval.retrieval import EVAL_TENANT, Progress, index_corpus
+from generation.abstention import Abstainer
+from generation.engines.protocol import Engine
+from generation.history import Turn
+from generation.prompts import NOT_IN_DOCUMENTS
+from generation.rewrite import QueryRewriter
+from retrieval.embedders import Embedder
+from retrieval.index import StoreBackend
+from retrieval.search import HybridSearcher
+from retrieval.types import Scope
+
+QUERIES = ("rewritten", "raw", "standalone")
+
+
+@dataclass(frozen=True)
+class FollowupTurn:
+    """One turn: as typed, its standalone original, where its answer is, the answers, answerability."""
+
+    question: str
+    standalone: str
+    paragraph: tuple[int, int]
+    answers: tuple[str, ...]
+    is_impossible: bool
+
+
+@dataclass(frozen=True)
+class FollowupConversation:
+    """A conversation of turns, the first one standalone."""
+
+    id: str
+    turns: tuple[FollowupTurn, ...]
+
+
+def load_followups(path: Path) -> list[FollowupConversation]:
+    """Read a follow-ups JSONL file; DatasetError names the line of a malformed row."""
+    conversations: list[FollowupConversation] = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            turns = tuple(_turn(t) for t in row["turns"])
+            conversations.append(FollowupConversation(str(row["id"]), turns))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DatasetError(f"{path}:{number}: not a follow-ups row ({exc})") from exc
+    return conversations
+
+
+def _turn(raw: dict[str, object]) -> FollowupTurn:
+    where = raw["paragraph_index"]
+    answers = raw.get("answers") or []
+    if not isinstance(where, list) or len(where) != 2 or not isinstance(answers, list):
+        raise ValueError("paragraph_index is [article, paragraph] and answers a list")
+    return FollowupTurn(
+        str(raw["question"]),
+        str(raw["standalone"]),
+        (int(where[0]), int(where[1])),
+        tuple(str(a) for a in answers),
+        bool(raw.get("is_impossible", False)),
+    )
+
+
+def paragraph_ids(squad: Path) -> list[list[str]]:
+    """The paragraph ids `load_squad` gives, by [article][paragraph]."""
+    articles = json.loads(squad.read_text(encoding="utf-8"))["data"]
+    return [[f"{a['title']}__p{n:03d}" for n in range(len(a["paragraphs"]))] for a in articles]
+
+
+def evaluate_conversations(
+    squad: Path,
+    followups: Path,
+    embedder: Embedder,
+    engine: Engine,
+    backend: StoreBackend,
+    top_k: int = 5,
+    abstainer: Abstainer | None = None,
+    progress: Progress | None = None,
+) -> dict[str, object]:
+    """Replay every conversation; recall@`top_k` of the gold paragraph per query kind, and abstention."""
+    report = progress or (lambda stage, done, total: None)
+    paragraphs, _ = load_squad(squad)
+    ids = paragraph_ids(squad)
+    conversations = load_followups(followups)
+    rewriter = QueryRewriter(engine)
+    records: list[dict[str, object]] = []
+    total = sum(len(c.turns) for c in conversations)
+    with tempfile.TemporaryDirectory(prefix="verity-conversations-") as tmp:
+        index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
+        searcher = HybridSearcher(index, embedder)
+        replay = Replay(searcher, rewriter, abstainer, ids, top_k)
+        for conversation in conversations:
+            records += replay.conversation(conversation)
+            report("replaying conversations", len(records), total)
+        index.catalog.close()
+    return {
+        "file": str(squad),
+        "followups_file": str(followups),
+        "top_k": top_k,
+        "history": "gold answers",
+        **summarize(records),
+        "per_turn": records,
+    }
+
+
+class Replay:
+    """Replays conversations turn by turn against one index."""
+
+    def __init__(
+        self,
+        searcher: HybridSearcher,
+        rewriter: QueryRewriter,
+        abstainer: Abstainer | None,
+        ids: Sequence[Sequence[str]],
+        top_k: int,
+    ) -> None:
+        self._searcher, self._rewriter = searcher, rewriter
+        self._abstainer, self._ids, self._top_k = abstainer, ids, top_k
+        self._scope = Scope(EVAL_TENANT, "squad")
+
+    def conversation(self, conversation: FollowupConversation) -> list[dict[str, object]]:
+        """One record per turn."""
+        history: list[Turn] = []
+        records = []
+        for number, turn in enumerate(conversation.turns):
+            record, standalone = self.turn(conversation.id, number, turn, history)
+            records.append(record)
+            reply = turn.answers[0] if turn.answers and not turn.is_impossible else NOT_IN_DOCUMENTS
+            history.append(Turn(turn.question, reply, standalone))
+        return records
+
+    def turn(
+        self, cid: str, number: int, turn: FollowupTurn, history: Sequence[Turn]
+    ) -> tuple[dict[str, object], str]:
+        """Rewrite, search three ways, and (for an unanswerable follow-up) ask the abstainer; returns the
+        record and the standalone question the system made."""
+        start = time.perf_counter()
+        query = self._rewriter.standalone(turn.question, history)
+        seconds = time.perf_counter() - start
+        gold = self._ids[turn.paragraph[0]][turn.paragraph[1]]
+        texts = {"rewritten": query.searched, "raw": turn.question, "standalone": turn.standalone}
+        hits = {kind: self._hit(text, gold) for kind, text in texts.items()}
+        record: dict[str, object] = {
+            "conversation": cid,
+            "turn": number,
+            "question": turn.question,
+            "standalone": turn.standalone,
+            "search_query": query.searched,
+            "standalone_question": query.text,
+            "rewrite": query.method,
+            "rewrite_seconds": round(seconds, 3),
+            "paragraph": gold,
+            "is_impossible": turn.is_impossible,
+            "hit@5": hits,
+        }
+        if turn.is_impossible and number > 0:
+            record["abstained"] = self._abstained(query.searched, query.text)
+        return record, query.text
+
+    def _hit(self, query: str, gold: str) -> bool:
+        found = self._searcher.search(query, self._scope, self._top_k)
+        return any(p.chunk.document_id == gold for p in found.passages[: self._top_k])
+
+    def _abstained(self, searched: str, question: str) -> bool | None:
+        """Whether the system abstains on `question` over the passages found for `searched`."""
+        if self._abstainer is None:
+            return None
+        passages = self._searcher.search(searched, self._scope, self._top_k).passages
+        return not passages or not self._abstainer.decide(question, passages).answer
+
+
+def summarize(records: Sequence[dict[str, object]]) -> dict[str, object]:
+    """Recall@5 over answerable follow-ups per query kind; abstention over unanswerable follow-ups."""
+    followups = [r for r in records if int(r["turn"]) > 0]  # type: ignore[call-overload]
+    answerable = [r for r in followups if not r["is_impossible"]]
+    impossible = [r for r in followups if r["is_impossible"]]
+    recall = {
+        kind: round(mean([float(r["hit@5"][kind]) for r in answerable]), 4)  # type: ignore[index]
+        for kind in QUERIES
+    }
+    judged = [r["abstained"] for r in impossible if r.get("abstained") is not None]
+    methods: dict[str, int] = {}
+    for r in followups:
+        methods[str(r["rewrite"])] = methods.get(str(r["rewrite"]), 0) + 1
+    return {
+        "followups": {"n": len(answerable), "recall@5": recall, "rewrite_methods": methods},
+        "unanswerable": {
+            "n": len(impossible),
+            "abstained": round(mean([float(bool(a)) for a in judged]), 4) if judged else None,
+        },
+    }

@@ -30,16 +30,19 @@ UNANSWERABLE = "moon"
 """Questions with this word are judged not answerable by the engine's yes/no check."""
 FILLER = (
     "The rest of this reply only keeps the stream going for a while so that a reader can click a "
-    "citation chip before the answer is finished and see the passage it points to."
+    "citation chip before the answer is finished and see the passage it points to. It says nothing more "
+    "of interest, and it ends here."
 )
 
 
 def first_sentence(text: str) -> str:
-    """The passage's first sentence (or first 25 words), without Markdown marks."""
-    plain = re.sub(r"[#*`]", " ", text)
-    words = " ".join(plain.split())
-    match = re.match(r"(.{20,}?[.!?])(\s|$)", words)
-    return (match.group(1) if match else " ".join(words.split()[:25])).rstrip(".!?")
+    """The passage's first whole sentence (one that starts with a capital), without Markdown marks and
+    its final stop; the first 25 words when it has none."""
+    words = " ".join(re.sub(r"[#*`]", " ", text).split())
+    for sentence in re.split(r"(?<=[.!?])\s+", words):
+        if len(sentence) >= 20 and sentence[0].isupper() and sentence[-1] in ".!?":
+            return sentence.rstrip(".!?")
+    return " ".join(words.split()[:25])
 
 
 def grounded_reply(messages: Sequence[ChatMessage]) -> str:

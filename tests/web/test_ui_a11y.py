@@ -94,6 +94,13 @@ def test_the_phone_width_layout_has_no_sideways_scroll_and_the_passage_opens_as_
         assert box is not None and box["width"] >= PHONE["width"] - 2 and box["y"] > PHONE["height"] / 4
         screenshot(page, "phone-passage", tmp_path)
         page.get_by_role("button", name="Close the passage").tap()
+        conversations = page.locator("#conversations")
+        expect(conversations).to_be_hidden()
+        page.get_by_role("button", name="Show").tap()
+        expect(conversations).to_be_visible()
+        conversations.locator(".conversation-open").first.tap()
+        expect(conversations).to_be_hidden()
+        expect(page.locator(".msg.answer .chip").first).to_be_visible()
         page.get_by_role("button", name="Documents").tap()
         expect(page.locator("#documents tbody tr").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

@@ -21,6 +21,13 @@ function userMessage(text) {
   return el("li", { class: "msg question" }, el("h3", { class: "sr-only" }, "Question"), el("p", {}, text));
 }
 
+/** Fold or unfold the conversation list (phone width only; it is always shown on wider screens). */
+function showConversationList(open) {
+  $("conversations-body").closest(".sidebar").classList.toggle("open", open);
+  $("toggle-conversations").setAttribute("aria-expanded", String(open));
+  $("toggle-conversations").textContent = open ? "Hide list" : "Show list";
+}
+
 /** Load the sidebar's list of conversations. */
 export async function loadConversations() {
   const list = clear($("conversations"));
@@ -97,6 +104,7 @@ export async function openConversation(id) {
     return;
   }
   current = conversation;
+  showConversationList(false);
   closePassage();
   setTitle(conversation.title);
   const messages = clear($("messages"));
@@ -187,4 +195,5 @@ export function initChat() {
     }
   });
   $("new-chat").addEventListener("click", newConversation);
+  $("toggle-conversations").addEventListener("click", () => showConversationList(!$("conversations-body").closest(".sidebar").classList.contains("open")));
 }

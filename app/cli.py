@@ -16,6 +16,7 @@ from app.cli_eval import eval_app
 from app.cli_safety import safety_app
 from app.container import Container
 from app.gateway.errors import GatewayError
+from app.names import InvalidName, check_collection_name
 from app.settings import Settings
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.prompts import source_label
@@ -52,6 +53,10 @@ def ingest(
     """Ingest files and folders (PDF, DOCX, HTML, Markdown, PPTX, XLSX, CSV, text)."""
     if on_duplicate not in get_args(DuplicatePolicy):
         raise typer.BadParameter("must be overwrite, skip or fail", param_hint="--on-duplicate")
+    try:
+        check_collection_name(collection)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc), param_hint="--collection") from exc
     container = Container(Settings())
     with progress_bars() as bar:
         task = bar.add_task("loading models", total=None)
@@ -83,6 +88,10 @@ def ask(
     top_k: Annotated[int | None, typer.Option(help="passages to retrieve")] = None,
 ) -> None:
     """Answer a question from the ingested documents, streaming the answer, then list its sources."""
+    try:
+        _ = collection is None or check_collection_name(collection)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc), param_hint="--collection") from exc
     container = Container(Settings())
     scope = Scope(DEFAULT_TENANT, collection)
     with err.status("loading models"):

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.gateway.errors import GatewayError
+from app.names import InvalidName
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from ingest.errors import (
     DuplicateDocument,
@@ -91,6 +92,7 @@ def api_error_from(exc: Exception) -> ApiError:
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
     table: list[tuple[type[Exception], int, str, str]] = [
+        (InvalidName, 400, "invalid_request_error", "invalid_value"),
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
         (DuplicateDocument, 409, "invalid_request_error", "duplicate_document"),
@@ -125,7 +127,7 @@ def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(location) or None
-    message = str(first.get("msg", "invalid request"))
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{param}: {message}" if param else message), param
 
 

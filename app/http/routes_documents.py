@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import PurePath
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http import uploads
@@ -20,6 +22,7 @@ from app.http.schemas import (
     UploadResponse,
     document_out,
 )
+from app.names import CollectionName
 from ingest.pipeline import DuplicatePolicy, FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, Document, Scope
 
@@ -30,24 +33,28 @@ DUPLICATE_HELP = (
 )
 
 
-async def _ingest_upload(
-    container: Container, upload: UploadFile, collection: str, on_duplicate: DuplicatePolicy, tenant: str
-) -> FileOutcome:
+async def _ingest_uploads(
+    container: Container,
+    files: list[UploadFile],
+    collection: str,
+    on_duplicate: DuplicatePolicy,
+    tenant: str,
+) -> list[FileOutcome]:
+    """Receive every file first (a 413 leaves nothing stored), then ingest them one by one."""
     folder = uploads.incoming_dir(container)
+    limit = container.settings.max_upload_mb << 20
     try:
-        file = await uploads.receive(upload, folder, container.settings.max_upload_mb << 20)
-        outcome = await run_in_threadpool(
-            container.ingest_pipeline.ingest_file,
-            file.path,
-            file.name,
-            tenant,
-            collection,
-            on_duplicate,
-        )
-        uploads.keep_if_ingested(container, collection, file, outcome, tenant)
-        return outcome
+        received = [await uploads.receive(upload, folder, i, limit) for i, upload in enumerate(files)]
+        outcomes = []
+        for file in received:
+            outcome = await run_in_threadpool(
+                container.ingest_pipeline.ingest_file, file.path, file.name, tenant, collection, on_duplicate
+            )
+            uploads.keep_if_ingested(container, file, outcome)
+            outcomes.append(outcome)
+        return outcomes
     finally:
-        uploads.remove(folder)
+        uploads.remove(container, folder)
 
 
 @router.post(
@@ -55,16 +62,15 @@ async def _ingest_upload(
 )
 async def upload_documents(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
-    collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    collection: Annotated[CollectionName, Form()] = DEFAULT_COLLECTION,
     on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> UploadResponse:
     """Upload and ingest files; unchanged files are skipped; a file that fails stores nothing."""
     collection = caller.collection(collection) or collection
-    outcomes = [
-        await _ingest_upload(container, upload, collection, on_duplicate, caller.tenant) for upload in file
-    ]
+    uploads.check_names(file)
+    outcomes = await _ingest_uploads(container, file, collection, on_duplicate, caller.tenant)
     failed = [o for o in outcomes if o.error is not None]
     if failed and len(failed) == len(outcomes):
         raise api_error_from(failed[0].error)  # type: ignore[arg-type]
@@ -81,7 +87,7 @@ async def upload_documents(
 
 @router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400))
 def list_documents(
-    collection: str | None = Query(None, min_length=1, max_length=200),
+    collection: Annotated[CollectionName | None, Query()] = None,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
@@ -94,7 +100,7 @@ def list_documents(
 
 def _listed(container: Container, document: Document, pages: int | None) -> DocumentOut:
     name = PurePath(document.source_path).name
-    kept = uploads.stored_path(container, document.collection, name, document.tenant)
+    kept = kept_uploads.kept_path(container.settings.uploads_dir, document)
     size = kept.stat().st_size if kept.is_file() else None
     kind = PurePath(name).suffix.lstrip(".").lower() or None
     return document_out(document).model_copy(update={"type": kind, "bytes": size, "pages": pages})
@@ -111,8 +117,5 @@ async def delete_document(
     if found is not None:
         caller.collection(found.collection)
     deleted = await run_in_threadpool(container.documents.delete, caller.tenant, [document_id])
-    document = deleted[0]
-    name = PurePath(document.source_path).name
-    stored = uploads.stored_path(container, document.collection, name, caller.tenant)
-    stored.unlink(missing_ok=True)
-    return DeletedOut(id=document.id)
+    uploads.remove_kept(container, deleted)
+    return DeletedOut(id=deleted[0].id)

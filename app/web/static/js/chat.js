@@ -129,7 +129,7 @@ async function ensureConversation(question) {
   if (!state.conversationsApi) return null;
   if (current) return current;
   try {
-    current = await request("POST", "/v1/conversations", { collection: state.collection, title: question.slice(0, 80) });
+    current = await request("POST", "/v1/conversations", { collection: state.collection, title: question.replace(/\s+/g, " ").trim().slice(0, 80) });
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
       state.conversationsApi = false;

@@ -114,3 +114,17 @@ def test_with_auth_off_the_page_says_so_and_asks_for_no_key(open_server: str, pa
     expect(page.get_by_role("heading", name="Sign in")).to_be_hidden()
     expect(page.get_by_role("button", name="Sign out")).to_be_hidden()
     expect(page.locator("#who")).to_have_text("Tenant: default")
+
+
+def test_a_key_without_the_usage_scope_signs_in_and_the_usage_view_says_why_it_is_empty(
+    ui: UiServer, page: Page
+) -> None:
+    gateway = ui.container.gateway
+    scopes = Scopes.parse(["endpoint:answers", "endpoint:conversations", "endpoint:collections"])
+    key, _ = create_key(gateway.store, gateway.clock, "acme", scopes, "no usage scope")
+    sign_in(page, ui.url, key)
+    expect(page.locator("#who")).to_have_text("Signed in")
+    page.get_by_role("button", name="Usage").click()
+    expect(page.locator(".notice.error")).to_contain_text("This API key is not allowed to do that")
+    page.get_by_role("button", name="Documents").click()
+    expect(page.locator(".notice.error").last).to_contain_text("scopes")

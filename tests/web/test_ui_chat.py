@@ -63,7 +63,7 @@ def test_the_answer_streams_and_its_citation_opens_during_and_after(
     assert answer.get_attribute("aria-busy") == "true", "the chip was clicked after the stream ended"
     screenshot(page, "chat-streaming", tmp_path)
     finished(answer)
-    expect(answer.locator(".sentence.unsupported").last).to_contain_text("The rest of this reply")
+    expect(answer.locator(".sentence.unsupported", has_text="The rest of this reply")).to_be_visible()
     expect(answer.locator(".flag").first).to_have_text("not supported by your documents")
     page.locator("#passage-close").click()
     expect(panel).to_be_hidden()

@@ -16,6 +16,16 @@ function showView(name) {
   if (name === "documents") loadDocuments().catch((error) => notify(error.message));
 }
 
+/** The account, or (for a key whose scopes leave out usage) what can be said without it. */
+async function account() {
+  try {
+    return await request("GET", "/v1/account");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 403) return { tenant: null, auth_enabled: true };
+    throw error;
+  }
+}
+
 function showSignIn(message) {
   for (const view of document.querySelectorAll(".view")) view.hidden = true;
   $("views-nav").hidden = true;
@@ -31,7 +41,7 @@ async function enter(account) {
   $("signin").hidden = true;
   $("views-nav").hidden = false;
   $("picker").hidden = false;
-  $("who").textContent = `Tenant: ${account.tenant}`;
+  $("who").textContent = account.tenant ? `Tenant: ${account.tenant}` : "Signed in";
   $("sign-out").hidden = !account.auth_enabled;
   if (!account.auth_enabled) {
     notify("Authentication is off on this server: no API key is needed, and everyone shares the tenant “default”.", "info");
@@ -43,8 +53,7 @@ async function enter(account) {
 async function start() {
   const had = apiKey();
   try {
-    const account = await request("GET", "/v1/account");
-    await enter(account);
+    await enter(await account());
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) {
       setApiKey(null);
@@ -62,10 +71,10 @@ function initSignIn() {
     if (!key) return;
     setApiKey(key);
     try {
-      const account = await request("GET", "/v1/account");
+      const found = await account();
       $("api-key").value = "";
       clearNotices();
-      await enter(account);
+      await enter(found);
     } catch (error) {
       setApiKey(null);
       $("signin-error").textContent = error.message;

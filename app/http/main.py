@@ -17,6 +17,7 @@ from app.http import (
     routes_chat,
     routes_collections,
     routes_conversations,
+    routes_document_files,
     routes_documents,
     routes_embeddings,
     routes_feedback,
@@ -66,6 +67,7 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_admin,
         routes_account,
         routes_feedback,
+        routes_document_files,
     )
     for module in routers:
         app.include_router(module.router)

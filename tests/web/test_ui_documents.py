@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -86,3 +87,43 @@ def test_deleting_a_document_and_a_collection_asks_first(ui: UiServer, page: Pag
     dialog.get_by_role("button", name="Delete").click()
     expect(page.locator("#collections")).not_to_contain_text("scratch")
     assert all(c.name != "scratch" for c in ui.container.catalog.list_collections("acme"))
+
+
+def test_a_pdf_citation_shows_its_page_drawn_from_the_uploaded_file(
+    ui: UiServer, page: Page, docs_mixed: Path, tmp_path: Path
+) -> None:
+    pdf = docs_mixed / "multi_page.pdf"
+    headers = {"Authorization": f"Bearer {ui.key}"}
+    with pdf.open("rb") as handle:
+        files = {"file": (pdf.name, handle, "application/pdf")}
+        uploaded = httpx.post(
+            f"{ui.url}/v1/documents", files=files, data={"collection": "pdfs"}, headers=headers, timeout=120
+        )
+    assert uploaded.status_code == 200, uploaded.text
+    document_id = uploaded.json()["data"][0]["id"]
+    original = httpx.get(f"{ui.url}/v1/documents/{document_id}/file", headers=headers, timeout=30)
+    assert original.status_code == 200 and original.content == pdf.read_bytes()
+    assert httpx.get(f"{ui.url}/v1/documents/{document_id}/file", timeout=30).status_code == 401
+    sign_in(page, ui.url, ui.key)
+    page.get_by_label("Collection", exact=True).select_option("pdfs")
+    page.get_by_role("button", name="New chat").click()
+    page.get_by_label("Your question").fill("What is on the pages of this file?")
+    page.get_by_role("button", name="Ask").click()
+    answer = page.locator(".msg.answer").last
+    expect(answer).not_to_have_attribute("aria-busy", "true", timeout=60_000)
+    answer.locator(".chip").first.click()
+    show = page.get_by_role("button", name=re.compile(r"Show page \d+ of multi_page.pdf"))
+    show.click()
+    canvas = page.locator("#passage-page canvas.pdf-page")
+    expect(canvas).to_be_visible(timeout=30_000)
+    inked = page.evaluate(
+        """() => {
+            const c = document.querySelector('#passage-page canvas');
+            const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+            let dark = 0;
+            for (let i = 0; i < d.length; i += 4) if (d[i] < 128 && d[i + 3] > 0) dark++;
+            return dark;
+        }"""
+    )
+    assert inked > 100, "the page was drawn blank"
+    screenshot(page, "pdf-page", tmp_path)

@@ -194,3 +194,10 @@ export function uploadJob(file, collection, onProgress) {
     xhr.send(form);
   });
 }
+
+/** A binary GET (a document's original file) as bytes, or an ApiError. */
+export async function fetchBytes(path) {
+  const response = await send("GET", path, undefined, "*/*");
+  if (!response.ok) throw await errorFrom(response);
+  return new Uint8Array(await response.arrayBuffer());
+}

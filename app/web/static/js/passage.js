@@ -1,6 +1,7 @@
 // The passage panel: a cited passage with its document, page and section, the supporting span marked.
 
 import { clear, el, fileName } from "./dom.js";
+import { renderPage } from "./pdfview.js";
 
 let opener = null;
 
@@ -36,12 +37,32 @@ export function openPassage(citation, label, from) {
     body.append(text);
   }
   document.getElementById("passage-gone").hidden = !citation.gone;
+  showPageButton(citation);
   panel.hidden = false;
   panel.classList.add("open");
   panel.scrollTop = 0;
   panel.focus({ preventScroll: true });
   const mark = body.querySelector("mark");
   if (mark && mark.offsetTop - panel.offsetTop > panel.clientHeight - 80) mark.scrollIntoView({ block: "center" });
+}
+
+function showPageButton(citation) {
+  const box = clear(document.getElementById("passage-page"));
+  const isPdf = /\.pdf$/i.test(citation.source || "");
+  if (!isPdf || !citation.page || citation.gone) return;
+  const name = fileName(citation.source);
+  const button = el("button", { type: "button" }, `Show page ${citation.page} of ${name}`);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    button.textContent = `Loading page ${citation.page}…`;
+    try {
+      const width = Math.max(200, box.clientWidth || 320);
+      box.replaceChildren(await renderPage(citation.document_id, citation.page, width, `Page ${citation.page} of ${name}`));
+    } catch (error) {
+      box.replaceChildren(el("p", { class: "error" }, error.message || "The page could not be shown."));
+    }
+  });
+  box.append(button);
 }
 
 export function closePassage() {

@@ -127,6 +127,17 @@ def balance(grants: Iterable[Grant], debits: Iterable[Debit], t: float) -> int:
     return sum(ledger.remaining[g.key] for g in spend_order(grants, t))
 
 
+def available(grants: Iterable[Grant], debits: Iterable[Debit], t: float) -> int:
+    """What a new debit at t could draw: live remainders after every debit, whenever stamped.
+
+    Unlike `balance`, holds stamped after t (a request admitted a moment later that committed first)
+    count as spent too: this is what a refusal quotes.
+    """
+    grants = list(grants)
+    ledger = replay(grants, debits)
+    return sum(ledger.remaining[g.key] for g in spend_order(grants, t))
+
+
 def fits(grants: Iterable[Grant], debits: Iterable[Debit], new: Debit) -> bool:
     """Whether a new debit is covered in full without leaving any debit, earlier or later, short.
 

@@ -7,7 +7,7 @@ import json
 
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.container import Container
 from app.gateway.credits import MAX_CREDITS, Grant
@@ -16,9 +16,10 @@ from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.names import TenantName
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(known_fields_only)])
 
 
 def require_admin(
@@ -36,7 +37,9 @@ def require_admin(
 
 
 class KeyIn(BaseModel):
-    """A key to create."""
+    """A key to create (unknown fields are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     tenant: TenantName
     scopes: list[str] = Field(default_factory=list, description="collection:NAME, endpoint:NAME, model:NAME")
@@ -56,7 +59,9 @@ class KeyOut(BaseModel):
 
 
 class GrantIn(BaseModel):
-    """A credit block to grant."""
+    """A credit block to grant (unknown fields are refused)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     tenant: TenantName
     amount: int = Field(description=f"credits, 1 to {MAX_CREDITS}")

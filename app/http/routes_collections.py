@@ -9,12 +9,13 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.model_routing import rag_model_name
 from app.http.openai_schemas import CollectionDeleted, CollectionList, CollectionOut
 from app.names import CollectionName
 from retrieval.types import Scope
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], dependencies=[Depends(known_fields_only)])
 
 
 def _collections(container: Container, caller: Caller) -> list[CollectionOut]:

@@ -14,6 +14,7 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import api_error_from, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.schemas import (
     DeletedOut,
     DocumentList,
@@ -26,7 +27,7 @@ from app.names import CollectionName
 from ingest.pipeline import DuplicatePolicy, FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, Document, Scope
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
 DUPLICATE_HELP = (
     "what to do with a changed file whose older version is filed under the same name: replace it "
     "(overwrite), keep the old one (skip), or refuse with 409 (fail)"

@@ -12,6 +12,7 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
 from app.names import CollectionName
@@ -19,7 +20,7 @@ from ingest.jobs import Job
 from ingest.pipeline import DuplicatePolicy
 from retrieval.types import DEFAULT_COLLECTION
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], dependencies=[Depends(known_fields_only)])
 
 
 def job_out(job: Job) -> JobOut:

@@ -11,8 +11,9 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
+from app.http.known_fields import known_fields_only
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], dependencies=[Depends(known_fields_only)])
 
 
 class UsageOut(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.names import CollectionName, Question
 from generation.abstention import Decision
@@ -17,7 +17,9 @@ MAX_EMBEDDING_INPUTS = 2048
 
 
 class AnswerRequest(BaseModel):
-    """`POST /v1/answers`."""
+    """`POST /v1/answers`. Unknown fields are refused (400 naming the field)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     question: Question = Field(description="what to answer from the documents")
     collection: CollectionName | None = Field(None, description="search only this collection")

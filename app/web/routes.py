@@ -1,4 +1,5 @@
-"""The chat UI's page and static files, sent with security headers (no inline script may run)."""
+"""The chat UI's page and static files. The app's security headers (`app.http.security_headers`) come
+with every response: a Content-Security-Policy under which no inline script or style may run."""
 
 from __future__ import annotations
 
@@ -12,28 +13,16 @@ from starlette.responses import Response
 from starlette.types import Scope
 
 HERE = Path(__file__).resolve().parent
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-
 templates = Jinja2Templates(directory=HERE / "templates")
 router = APIRouter(include_in_schema=False)
 
 
-class SecuredStaticFiles(StaticFiles):
-    """Static files with the security headers, revalidated on each load (no stale script after an update)."""
+class RevalidatedStaticFiles(StaticFiles):
+    """Static files revalidated on each load (no stale script after an update)."""
 
     async def get_response(self, path: str, scope: Scope) -> Response:
-        """The file, with the headers added."""
+        """The file, marked to be revalidated."""
         response = await super().get_response(path, scope)
-        response.headers.update(SECURITY_HEADERS)
         response.headers["Cache-Control"] = "no-cache"
         return response
 
@@ -42,7 +31,6 @@ class SecuredStaticFiles(StaticFiles):
 def index(request: Request) -> HTMLResponse:
     """The chat UI."""
     response = templates.TemplateResponse(request, "index.html", {"title": "Verity"})
-    response.headers.update(SECURITY_HEADERS)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -50,4 +38,4 @@ def index(request: Request) -> HTMLResponse:
 def mount_web(app: FastAPI) -> None:
     """Serve the chat UI at `/` and its assets at `/static`."""
     app.include_router(router)
-    app.mount("/static", SecuredStaticFiles(directory=HERE / "static"), name="static")
+    app.mount("/static", RevalidatedStaticFiles(directory=HERE / "static"), name="static")

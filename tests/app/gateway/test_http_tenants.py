@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 
 from app.container import Container
 from app.gateway.keys import Scopes, create_key
-from app.kept_uploads import kept_path
 from app.http.main import create_app
+from app.kept_uploads import kept_path
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.gateway.conftest import gateway_container
 

@@ -229,6 +229,10 @@ def eval_conversations(
     squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file: its paragraphs become the corpus")],
     followups: Annotated[Path, typer.Option(help="JSONL of conversations over that file's paragraphs")],
     out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    cache: Annotated[
+        Path | None,
+        typer.Option(help="JSONL of per-turn records: appended as turns are replayed, resumed"),
+    ] = None,
 ) -> None:
     """Follow-up recall@5 searched as rewritten, as typed and as the standalone original; abstention on
     unanswerable follow-ups."""
@@ -246,6 +250,7 @@ def eval_conversations(
             container.settings.top_k,
             container.abstainer,
             stage_reporter(bar),
+            cache,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

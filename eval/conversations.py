@@ -21,7 +21,7 @@ from pathlib import Path
 
 from eval.errors import DatasetError
 from eval.metrics import mean
-from eval.qa import load_squad
+from eval.qa import load_squad, read_records
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import Abstainer
 from generation.engines.protocol import Engine
@@ -99,8 +99,12 @@ def evaluate_conversations(
     top_k: int = 5,
     abstainer: Abstainer | None = None,
     progress: Progress | None = None,
+    cache: Path | None = None,
 ) -> dict[str, object]:
-    """Replay every conversation; recall@`top_k` of the gold paragraph per query kind, and abstention."""
+    """Replay every conversation; recall@`top_k` of the gold paragraph per query kind, and abstention.
+
+    With `cache`, each turn's record is appended to that JSONL file when done (and again when its
+    abstention is judged, after every rewrite); a rerun with the same file reuses them."""
     report = progress or (lambda stage, done, total: None)
     paragraphs, _ = load_squad(squad)
     ids = paragraph_ids(squad)
@@ -111,10 +115,14 @@ def evaluate_conversations(
     with tempfile.TemporaryDirectory(prefix="verity-conversations-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
         searcher = HybridSearcher(index, embedder)
-        replay = Replay(searcher, rewriter, abstainer, ids, top_k)
+        replay = Replay(searcher, rewriter, abstainer, ids, top_k, cache)
         for conversation in conversations:
             records += replay.conversation(conversation)
             report("replaying conversations", len(records), total)
+        judged = [r for r in records if r["is_impossible"] and int(str(r["turn"])) > 0]
+        for done, record in enumerate(judged, start=1):
+            replay.judge(record)
+            report("judging unanswerable follow-ups", done, len(judged))
         index.catalog.close()
     return {
         "file": str(squad),
@@ -136,27 +144,31 @@ class Replay:
         abstainer: Abstainer | None,
         ids: Sequence[Sequence[str]],
         top_k: int,
+        cache: Path | None = None,
     ) -> None:
         self._searcher, self._rewriter = searcher, rewriter
         self._abstainer, self._ids, self._top_k = abstainer, ids, top_k
         self._scope = Scope(EVAL_TENANT, "squad")
+        self._cache = cache
+        self._cached = {_key(r): r for r in read_records(cache)} if cache is not None else {}
 
     def conversation(self, conversation: FollowupConversation) -> list[dict[str, object]]:
         """One record per turn."""
         history: list[Turn] = []
         records = []
         for number, turn in enumerate(conversation.turns):
-            record, standalone = self.turn(conversation.id, number, turn, history)
+            record = self._cached.get(f"{conversation.id}:{number}")
+            if record is None:
+                record = self.turn(conversation.id, number, turn, history)
+                self._keep(record)
+            standalone = str(record["standalone_question"])
             records.append(record)
             reply = turn.answers[0] if turn.answers and not turn.is_impossible else NOT_IN_DOCUMENTS
             history.append(Turn(turn.question, reply, standalone))
         return records
 
-    def turn(
-        self, cid: str, number: int, turn: FollowupTurn, history: Sequence[Turn]
-    ) -> tuple[dict[str, object], str]:
-        """Rewrite, search three ways, and (for an unanswerable follow-up) ask the abstainer; returns the
-        record and the standalone question the system made."""
+    def turn(self, cid: str, number: int, turn: FollowupTurn, history: Sequence[Turn]) -> dict[str, object]:
+        """Rewrite and search three ways."""
         start = time.perf_counter()
         query = self._rewriter.standalone(turn.question, history)
         seconds = time.perf_counter() - start
@@ -176,9 +188,20 @@ class Replay:
             "is_impossible": turn.is_impossible,
             "hit@5": hits,
         }
-        if turn.is_impossible and number > 0:
-            record["abstained"] = self._abstained(query.searched, query.text)
-        return record, query.text
+        return record
+
+    def judge(self, record: dict[str, object]) -> None:
+        """Ask the abstainer about an unanswerable follow-up (once: a cached judgement is kept)."""
+        if "abstained" in record:
+            return
+        record["abstained"] = self._abstained(str(record["search_query"]), str(record["standalone_question"]))
+        self._keep(record)
+
+    def _keep(self, record: dict[str, object]) -> None:
+        if self._cache is not None:
+            self._cache.parent.mkdir(parents=True, exist_ok=True)
+            with self._cache.open("a", encoding="utf-8") as file:
+                file.write(json.dumps(record) + "\n")
 
     def _hit(self, query: str, gold: str) -> bool:
         found = self._searcher.search(query, self._scope, self._top_k)
@@ -190,6 +213,10 @@ class Replay:
             return None
         passages = self._searcher.search(searched, self._scope, self._top_k).passages
         return not passages or not self._abstainer.decide(question, passages).answer
+
+
+def _key(record: dict[str, object]) -> str:
+    return f"{record['conversation']}:{record['turn']}"
 
 
 def summarize(records: Sequence[dict[str, object]]) -> dict[str, object]:

@@ -1,31 +1,10 @@
-"""The rule for a conversation's title (the project's free-text title rule).
-
-Engineer `sec` is adding the project-wide name rules in `app/names.py`; until that lands here, this one
-function holds the same rule: 1 to 200 characters of printable text, not only spaces.
-"""
+"""A conversation's default title (the rule for titles a client gives is `app.names.check_title`)."""
 
 from __future__ import annotations
 
 import unicodedata
 
-TITLE_MAX = 200
-TITLE_RULE = (
-    f"a title is 1 to {TITLE_MAX} characters of printable text (no control characters), not only spaces"
-)
 DEFAULT_TITLE = "New conversation"
-
-
-class InvalidTitle(ValueError):
-    """A title that breaks the rule; the message quotes the rule."""
-
-
-def check_title(value: str) -> str:
-    """Return `value` if it is a valid title, else raise `InvalidTitle` quoting the rule."""
-    controls = any(unicodedata.category(ch).startswith("C") for ch in value)
-    if not value.strip() or len(value) > TITLE_MAX or controls:
-        shown = value if len(value) <= 80 else value[:80] + "…"
-        raise InvalidTitle(f"invalid title {shown!r}: {TITLE_RULE}")
-    return value
 
 
 def title_from_question(question: str) -> str:

@@ -7,22 +7,22 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from app.conversations.records import Conversation, Message
-from app.conversations.titles import TITLE_MAX, TITLE_RULE
 from app.http.schemas import AnswerOut
+from app.names import CollectionName, Title
 from retrieval.types import Chunk, Document
 
 
 class ConversationCreate(BaseModel):
     """`POST /v1/conversations`."""
 
-    collection: str | None = Field(None, min_length=1, max_length=200, description="answer from this one")
-    title: str | None = Field(None, max_length=TITLE_MAX, description=TITLE_RULE)
+    collection: CollectionName | None = Field(None, description="answer from this collection only")
+    title: Title | None = Field(None, description="a title (default: the first question)")
 
 
 class ConversationRename(BaseModel):
     """`PATCH /v1/conversations/{id}`."""
 
-    title: str = Field(max_length=TITLE_MAX, description=TITLE_RULE)
+    title: Title
 
 
 class ConversationOut(BaseModel):

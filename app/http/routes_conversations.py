@@ -9,7 +9,6 @@ from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.conversations.records import Conversation, Cursor
-from app.conversations.titles import InvalidTitle, check_title
 from app.gateway.keys import Caller
 from app.http.conversation_schemas import (
     ConversationCreate,
@@ -35,15 +34,6 @@ router = APIRouter(tags=["conversations"])
 NOT_FOUND = error_responses(404)
 
 
-def _title(title: str | None) -> str | None:
-    if title is None:
-        return None
-    try:
-        return check_title(title)
-    except InvalidTitle as exc:
-        raise ApiError(400, str(exc), param="title", code="invalid_title") from exc
-
-
 def _found(container: Container, caller: Caller, conversation_id: str) -> Conversation:
     found = container.conversations.get(caller.tenant, conversation_id)
     if found is None:
@@ -65,7 +55,7 @@ def create_conversation(
 ) -> ConversationOut:
     """Start a conversation, optionally over one collection and with a title."""
     collection = caller.collection(body.collection)
-    created = container.conversations.create(caller.tenant, _title(body.title), collection)
+    created = container.conversations.create(caller.tenant, body.title, collection)
     return conversation_out(created)
 
 
@@ -111,7 +101,7 @@ def rename_conversation(
     caller: Caller = Depends(authorize("conversations")),
 ) -> ConversationOut:
     """Give a conversation a new title."""
-    renamed = container.conversations.rename(caller.tenant, conversation_id, _title(body.title) or "")
+    renamed = container.conversations.rename(caller.tenant, conversation_id, body.title)
     if renamed is None:
         _found(container, caller, conversation_id)
     assert renamed is not None

@@ -13,7 +13,7 @@ from app.http.errors import ApiError, error_responses
 router = APIRouter(tags=["documents"])
 
 
-@router.get("/v1/passages/{chunk_id}", response_model=PassageOut, responses=error_responses(404))
+@router.get("/v1/passages/{chunk_id}", response_model=PassageOut, responses=error_responses(400, 404))
 def get_passage(
     chunk_id: int,
     container: Container = Depends(get_container),

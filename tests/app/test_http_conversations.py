@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,6 +19,7 @@ from app.gateway.keys import Scopes, create_key
 from app.settings import Settings
 from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
+from generation.history import SUMMARY_PREFIX
 from generation.rewrite import REWRITE_INSTRUCTION
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import serve
@@ -91,7 +93,7 @@ def landmarks(
     container.close()
 
 
-def ask(http: httpx.Client, conversation_id: str, question: str, **extra: object) -> dict[str, object]:
+def ask(http: httpx.Client, conversation_id: str, question: str, **extra: object) -> dict[str, Any]:
     response = http.post(
         f"/v1/conversations/{conversation_id}/messages", json={"question": question, **extra}
     )
@@ -116,7 +118,7 @@ def test_follow_ups_with_pronouns_search_the_thing_they_refer_to(landmarks: tupl
         assert second["rewrite"] == "engine"  # the previous standalone question keeps the subject in search
         assert second["search_query"] == "When was the Eiffel Tower completed? Who designed the Eiffel Tower?"
         assert second["citations"][0]["source"].endswith("eiffel.md")
-        assert second["usage"]["history"]["kept"] == 1  # type: ignore[index]
+        assert second["usage"]["history"]["kept"] == 1
         third = ask(http, cid, "How long is the main span of the Golden Gate Bridge?")
         assert third["search_query"] == "How long is the main span of the Golden Gate Bridge?"
         assert third["rewrite"] == "unchanged"  # it refers to nothing earlier: no model call
@@ -180,8 +182,8 @@ def test_deleted_documents_citations_show_as_gone(
     with httpx.Client(base_url=next(server), timeout=60) as http:
         cid = http.post("/v1/conversations", json={}).json()["id"]
         answer = ask(http, cid, "Who designed the Eiffel Tower?")
-        eiffel = answer["citations"][0]  # type: ignore[index]
-        bridge_sources = [s for s in answer["sources"] if s["source"].endswith("bridge.md")]  # type: ignore[attr-defined]
+        eiffel = answer["citations"][0]
+        bridge_sources = [s for s in answer["sources"] if s["source"].endswith("bridge.md")]
         assert http.delete(f"/v1/documents/{eiffel['document_id']}").status_code == 200
         opened = http.get(f"/v1/conversations/{cid}").json()
         assert opened["title"] == "Who designed the Eiffel Tower?"
@@ -222,3 +224,65 @@ def test_another_tenants_key_gets_404(tmp_path: Path, embedder: SentenceTransfor
         assert a.get(f"/v1/conversations/{cid}").json()["message_count"] == 2
     server.close()
     container.close()
+
+
+def test_chat_completions_with_a_verity_model_read_the_whole_message_list(
+    landmarks: tuple[Container, str],
+) -> None:
+    _, url = landmarks
+    messages = [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Who designed the Eiffel Tower?"},
+        {"role": "assistant", "content": "The engineering company of Gustave Eiffel [1]."},
+        {"role": "user", "content": "When was it completed?"},
+    ]
+    with httpx.Client(base_url=url, timeout=60) as http:
+        reply = http.post("/v1/chat/completions", json={"model": "verity:landmarks", "messages": messages})
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert "1889" in body["choices"][0]["message"]["content"]
+    assert body["citations"][0]["source"].endswith("eiffel.md")
+
+
+def whole_source(messages: Sequence[ChatMessage]) -> str:
+    """A rewrite from the table, or all of source [1] (cut at the answer's token limit)."""
+    last = messages[-1].content
+    if REWRITE_INSTRUCTION in last:
+        return scripted_reply(messages)
+    source = re.search(r"\[1\] \([^)]*\)\n(.*?)\n\n(\[2\]|Question:)", last, re.S)
+    return f"{source.group(1)} [1]".replace("\n", " ") if source else "Not in your documents."
+
+
+def test_a_conversation_longer_than_the_window_keeps_answering_and_reports_what_it_pruned(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    (tmp_path / "eiffel.md").write_text(EIFFEL)
+    (tmp_path / "bridge.md").write_text(BRIDGE)
+    window, answer_tokens = 600, 48
+    engine = ScriptedEngine(whole_source, context_window=window)
+    settings = Settings(data_dir=tmp_path / "data", max_answer_tokens=answer_tokens, safety="off")
+    container = Container(settings, embedder=embedder, engine=engine)
+    container.ingest_pipeline.ingest([tmp_path / "eiffel.md", tmp_path / "bridge.md"])
+    questions = [
+        *REWRITES,
+        "Who designed the Eiffel Tower?",
+        "How long is the main span of the Golden Gate Bridge?",
+    ]
+    server = serve(container)
+    said = 0
+    with httpx.Client(base_url=next(server), timeout=60) as http:
+        cid = http.post("/v1/conversations", json={}).json()["id"]
+        for i in range(12):
+            answer = ask(http, cid, questions[i % len(questions)])
+            said += len(str(answer["answer"]).split()) + len(questions[i % len(questions)].split())
+            usage = answer["usage"]
+            assert usage["prompt_tokens"] + answer_tokens <= window
+    server.close()
+    container.close()
+    history = usage["history"]
+    assert said > window  # the conversation no longer fits the model's window
+    assert history["turns"] == 11 and history["kept"] >= 1 and history["dropped"] >= 1
+    assert history["summarised"] >= 1 and history["tokens"] <= history["budget_tokens"]
+    assert history["kept"] + history["summarised"] + history["dropped"] == 11
+    last_prompt = engine.prompts[-1]
+    assert SUMMARY_PREFIX in last_prompt[0].content and len(last_prompt) == 2 + 2 * history["kept"]

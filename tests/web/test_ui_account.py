@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -128,3 +129,40 @@ def test_a_key_without_the_usage_scope_signs_in_and_the_usage_view_says_why_it_i
     expect(page.locator(".notice.error")).to_contain_text("This API key is not allowed to do that")
     page.get_by_role("button", name="Documents").click()
     expect(page.locator(".notice.error").last).to_contain_text("scopes")
+
+
+@pytest.fixture(scope="module")
+def strict(
+    tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder
+) -> Iterator[UiServer]:
+    """A server with a 1 MB upload limit and 2 requests a minute per key."""
+    data_dir = tmp_path_factory.mktemp("strict")
+    container = make_ui_container(data_dir, embedder, max_upload_mb=1, key_rpm=2, safety="off")
+    gateway = container.gateway
+    key, _ = create_key(gateway.store, gateway.clock, "acme", Scopes(), "strict")
+    server = serve(container)
+    yield UiServer(next(server), container, key, container.engine)  # type: ignore[arg-type]
+    server.close()
+    container.close()
+
+
+def test_a_file_over_the_upload_limit_and_a_rate_limit_say_what_to_do(
+    strict: UiServer, page: Page, tmp_path: Path
+) -> None:
+    big = tmp_path / "big.txt"
+    big.write_bytes(b"quack " * 300_000)
+    sign_in(page, strict.url, strict.key)
+    page.get_by_role("button", name="Documents").click()
+    page.locator("#file-input").set_input_files([str(big)])
+    status = page.locator(".upload", has_text="big.txt").locator(".upload-status")
+    expect(status).to_contain_text("larger than this server accepts", timeout=30_000)
+    expect(status).to_contain_text("VERITY_MAX_UPLOAD_MB")
+    page.get_by_role("button", name="Chat", exact=True).click()
+    for _ in range(3):
+        page.get_by_label("Your question").fill("What do ducks eat?")
+        page.get_by_role("button", name="Ask").click()
+        expect(page.get_by_role("button", name="Ask")).to_be_enabled(timeout=60_000)
+    failure = page.locator(".msg.answer.failed .answer-status").last
+    expect(failure).to_contain_text("a rate limit was reached")
+    expect(failure).to_contain_text(re.compile(r"Try again in \d+ seconds?"))
+    screenshot(page, "rate-limited", tmp_path)

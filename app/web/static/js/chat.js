@@ -168,6 +168,7 @@ async function ask(question) {
     view.fail(error.message || String(error));
     announce(error.message || "The answer failed.");
   }
+  view.element.scrollIntoView({ block: "nearest" });
 }
 
 export function initChat() {

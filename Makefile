@@ -66,6 +66,7 @@ $(VENV)/.installed-run: pyproject.toml constraints.txt | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 	$(call install_extras,$(TEST_EXTRAS))
+	bash scripts/install_browser.sh
 	touch $@
 
 # llama.cpp's llama-server, built from the sources llama-cpp-python vendors (about 10 minutes on 2 cores);

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, cast, get_args
 import typer
 from rich.table import Table
 
-from app import cli_chat, cli_gateway
+from app import cli_chat, cli_feedback, cli_gateway
 from app.cli_console import console, err, progress_bars
 from app.cli_eval import eval_app
 from app.cli_safety import safety_app
@@ -37,6 +37,7 @@ app = typer.Typer(
     # terminal's width and splits long paths (the subcommands' own help stays Rich).
     rich_markup_mode=None,
 )
+eval_app.command("export-feedback")(cli_feedback.export_feedback)
 app.command("chat")(cli_chat.chat)
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")

@@ -8,6 +8,7 @@ import os
 from app import kept_uploads
 from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
@@ -368,6 +369,11 @@ class Container:
         """Concurrent /v1/embeddings calls gathered into one model call."""
         return EmbeddingBatcher(self.embedder.embed, self.settings.embedding_batch_window_ms / 1000)
 
+    @functools.cached_property
+    def feedback(self) -> FeedbackStore:
+        """Ratings of answers, per tenant, beside the catalog."""
+        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
         _ = self.answers, self.chat, self.jobs, self.gateway
@@ -389,3 +395,5 @@ class Container:
             self.gateway.store.close()
         if self._built("conversation_store"):
             self.conversation_store.close()
+        if "feedback" in self.__dict__:
+            self.feedback.close()

@@ -241,6 +241,13 @@ class Catalog:
             rows = self._conn.execute(f"SELECT {_CHUNK_COLUMNS} FROM chunks ORDER BY id").fetchall()
         return (_chunk(row) for row in rows)
 
+    def page_counts(self, scope: Scope) -> dict[str, int]:
+        """Distinct page numbers per document a scope can see (documents with no pages are left out)."""
+        sql, params = _scoped("SELECT document_id, COUNT(DISTINCT page) AS pages FROM chunks", scope)
+        with self._lock:
+            rows = self._conn.execute(sql + " AND page IS NOT NULL GROUP BY document_id", params).fetchall()
+        return {str(r["document_id"]): int(r["pages"]) for r in rows if r["pages"]}
+
     def chunk_ids(self, scope: Scope) -> list[int]:
         """Ids of the chunks a scope can see."""
         sql, params = _scoped("SELECT id FROM chunks", scope)

@@ -11,13 +11,16 @@ from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.http import (
+    routes_account,
     routes_admin,
     routes_answers,
     routes_chat,
     routes_collections,
     routes_conversations,
+    routes_document_files,
     routes_documents,
     routes_embeddings,
+    routes_feedback,
     routes_health,
     routes_jobs,
     routes_models,
@@ -28,6 +31,7 @@ from app.http.api_docs import install_api_docs
 from app.http.errors import install_error_handlers
 from app.http.openapi import install_openapi
 from app.http.security_headers import SecurityHeaders
+from app.web import mount_web
 
 
 def create_app(container: Container, on_ready: Callable[[], None] | None = None) -> FastAPI:
@@ -66,8 +70,12 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_collections,
         routes_health,
         routes_usage,
+        routes_account,
+        routes_feedback,
+        routes_document_files,
     )
     for module in routers:
         app.include_router(module.router)
     app.include_router(routes_admin.router, include_in_schema=False)  # its own schema, admin key only
+    mount_web(app)
     return app

@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import api_error_from, error_responses
 from app.http.known_fields import known_fields_only
-from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
+from app.http.schemas import (
+    DeletedOut,
+    DocumentList,
+    DocumentOut,
+    FileErrorOut,
+    UploadResponse,
+    document_out,
+)
 from app.names import CollectionName
 from ingest.pipeline import DuplicatePolicy, FileOutcome
-from retrieval.types import DEFAULT_COLLECTION, Scope
+from retrieval.types import DEFAULT_COLLECTION, Document, Scope
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
 DUPLICATE_HELP = (
@@ -84,8 +93,18 @@ def list_documents(
     caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
     """The documents stored, optionally of one collection."""
-    documents = container.catalog.list_documents(Scope(caller.tenant, caller.collection(collection)))
-    return DocumentList(data=[document_out(d) for d in documents])
+    scope = Scope(caller.tenant, caller.collection(collection))
+    documents = container.catalog.list_documents(scope)
+    pages = container.catalog.page_counts(scope)
+    return DocumentList(data=[_listed(container, d, pages.get(d.id)) for d in documents])
+
+
+def _listed(container: Container, document: Document, pages: int | None) -> DocumentOut:
+    name = PurePath(document.source_path).name
+    kept = kept_uploads.kept_path(container.settings.uploads_dir, document)
+    size = kept.stat().st_size if kept.is_file() else None
+    kind = PurePath(name).suffix.lstrip(".").lower() or None
+    return document_out(document).model_copy(update={"type": kind, "bytes": size, "pages": pages})
 
 
 @router.delete("/v1/documents/{document_id}", response_model=DeletedOut, responses=error_responses(404))

@@ -183,6 +183,9 @@ class DocumentOut(BaseModel):
     content_hash: str
     chunks: int
     created_at: str
+    type: str | None = Field(None, description="the file type, from its name's extension (listings only)")
+    bytes: int | None = Field(None, description="the kept upload's size (listings only; null: not kept)")
+    pages: int | None = Field(None, description="pages its chunks came from (listings only; null: none)")
 
 
 class FileErrorOut(BaseModel):

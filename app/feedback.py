@@ -1,0 +1,126 @@
+"""Feedback on answers (thumbs up or down, an optional comment), kept per tenant in one SQLite file.
+
+Each record holds what was asked, what was answered and the passages cited, so the feedback can be
+exported as an evaluation dataset (`verity eval export-feedback`). Rating the same message again
+replaces the earlier rating.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+Rating = Literal["up", "down"]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    rating TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    reference TEXT,
+    citations TEXT NOT NULL,
+    conversation_id TEXT,
+    message_id TEXT
+);
+CREATE UNIQUE INDEX IF NOT EXISTS feedback_message ON feedback (tenant, message_id)
+    WHERE message_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS feedback_tenant ON feedback (tenant, created_at);
+"""
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """One person's rating of one answer, with the question, the answer and its cited passages."""
+
+    tenant: str
+    rating: Rating
+    question: str
+    answer: str
+    comment: str = ""
+    citations: list[dict[str, Any]] = field(default_factory=list)
+    reference: str | None = None
+    conversation_id: str | None = None
+    message_id: str | None = None
+    created_at: float = 0.0
+    id: str = ""
+
+    def as_eval_row(self) -> dict[str, Any]:
+        """The dataset line: question, reference (when known), contexts, answer, rating, comment."""
+        row: dict[str, Any] = {"question": self.question}
+        if self.reference is not None:
+            row["reference"] = self.reference
+        row["contexts"] = [str(c.get("text", "")) for c in self.citations]
+        row.update(answer=self.answer, rating=self.rating, comment=self.comment)
+        return row
+
+
+class FeedbackStore:
+    """Feedback records in SQLite; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def add(self, feedback: Feedback, at: float) -> Feedback:
+        """Store a rating (replacing an earlier one of the same message) and return it with id and time."""
+        stored = Feedback(**{**feedback.__dict__, "id": f"fb_{uuid.uuid4().hex}", "created_at": at})
+        row = (
+            stored.id, stored.tenant, at, stored.rating, stored.comment, stored.question, stored.answer,
+            stored.reference, json.dumps(stored.citations, ensure_ascii=False), stored.conversation_id,
+            stored.message_id,
+        )  # fmt: skip
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if stored.message_id is not None:
+                    self._db.execute(
+                        "DELETE FROM feedback WHERE tenant = ? AND message_id = ?",
+                        (stored.tenant, stored.message_id),
+                    )
+                self._db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        return stored
+
+    def list(self, tenant: str | None = None) -> list[Feedback]:
+        """A tenant's feedback (every tenant's when None), oldest first."""
+        return list(self.iter(tenant))
+
+    def iter(self, tenant: str | None = None) -> Iterator[Feedback]:
+        """Iterate a tenant's feedback (every tenant's when None), oldest first."""
+        sql = (
+            "SELECT id, tenant, created_at, rating, comment, question, answer, reference, citations, "
+            "conversation_id, message_id FROM feedback"
+        )
+        args: tuple[str, ...] = ()
+        if tenant is not None:
+            sql, args = sql + " WHERE tenant = ?", (tenant,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY created_at, id", args).fetchall()
+        for r in rows:
+            yield Feedback(
+                id=r[0], tenant=r[1], created_at=r[2], rating=r[3], comment=r[4], question=r[5],
+                answer=r[6], reference=r[7], citations=json.loads(r[8]), conversation_id=r[9],
+                message_id=r[10],
+            )  # fmt: skip
+
+    def close(self) -> None:
+        """Release the file."""
+        with self._lock:
+            self._db.close()

@@ -10,8 +10,9 @@ passages as sources.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -20,6 +21,7 @@ from generation.citations import (
     Citation,
     SentenceCheck,
     check_sentence,
+    checkable_sentences,
     finished_sentences,
     verify_citations,
 )
@@ -75,7 +77,11 @@ class DeltaEvent:
 
 @dataclass(frozen=True)
 class DoneEvent:
-    """The whole answer, its citations, usage and per-stage timings in milliseconds."""
+    """The whole answer, its citations, usage and per-stage timings in milliseconds.
+
+    `answer` is the text with its markers rewritten to the passages that support each sentence;
+    `raw_answer` is what the model wrote (the same when nothing was rewritten or nothing generated).
+    """
 
     answer: str
     citations: list[Citation]
@@ -85,12 +91,19 @@ class DoneEvent:
     finish_reason: FinishReason = "stop"
     answerability: Decision | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
+    raw_answer: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.raw_answer:
+            object.__setattr__(self, "raw_answer", self.answer)
 
 
 @dataclass(frozen=True)
 class SentenceEvent:
     """An answer sentence checked against the passages shown as soon as the model has finished it
-    (`index` counts checked sentences from 0); the `DoneEvent` repeats every check."""
+    (`index` counts checked sentences from 0; the last sentence is checked when the answer ends, and
+    every sentence then when the safety policy held the answer back); the `DoneEvent` repeats every
+    check."""
 
     index: int
     check: SentenceCheck
@@ -172,12 +185,16 @@ class AnswerPipeline:
             yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
             return
         messages = build_messages(question, packed.included)
+        sent: list[SentenceEvent] = []
         generated = yield from stream_completion(
-            self._engine, messages, params, timings, start, self._safety, packed.included
+            self._engine, messages, params, timings, start, self._safety, packed.included, sent
         )
         if self._safety is not None:
-            generated = yield from checked_answer(self._safety, generated, checked)
+            shown = functools.partial(answer_as_shown, passages=packed.included)
+            generated = yield from checked_answer(self._safety, generated, checked, shown)
         abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
+        if not abstained:
+            yield from sentence_events(generated.text, packed.included, sent, final=True)
         usage = Usage(
             prompt_tokens=generated.prompt_tokens,
             completion_tokens=generated.completion_tokens,
@@ -190,7 +207,7 @@ class AnswerPipeline:
         verification = verify_citations("" if abstained else generated.text, packed.included)
         timings["total"] = elapsed_ms(start)
         yield DoneEvent(
-            generated.text,
+            verification.text if not abstained else generated.text,
             verification.citations,
             usage,
             timings,
@@ -198,6 +215,7 @@ class AnswerPipeline:
             generated.finish_reason,
             decision,
             verification.sentences,
+            raw_answer=generated.text,
         )
 
     def prepare(
@@ -245,10 +263,12 @@ def stream_completion(
     start: float,
     safety: SafetyGate | None = None,
     passages: Sequence[Passage] = (),
+    sent: list[SentenceEvent] | None = None,
 ) -> Generator[DeltaEvent | SentenceEvent, None, Generated]:
     """Stream a completion as delta events, recording first-token and generation times in `timings`.
 
-    With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`).
+    With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`,
+    recorded in `sent`); the last one is left to the caller, who knows when the text is final.
     When the safety policy may withhold or redact the answer, the deltas are held back until it is checked
     (and the sentences are checked only in the `DoneEvent`).
     """
@@ -260,7 +280,7 @@ def stream_completion(
             f"but the model's context window holds {engine.context_window}: shorten the messages"
         )
     pieces: list[str] = []
-    checked: list[SentenceEvent] = []
+    checked: list[SentenceEvent] = [] if sent is None else sent
     generate_start = time.perf_counter()
     for piece in engine.stream(messages, params):
         if not pieces:
@@ -278,11 +298,12 @@ def stream_completion(
 
 
 def sentence_events(
-    text: str, passages: Sequence[Passage], checked: list[SentenceEvent]
+    text: str, passages: Sequence[Passage], checked: list[SentenceEvent], final: bool = False
 ) -> Iterator[SentenceEvent]:
     """Check the sentences of the partial answer `text` finished since the last call (`checked` holds the
-    events sent so far, and is extended)."""
-    for sentence in finished_sentences(text)[len(checked) :]:
+    events sent so far, and is extended); with `final`, the text is complete and its last sentence too."""
+    ready = checkable_sentences(text) if final else finished_sentences(text)
+    for sentence in ready[len(checked) :]:
         result = check_sentence(sentence, passages)
         assert result is not None
         event = SentenceEvent(len(checked), result[0], result[1])
@@ -299,11 +320,23 @@ def refusal(start: float) -> Iterator[AnswerEvent]:
 
 
 def checked_answer(
-    safety: SafetyGate, generated: Generated, context: ContextVerdict | None
+    safety: SafetyGate,
+    generated: Generated,
+    context: ContextVerdict | None,
+    shown: Callable[[str], str] = str,
 ) -> Generator[AnswerEvent, None, Generated]:
-    """Report the output checks; when deltas were held back, release the text the policy allows."""
+    """Report the output checks; when deltas were held back, release the text the policy allows, as
+    `shown` renders it (the answer with its markers rewritten)."""
     verdict = safety.check_answer(generated.text, context)
     yield from safety_events(verdict.decisions)
     if safety.policy.holds_output():
-        yield DeltaEvent(verdict.text)
+        yield DeltaEvent(shown(verdict.text))
     return dataclasses.replace(generated, text=verdict.text)
+
+
+def answer_as_shown(text: str, passages: Sequence[Passage]) -> str:
+    """The answer with its markers rewritten to the passages that support each sentence (an abstention
+    is left as it is)."""
+    if NOT_IN_DOCUMENTS.lower().rstrip(".") in text.lower():
+        return text
+    return verify_citations(text, passages).text

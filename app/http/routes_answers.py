@@ -98,6 +98,7 @@ async def create_answer(
         created=int(time.time()),
         model=container.engine.name,
         answer=done.answer,
+        raw_answer=done.raw_answer,
         abstained=done.abstained,
         citations=[citation_out(c) for c in done.citations],
         sources=[source_out(i, p) for i, p in enumerate(sources, start=1)],

@@ -52,13 +52,23 @@ class CitationOut(SourceOut):
 
 
 class SentenceOut(BaseModel):
-    """One answer sentence: whether a shown passage supports it, and the markers fixed or flagged."""
+    """One answer sentence: whether a shown passage supports it, and the markers fixed or flagged.
+
+    `text` is the sentence as the answer shows it, its markers rewritten to `citations`; `raw_text` and
+    `original_markers` are what the model wrote. `check` names the test: "lexical+entities" (the passage
+    holds at least half of the sentence's content words and every number, date and name in it);
+    `missing_terms`: the numbers and names an unsupported sentence states that its closest passage lacks.
+    """
 
     text: str
     supported: bool
     citations: list[int]
     invalid_markers: list[int]
     corrected_markers: list[int]
+    raw_text: str = ""
+    original_markers: list[int] = Field(default_factory=list)
+    check: str = "lexical+entities"
+    missing_terms: list[str] = Field(default_factory=list)
 
 
 class AnswerabilityOut(BaseModel):
@@ -100,7 +110,8 @@ class AnswerOut(BaseModel):
     object: Literal["answer"] = "answer"
     created: int
     model: str
-    answer: str
+    answer: str = Field(description="the answer, its [n] markers rewritten to the sources that support it")
+    raw_answer: str = Field("", description="the answer as the model wrote it")
     abstained: bool
     citations: list[CitationOut]
     sources: list[SourceOut]
@@ -239,6 +250,10 @@ def sentence_out(check: SentenceCheck) -> SentenceOut:
         citations=list(check.numbers),
         invalid_markers=list(check.invalid_markers),
         corrected_markers=list(check.corrected_markers),
+        raw_text=check.raw_text or check.text,
+        original_markers=list(check.original_markers),
+        check=check.check,
+        missing_terms=list(check.missing_terms),
     )
 
 
@@ -272,6 +287,7 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
     """The `done` event's data."""
     return {
         "answer": done.answer,
+        "raw_answer": done.raw_answer,
         "abstained": done.abstained,
         "citations": [citation_out(c).model_dump() for c in done.citations],
         "usage": usage_out(done.usage, done.timings_ms).model_dump(),

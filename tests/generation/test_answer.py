@@ -78,9 +78,10 @@ def test_each_sentence_is_checked_as_soon_as_it_is_finished() -> None:
     checks = [(i, e) for i, e in enumerate(events) if isinstance(e, SentenceEvent)]
     done = events[-1]
     assert isinstance(done, DoneEvent)
-    # the first two sentences are checked while the answer streams; the last one, in the done event only
-    assert [e.index for _, e in checks] == [0, 1]
-    assert [e.check for _, e in checks] == done.sentences[:2]
+    # the first two sentences are checked while the answer streams; the last one once the answer ends
+    assert [e.index for _, e in checks] == [0, 1, 2]
+    assert [e.check for _, e in checks] == done.sentences
+    assert isinstance(events[checks[2][0] - 1], DeltaEvent) and checks[2][0] == len(events) - 2
     first_at, first = checks[0]
     streamed_before = "".join(e.text for e in events[:first_at] if isinstance(e, DeltaEvent))
     assert streamed_before.startswith("Ducks eat aquatic plants and insects. [2] Geese")
@@ -89,3 +90,15 @@ def test_each_sentence_is_checked_as_soon_as_it_is_finished() -> None:
     assert first.check.corrected_markers == (2,) and first.check.numbers == (1,)
     assert [c.number for c in first.citations] == [1] and first.citations[0].verified
     assert checks[1][1].check.numbers == (2,) and checks[1][1].check.supported
+
+
+def test_a_one_sentence_answer_gets_its_sentence_event_and_its_marker_rewritten() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat aquatic plants and insects. [2]")
+    events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine))
+    checks = [e for e in events if isinstance(e, SentenceEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and len(checks) == 1
+    assert checks[0].check.text == "Ducks eat aquatic plants and insects. [1]"
+    assert done.answer == "Ducks eat aquatic plants and insects. [1]"
+    assert done.raw_answer == "Ducks eat aquatic plants and insects. [2]"
+    assert [c.number for c in done.citations] == [1]

@@ -13,7 +13,7 @@ from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http.deps import authorize, get_container
+from app.http.deps import authorize, get_container, require_collection
 from app.http.errors import error_responses
 from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
 from app.http.schemas import (
@@ -65,7 +65,7 @@ async def _frames(events: AsyncIterator[AnswerEvent]) -> AsyncIterator[str]:
 @router.post(
     "/v1/answers",
     response_model=AnswerOut,
-    responses={**STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 502, 503)},
+    responses={**STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 404, 502, 503)},
 )
 async def create_answer(
     body: AnswerRequest,
@@ -75,6 +75,7 @@ async def create_answer(
     """Answer a question from the documents, citing the passages used."""
     caller.check_model("verity")
     scope = Scope(caller.tenant, caller.collection(body.collection))
+    require_collection(container, caller.tenant, scope.collection)
     top_k = body.top_k or container.settings.top_k
     events = await metered_events(
         container.gateway, caller, "answers", "verity", answer_costs(container, body.question), body.stream,

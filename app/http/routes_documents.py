@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http import uploads
-from app.http.deps import authorize, get_container
+from app.http.deps import authorize, get_container, require_collection
 from app.http.errors import api_error_from, error_responses
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
 from ingest.pipeline import DuplicatePolicy, FileOutcome
@@ -72,14 +72,16 @@ async def upload_documents(
     )
 
 
-@router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400))
+@router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400, 404))
 def list_documents(
     collection: str | None = Query(None, min_length=1, max_length=200),
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
     """The documents stored, optionally of one collection."""
-    documents = container.catalog.list_documents(Scope(caller.tenant, caller.collection(collection)))
+    scope = Scope(caller.tenant, caller.collection(collection))
+    require_collection(container, caller.tenant, scope.collection)
+    documents = container.catalog.list_documents(scope)
     return DocumentList(data=[document_out(d) for d in documents])
 
 

@@ -89,3 +89,18 @@ def test_chat_completion_content_is_the_rewritten_answer(client: TestClient) -> 
     ).json()
     content = body["choices"][0]["message"]["content"]
     assert content.endswith("The South region change was 9.") and body["sentences"][1]["supported"] is False
+
+
+def test_an_unknown_collection_is_a_404_on_answers_chat_and_documents(client: TestClient) -> None:
+    question = {"question": "How did North sales change?", "collection": "sails"}
+    chat = {"model": "verity:sails", "messages": [{"role": "user", "content": "How did North sales change?"}]}
+    for response in (
+        client.post("/v1/answers", json=question),
+        client.post("/v1/answers", json={**question, "stream": True}),
+        client.get("/v1/documents", params={"collection": "sails"}),
+        client.get("/v1/collections/sails"),
+    ):
+        assert response.status_code == 404
+        assert response.json()["error"]["code"] == "collection_not_found", response.json()
+    response = client.post("/v1/chat/completions", json=chat)
+    assert response.status_code == 404 and "'sails'" in response.json()["error"]["message"]

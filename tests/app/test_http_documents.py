@@ -53,7 +53,8 @@ def test_upload_then_answer_from_it_and_list_it(app_client: TestClient) -> None:
     assert answer["citations"][0]["document_id"] == document["id"]
     listed = app_client.get("/v1/documents", params={"collection": "orchard"}).json()["data"]
     assert [d["id"] for d in listed] == [document["id"]]
-    assert app_client.get("/v1/documents", params={"collection": "other"}).json()["data"] == []
+    unknown = app_client.get("/v1/documents", params={"collection": "other"})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "collection_not_found"
 
 
 def test_same_bytes_again_are_unchanged_and_new_bytes_replace(app_client: TestClient) -> None:

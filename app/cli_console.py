@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.progress import (
@@ -19,6 +23,7 @@ err = Console(stderr=True)
 
 
 def progress_bars() -> Progress:
+    """Rich progress bars on stderr."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -39,3 +44,44 @@ def stage_reporter(bar: Progress) -> Callable[[str, int, int], None]:
         bar.update(tasks[stage], completed=done)
 
     return show
+
+
+QUIET_ENVIRONMENT = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+def quiet_libraries() -> None:
+    """No third-party progress bars, advisories or warnings (set before those libraries are imported)."""
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    warnings.filterwarnings("ignore")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what native code (llama.cpp) writes to file descriptor 2 to /dev/null, while Python's own
+    `sys.stderr` (and so the `err` console) keeps writing to the terminal. A no-op when stderr is not a
+    real file (under a test runner)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    previous = sys.stderr
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        sys.stderr.close()
+        sys.stderr = previous
+        os.dup2(saved, fd)
+        os.close(saved)

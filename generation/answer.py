@@ -41,6 +41,7 @@ class Retriever(Protocol):
 
 
 FinishReason = Literal["stop", "length"]
+MODEL_DECLINED = "the model found no answer in the closest passages"
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,8 @@ class DoneEvent:
     answerability: Decision | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
     raw_answer: str = ""
+    declined_because: str | None = None
+    closest_passages: list[Passage] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if not self.raw_answer:
@@ -182,7 +185,16 @@ class AnswerPipeline:
             yield DeltaEvent(NOT_IN_DOCUMENTS)
             usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped))
             timings["total"] = elapsed_ms(start)
-            yield DoneEvent(NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision)
+            yield DoneEvent(
+                NOT_IN_DOCUMENTS,
+                [],
+                usage,
+                timings,
+                abstained=True,
+                answerability=decision,
+                declined_because=self._declined_because(decision),
+                closest_passages=list(packed.included),
+            )
             return
         messages = build_messages(question, packed.included)
         sent: list[SentenceEvent] = []
@@ -216,6 +228,18 @@ class AnswerPipeline:
             decision,
             verification.sentences,
             raw_answer=generated.text,
+            declined_because=MODEL_DECLINED if abstained else None,
+            closest_passages=list(packed.included) if abstained else [],
+        )
+
+    def _declined_because(self, decision: Decision | None) -> str:
+        """Why the system abstained before generating: nothing found, or the calibrated check said no."""
+        if decision is None or self._abstainer is None:
+            return "no passage of the documents searched matched the question"
+        return (
+            f"the closest passages do not appear to answer the question: the calibrated check puts the "
+            f"chance they do at {decision.probability:.2f}, under its threshold of "
+            f"{self._abstainer.model.threshold:.2f}"
         )
 
     def prepare(

@@ -77,19 +77,28 @@ def content_hash(path: Path) -> str:
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named directly, plus the supported files found under named folders (hidden ones skipped)."""
+    return plan_paths(paths)[0]
+
+
+def plan_paths(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files an ingest of `paths` reads (as `expand_paths`), and what it passes over in named folders,
+    each with the reason (hidden, or a type Verity does not read)."""
     files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
+        if not path.is_dir():
             files.append(path)
-    return files
+            continue
+        for found in sorted(path.rglob("*")):
+            if not found.is_file():
+                continue
+            if any(part.startswith(".") for part in found.relative_to(path).parts):
+                skipped.append((found, "hidden"))
+            elif found.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append((found, f"unsupported type {found.suffix or '(no suffix)'}"))
+            else:
+                files.append(found)
+    return files, skipped
 
 
 class IngestPipeline:

@@ -53,6 +53,26 @@ def resolve_model_location(name_or_path: str) -> str:
     return name_or_path
 
 
+def check_embedding_setting(name_or_path: str) -> None:
+    """Raise `ModelUnavailable` unless the model can be loaded with no network: a local folder, the packaged
+    all-MiniLM-L6-v2, or a hub name already in the Hugging Face cache (nothing is loaded)."""
+    location = resolve_model_location(name_or_path)
+    if Path(location).exists():
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    for repo in (location, f"sentence-transformers/{location}"):
+        try:
+            if isinstance(try_to_load_from_cache(repo, "config.json"), str):
+                return
+        except ValueError:  # not a valid repository id
+            continue
+    raise ModelUnavailable(
+        f"embedding model {name_or_path!r} is not a local folder, not the packaged {PACKAGED_MINILM}, and "
+        "not in the Hugging Face cache (Verity downloads nothing): point it at a sentence-transformers folder"
+    )
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once, embedding in batches on the CPU (or a given device)."""
 

@@ -22,6 +22,7 @@ from app.http.schemas import (
     SafetyOut,
     answerability_out,
     citation_out,
+    closest_passages_out,
     done_payload,
     sentence_event_payload,
     sentence_out,
@@ -108,4 +109,6 @@ async def create_answer(
         sentences=[sentence_out(s) for s in done.sentences],
         answerability=answerability_out(done.answerability),
         safety=safety,
+        declined_because=done.declined_because,
+        closest_passages=closest_passages_out(done),
     )

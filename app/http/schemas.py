@@ -120,6 +120,10 @@ class AnswerOut(BaseModel):
     sentences: list[SentenceOut] = Field(default_factory=list)
     answerability: AnswerabilityOut | None = None
     safety: list[SafetyOut] = Field(default_factory=list)
+    declined_because: str | None = Field(None, description="why the answer is 'Not in your documents.'")
+    closest_passages: list[SourceOut] = Field(
+        default_factory=list, description="on abstention: the passages that came closest, best first"
+    )
 
 
 class EmbeddingRequest(BaseModel):
@@ -294,7 +298,14 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
         "timings": done.timings_ms,
         "sentences": [sentence_out(s).model_dump() for s in done.sentences],
         "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
+        "declined_because": done.declined_because,
+        "closest_passages": [p.model_dump() for p in closest_passages_out(done)],
     }
+
+
+def closest_passages_out(done: DoneEvent) -> list[SourceOut]:
+    """Render the passages that came closest to an answer the system declined to give."""
+    return [source_out(i, p) for i, p in enumerate(done.closest_passages, start=1)]
 
 
 def sentence_event_payload(event: SentenceEvent) -> dict[str, object]:

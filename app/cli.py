@@ -12,6 +12,7 @@ from typing import Annotated, cast, get_args
 
 import typer
 from pydantic import ValidationError
+from rich.progress import Progress, TaskID
 
 from app import cli_gateway
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
@@ -33,7 +34,7 @@ from app.preflight import (
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
-from ingest.pipeline import DuplicatePolicy, IngestReport
+from ingest.pipeline import DuplicatePolicy, IngestPipeline, IngestReport
 from ingest.pipeline import Progress as IngestProgress
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Passage, Scope
@@ -96,21 +97,28 @@ def ingest(
     files, passed_over = files_to_ingest(paths)
     check_models(settings, answers=False)
     container = Container(settings)
-    with progress_bars() as bar, quiet_native():
-        task = bar.add_task("loading models", total=None)
-        pipeline = container.ingest_pipeline
-
-        def show(p: IngestProgress) -> None:
-            bar.update(
-                task, description=f"ingesting {p.current}"[:60], completed=p.files_done, total=p.files_total
-            )
-
-        policy = cast(DuplicatePolicy, on_duplicate)
-        report = pipeline.ingest(files, DEFAULT_TENANT, collection, on_progress=show, on_duplicate=policy)
+    with quiet_native():
+        with err.status("loading models"):
+            pipeline = container.ingest_pipeline
+        with progress_bars() as bar:
+            task = bar.add_task("ingesting", total=len(files))
+            report = _ingest_with_progress(pipeline, bar, task, files, collection, on_duplicate)
     container.close()
     print_ingest_report(report, passed_over)
     if report.failed or not (report.count("added") + report.count("replaced") + report.count("unchanged")):
         raise typer.Exit(1)
+
+
+def _ingest_with_progress(
+    pipeline: IngestPipeline, bar: Progress, task: TaskID, files: list[Path], collection: str, policy: str
+) -> IngestReport:
+    def show(p: IngestProgress) -> None:
+        bar.update(
+            task, description=f"ingesting {p.current}"[:60], completed=p.files_done, total=p.files_total
+        )
+
+    duplicates = cast(DuplicatePolicy, policy)
+    return pipeline.ingest(files, DEFAULT_TENANT, collection, on_progress=show, on_duplicate=duplicates)
 
 
 def print_ingest_report(report: IngestReport, passed_over: list[tuple[Path, str]]) -> None:
@@ -165,6 +173,28 @@ def ask(
     container.close()
     if done is not None:
         show_result(done_payload(done), [source_out(i, p).model_dump() for i, p in enumerate(sources, 1)])
+
+
+@app.command()
+def reindex() -> None:
+    """Re-embed every chunk of the catalog with the configured embedding model (after changing
+    VERITY_EMBEDDING_MODEL): no file is parsed again; searches see the new vectors all at once."""
+    settings = load_settings()
+    check_models(settings, answers=False)
+    if not settings.catalog_path.is_file():
+        raise PreflightError(f"nothing is ingested in {settings.data_dir.resolve()}: nothing to reindex", 1)
+    container = Container(settings)
+    with progress_bars() as bar, quiet_native():
+        task = bar.add_task("loading the embedding model", total=None)
+        _ = container.embedder_record
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, description="re-embedding chunks", completed=done, total=total)
+
+        chunks = container.reindex(show)
+    record = container.embedder_record
+    container.close()
+    console.print(f"re-embedded {chunks} chunks with {record.describe()}")
 
 
 def quiet_native() -> contextlib.AbstractContextManager[None]:

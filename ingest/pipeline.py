@@ -19,8 +19,9 @@ from ingest.chunking import chunk_blocks
 from ingest.errors import DuplicateDocument, IngestError
 from ingest.loaders import SUPPORTED_SUFFIXES, TITLE, Block, check_supported, load_blocks
 from retrieval.catalog import NewDocument
-from retrieval.embedders import Embedder
+from retrieval.embedders import Embedder, embedder_revision
 from retrieval.index import ChunkIndex
+from retrieval.index_meta import EmbedderRecord, ingest_settings
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, ChunkDraft, Document, searchable_text
 
 DEFAULT_CHUNK_TOKENS = 200
@@ -125,6 +126,7 @@ class IngestPipeline:
         self._loader = loader or functools.partial(load_blocks, limits=self._limits)
         self._chunk_tokens = chunk_tokens
         self._chunk_overlap = chunk_overlap
+        self._settings: str | None = None
         self._lock = threading.Lock()  # one writer at a time: check-then-replace must not interleave
 
     def ingest(
@@ -173,11 +175,12 @@ class IngestPipeline:
             check_size(path, self._limits.max_file_bytes)
             digest = content_hash(path)
             existing = self._index.catalog.find_document(tenant, collection, source_path)
-            if existing is not None and existing.content_hash == digest:
+            same_bytes = existing is not None and existing.content_hash == digest
+            if existing is not None and same_bytes and existing.ingest_settings == self.ingest_settings:
                 return FileOutcome(source_path, "unchanged", existing)
-            if existing is not None and on_duplicate == "skip":
+            if existing is not None and not same_bytes and on_duplicate == "skip":
                 return FileOutcome(source_path, "skipped", existing)
-            if existing is not None and on_duplicate == "fail":
+            if existing is not None and not same_bytes and on_duplicate == "fail":
                 raise DuplicateDocument(
                     f"{PurePath(source_path).name}: another version is already filed in collection "
                     f"{collection!r} as {existing.id}; replace it (overwrite) or keep it (skip)"
@@ -199,10 +202,21 @@ class IngestPipeline:
             source_path=source_path,
             content_hash=digest,
             title=title,
+            ingest_settings=self.ingest_settings,
         )
         self._index.replace_document(new, drafts, vectors, replaces=existing)
         document = self._index.catalog.get_document(tenant, new.id)
         return FileOutcome(source_path, "replaced" if existing else "added", document)
+
+    @property
+    def ingest_settings(self) -> str:
+        """What a file's chunks depend on besides its bytes (embedder, chunk size and overlap): a file
+        filed with other settings is not unchanged."""
+        if self._settings is None:
+            e = self._embedder
+            record = EmbedderRecord(e.name, embedder_revision(e), e.dimension)
+            self._settings = ingest_settings(record, self._chunk_tokens, self._chunk_overlap)
+        return self._settings
 
     def _embed(self, drafts: Sequence[ChunkDraft]) -> NDArray[np.float32]:
         texts = [searchable_text(d.section, d.text) for d in drafts]

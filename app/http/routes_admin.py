@@ -16,6 +16,7 @@ from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.times import IsoTime
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -49,8 +50,8 @@ class KeyOut(BaseModel):
     tenant: str
     name: str
     scopes: dict[str, list[str] | None]
-    created_at: float
-    revoked_at: float | None
+    created_at: IsoTime
+    revoked_at: IsoTime | None
     key: str | None = None
 
 
@@ -70,8 +71,8 @@ class GrantOut(BaseModel):
 
     key: str
     amount: int
-    granted_at: float
-    expires_at: float | None
+    granted_at: IsoTime
+    expires_at: IsoTime | None
     priority: int
     remaining: int
 

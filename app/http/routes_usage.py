@@ -11,6 +11,7 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
+from app.http.times import IsoTime
 
 router = APIRouter(tags=["usage"])
 
@@ -22,7 +23,7 @@ class UsageOut(BaseModel):
     key_id: str | None
     endpoint: str
     model: str
-    at: float
+    at: IsoTime
     status: int
     tokens_in: int
     tokens_out: int

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.http.times import IsoTime
 from generation.abstention import Decision
 from generation.answer import DoneEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
@@ -331,7 +332,7 @@ def document_out(document: Document) -> DocumentOut:
 
 
 class JobOut(BaseModel):
-    """An ingest job and its progress (times are Unix seconds)."""
+    """An ingest job and its progress (times in ISO 8601, UTC)."""
 
     id: str
     object: Literal["job"] = "job"
@@ -342,9 +343,9 @@ class JobOut(BaseModel):
     files_done: int
     chunks_done: int
     errors: list[FileErrorOut]
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
+    created_at: IsoTime
+    started_at: IsoTime | None
+    finished_at: IsoTime | None
     eta_seconds: float | None = Field(
         description="seconds left at the pace so far; null before a file is done"
     )

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 from ingest.checks import FileLimits, check_size
 from ingest.chunking import chunk_blocks
 from ingest.errors import DuplicateDocument, IngestError
-from ingest.loaders import SUPPORTED_SUFFIXES, TITLE, Block, check_supported, load_blocks
+from ingest.loaders import SUPPORTED_SUFFIXES, Block, check_supported, document_title, load_blocks
 from retrieval.catalog import NewDocument
 from retrieval.embedders import Embedder, embedder_revision
 from retrieval.index import ChunkIndex
@@ -194,7 +194,7 @@ class IngestPipeline:
                 self._scan_chunks([d.text for d in drafts])
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=exc)
-        title = next((b.text for b in blocks if b.kind == TITLE), PurePath(source_path).name)[:200]
+        title = document_title(blocks, path, PurePath(source_path).name)
         new = NewDocument(
             id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
             tenant=tenant,

@@ -62,9 +62,9 @@ def quiet_libraries() -> None:
 
 @contextlib.contextmanager
 def native_stderr_silenced() -> Iterator[None]:
-    """Send what native code (llama.cpp) writes to file descriptor 2 to /dev/null, while Python's own
-    `sys.stderr` (and so the `err` console) keeps writing to the terminal. A no-op when stderr is not a
-    real file (under a test runner)."""
+    """Send what libraries write to stderr (llama.cpp, natively and through Python's `sys.stderr`) to
+    /dev/null, while the `err` console keeps writing to the terminal. A no-op when stderr is not a real
+    file (under a test runner)."""
     try:
         fd = sys.stderr.fileno()
     except (AttributeError, OSError, ValueError):
@@ -76,12 +76,15 @@ def native_stderr_silenced() -> Iterator[None]:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
-    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    terminal = os.fdopen(saved, "w", buffering=1)
+    err.file = terminal
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (closed below)
     try:
         yield
     finally:
-        sys.stderr.flush()
         sys.stderr.close()
         sys.stderr = previous
+        terminal.flush()
         os.dup2(saved, fd)
-        os.close(saved)
+        err.file = previous
+        terminal.close()

@@ -22,6 +22,7 @@ from app.cli_safety import safety_app
 from app.container import Container
 from app.gateway.errors import GatewayError
 from app.http.schemas import done_payload, source_out
+from app.names import InvalidName, check_collection_name
 from app.preflight import (
     SETTINGS_EXIT,
     PreflightError,
@@ -94,6 +95,7 @@ def ingest(
     """Ingest files and folders (PDF, DOCX, HTML, Markdown, PPTX, XLSX, CSV, text)."""
     if on_duplicate not in get_args(DuplicatePolicy):
         raise typer.BadParameter("must be overwrite, skip or fail", param_hint="--on-duplicate")
+    _check_collection_option(collection)
     settings = load_settings()
     files, passed_over = files_to_ingest(paths)
     check_models(settings, answers=False)
@@ -122,6 +124,14 @@ def _ingest_with_progress(
     return pipeline.ingest(files, DEFAULT_TENANT, collection, on_progress=show, on_duplicate=duplicates)
 
 
+def _check_collection_option(collection: str | None) -> None:
+    """Refuse a collection name the catalog would never hold, before anything loads."""
+    try:
+        _ = collection is None or check_collection_name(collection)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc), param_hint="--collection") from exc
+
+
 def print_ingest_report(report: IngestReport, passed_over: list[tuple[Path, str]]) -> None:
     """Counts by outcome, then each failed file and each file passed over, with the reason."""
     console.print(
@@ -146,6 +156,7 @@ def ask(
 
     With VERITY_URL set (and VERITY_API_KEY when the server needs a key), asks that running server and
     loads no model here."""
+    _check_collection_option(collection)
     url = server_url()
     if url is not None:
         try:

@@ -6,7 +6,6 @@ and load no model: the index opens with the vector dimension recorded beside the
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Annotated
 
 import typer
@@ -16,7 +15,7 @@ from app import kept_uploads
 from app.cli_console import console
 from app.container import Container
 from app.preflight import NOTHING_EXIT, PreflightError, load_settings
-from retrieval.types import DEFAULT_TENANT, Document, Scope
+from retrieval.types import DEFAULT_TENANT, Scope
 
 docs_app = typer.Typer(
     help="Documents filed in the data directory: list, show, delete.", no_args_is_help=True
@@ -33,12 +32,6 @@ def _container() -> Container:
             f"nothing is ingested in {settings.data_dir.resolve()} (VERITY_DATA_DIR)", NOTHING_EXIT
         )
     return Container(settings)
-
-
-def _remove_kept_upload(container: Container, document: Document) -> None:
-    """Remove the kept copy of a deleted document's upload (a file ingested from disk has none)."""
-    folder = kept_uploads.collection_dir(container.settings.uploads_dir, document.tenant, document.collection)
-    (folder / PurePath(document.source_path).name).unlink(missing_ok=True)
 
 
 @docs_app.command("list")
@@ -105,8 +98,8 @@ def docs_delete(
             f"no document with id {', '.join(map(repr, unknown))}; nothing deleted", NOTHING_EXIT
         )
     deleted = container.delete_documents(DEFAULT_TENANT, document_ids)
+    kept_uploads.remove_kept(container.settings.uploads_dir, deleted)
     for document in deleted:
-        _remove_kept_upload(container, document)
         console.print(f"deleted {document.id} ({document.source_path})", highlight=False)
     container.close()
 
@@ -142,7 +135,9 @@ def collections_delete(
         container.close()
         raise typer.Exit(1)
     deleted = container.delete_documents(DEFAULT_TENANT, [d.id for d in documents])
-    kept_uploads.remove(kept_uploads.collection_dir(container.settings.uploads_dir, DEFAULT_TENANT, name))
+    uploads_dir = container.settings.uploads_dir
+    kept_uploads.remove_kept(uploads_dir, deleted)
+    kept_uploads.remove(uploads_dir, kept_uploads.collection_dir(uploads_dir, DEFAULT_TENANT, name))
     container.close()
     console.print(f"deleted collection {name!r} ({len(deleted)} documents)")
 

@@ -12,6 +12,7 @@ from rich.table import Table
 from app.container import Container
 from app.gateway.errors import GatewayError
 from app.gateway.keys import Scopes, create_key
+from app.names import InvalidName, check_tenant_name
 from app.settings import Settings
 
 keys_app = typer.Typer(help="API keys of tenants (the gateway).", no_args_is_help=True)
@@ -50,6 +51,10 @@ def keys_create(
         scopes = Scopes.parse(scope or [])
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--scope") from exc
+    try:
+        check_tenant_name(tenant)
+    except InvalidName as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
     gateway = _gateway_container().gateway
     key, record = create_key(gateway.store, gateway.clock, tenant, scopes, name)
     err.print(f"created key {record.id} for tenant {tenant!r}; store it now, it is not shown again:")
@@ -90,7 +95,11 @@ def credits_grant(
 ) -> None:
     """Grant a tenant a block of credits."""
     gateway = _gateway_container().gateway
-    block, granted = gateway.grant(tenant, amount, _when(expires), priority, idempotency_key)
+    try:
+        block, granted = gateway.grant(tenant, amount, _when(expires), priority, idempotency_key)
+    except GatewayError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
     verb = "granted" if granted else "already granted (idempotency key seen), nothing added:"
     console.print(f"{verb} {block.amount} credits to {tenant!r}, expiring {_iso(block.expires_at)}")
     console.print(str(gateway.store.balance(tenant, gateway.clock.now())))

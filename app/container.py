@@ -313,7 +313,8 @@ class Container:
 
     @functools.cached_property
     def jobs(self) -> IngestJobs:
-        """Background ingest jobs, recorded beside the catalog."""
+        """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
+        kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
         store = JobStore(self.settings.data_dir / "jobs.sqlite3")
         return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
 

@@ -10,6 +10,7 @@ files are still on disk; a file that is gone is reported as an error of that job
 from __future__ import annotations
 
 import json
+import math
 import queue
 import sqlite3
 import threading
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -253,11 +255,13 @@ class IngestJobs:
     def _run_job(self, job: Job) -> None:
         self._store.save(job)
         files = job.remaining_files()
-        for file in files:
+        for i, file in enumerate(files):
             outcome = self._pipeline.ingest_file(
                 file.path, file.name, job.tenant, job.collection, job.on_duplicate
             )
-            job = _advance(job, file, outcome)
+            # after a resume, the first file may have been filed by the run that stopped: its chunks count
+            resumed_here = i == 0 and job.resumed > 0 and _filed_since(outcome, job.started_at)
+            job = _advance(job, file, outcome, resumed_here)
             if self._hooks.after_file is not None:
                 self._hooks.after_file(job, file, outcome)
             self._store.save(job)
@@ -272,10 +276,17 @@ class IngestJobs:
         self._worker.join()
 
 
-def _advance(job: Job, file: JobFile, outcome: FileOutcome) -> Job:
-    chunks = (
-        outcome.document.n_chunks if outcome.document is not None and outcome.status != "unchanged" else 0
-    )
+def _filed_since(outcome: FileOutcome, started_at: float | None) -> bool:
+    """Whether an "unchanged" file's document was filed after `started_at` (to the second)."""
+    if outcome.status != "unchanged" or outcome.document is None or started_at is None:
+        return False
+    filed = datetime.fromisoformat(outcome.document.created_at).timestamp()
+    return filed >= math.floor(started_at)
+
+
+def _advance(job: Job, file: JobFile, outcome: FileOutcome, filed_by_job: bool = False) -> Job:
+    counted = outcome.status != "unchanged" or filed_by_job
+    chunks = outcome.document.n_chunks if outcome.document is not None and counted else 0
     errors = job.errors + (((file.name, str(outcome.error)),) if outcome.error is not None else ())
     return replace(job, files_done=job.files_done + 1, chunks_done=job.chunks_done + chunks, errors=errors)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -193,7 +194,7 @@ class IngestPipeline:
             if self._scan_chunks is not None:
                 self._scan_chunks([d.text for d in drafts])
         except IngestError as exc:
-            return FileOutcome(source_path, "failed", error=exc)
+            return FileOutcome(source_path, "failed", error=named_by_source(exc, path, source_path))
         title = document_title(blocks, path, PurePath(source_path).name)
         new = NewDocument(
             id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
@@ -222,3 +223,22 @@ class IngestPipeline:
         texts = [searchable_text(d.section, d.text) for d in drafts]
         parts = [self._embedder.embed(texts[i : i + EMBED_BATCH]) for i in range(0, len(texts), EMBED_BATCH)]
         return np.concatenate(parts) if parts else np.zeros((0, self._embedder.dimension), np.float32)
+
+
+def named_by_source(error: IngestError, path: Path, source_path: str) -> IngestError:
+    """The error with the file named as it was filed, never by where it waits on disk.
+
+    An upload waits under a server-made name (`incoming/<id>/0.pdf`); a message that showed that path
+    would tell a client about the server's folders and call its file by a name it never gave.
+    """
+    if source_path in (str(path), str(path.resolve())):
+        return error
+    full = sorted({str(path.resolve()), str(path)}, key=len, reverse=True)
+    forms = [re.escape(p) for p in full] + [rf"(?<![\w./\\-]){re.escape(path.name)}(?![\w-])"]
+    shown = PurePath(source_path).name
+    message = re.sub("|".join(forms), lambda _: shown, str(error))
+    if message == str(error):
+        return error
+    renamed = type(error)(message)
+    renamed.__cause__ = error.__cause__
+    return renamed

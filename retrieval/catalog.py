@@ -144,6 +144,17 @@ class Catalog:
             rows = self._conn.execute(sql + " ORDER BY created_at, id", params).fetchall()
         return [_document(row) for row in rows]
 
+    def all_documents(self) -> list[Document]:
+        """Every tenant's documents (for maintenance, never for a request), oldest first."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM documents ORDER BY created_at, id").fetchall()
+        return [_document(row) for row in rows]
+
+    def count_documents(self) -> int:
+        """How many documents all tenants hold together."""
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+
     def list_collections(self, tenant: str) -> list[CollectionStats]:
         """The tenant's collections with their document and chunk counts, by name."""
         with self._lock:
@@ -209,12 +220,6 @@ class Catalog:
                     )
                 )
         return chunks
-
-    def all_documents(self) -> list[Document]:
-        """Every document of every tenant."""
-        with self._lock:
-            rows = self._conn.execute("SELECT * FROM documents ORDER BY created_at, id").fetchall()
-        return [_document(row) for row in rows]
 
     def set_ingest_settings(self, document_id: str, value: str) -> None:
         """Record the settings a document's chunks and vectors now come from."""

@@ -17,6 +17,26 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+MAX_CREDITS = 10**15
+MAX_TIME = 253_402_300_799.0  # 9999-12-31T23:59:59Z
+MAX_PRIORITY = 2**31 - 1
+GRANT_RULE = (
+    f"a grant is 1 to {MAX_CREDITS} credits; its times are finite Unix seconds from 0 to {MAX_TIME:.0f} "
+    f"(year 9999), and its priority is between {-MAX_PRIORITY} and {MAX_PRIORITY}"
+)
+
+
+def grant_problem(amount: int, times: Iterable[float | None], priority: int) -> str | None:
+    """What makes a grant unstorable (the rule it breaks), or None when it is fine."""
+    if not 1 <= amount <= MAX_CREDITS:
+        return f"amount {amount} is out of range: {GRANT_RULE}"
+    for t in times:
+        if t is not None and not (math.isfinite(t) and 0 <= t <= MAX_TIME):
+            return f"time {t} is out of range: {GRANT_RULE}"
+    if not -MAX_PRIORITY <= priority <= MAX_PRIORITY:
+        return f"priority {priority} is out of range: {GRANT_RULE}"
+    return None
+
 
 @dataclass(frozen=True)
 class Grant:
@@ -104,6 +124,17 @@ def balance(grants: Iterable[Grant], debits: Iterable[Debit], t: float) -> int:
     """The tenant's balance at t: the live remainders after every debit up to t."""
     grants = list(grants)
     ledger = replay(grants, debits, until=t)
+    return sum(ledger.remaining[g.key] for g in spend_order(grants, t))
+
+
+def available(grants: Iterable[Grant], debits: Iterable[Debit], t: float) -> int:
+    """What a new debit at t could draw: live remainders after every debit, whenever stamped.
+
+    Unlike `balance`, holds stamped after t (a request admitted a moment later that committed first)
+    count as spent too: this is what a refusal quotes.
+    """
+    grants = list(grants)
+    ledger = replay(grants, debits)
     return sum(ledger.remaining[g.key] for g in spend_order(grants, t))
 
 

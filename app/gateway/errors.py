@@ -7,6 +7,7 @@ GatewayError
 ├── RateLimited          429: a per-key or per-tenant limit; carries Retry-After and x-ratelimit-* headers
 ├── Overloaded           503 (or 429 for one tenant's share): the queue is full or its deadline passed
 ├── KeyNotFound          404: no such key (admin operations)
+├── InvalidGrant         400: a credit grant out of range (amount, times, priority) or a bad tenant name
 └── AuthMisconfigured    refusing to serve on a public address with no key configured
 """
 
@@ -59,12 +60,20 @@ class Overloaded(GatewayError):
     def __init__(self, message: str, retry_after: float, status: int = 503) -> None:
         super().__init__(message, {"Retry-After": str(max(1, round(retry_after)))})
         self.status = status
+        if status == 429:  # one tenant's share of the queue is used up: that tenant's limit, not ours
+            self.type = "rate_limit_error"
 
 
 class KeyNotFound(GatewayError):
     """No key with that id."""
 
     status, type, code = 404, "invalid_request_error", "key_not_found"
+
+
+class InvalidGrant(GatewayError):
+    """A credit grant whose amount, times or priority are out of range, or whose tenant name is invalid."""
+
+    status, type, code = 400, "invalid_request_error", "invalid_value"
 
 
 class AuthMisconfigured(GatewayError):

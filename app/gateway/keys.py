@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from app.gateway.clock import Clock
 from app.gateway.errors import Forbidden, Unauthenticated
 from app.gateway.store import GatewayStore, KeyRecord
+from app.names import check_collection_name, check_tenant_name
 
 PREFIX = "vk"
 ENDPOINTS = ("answers", "chat", "embeddings", "documents", "collections", "jobs", "models", "usage")
@@ -58,6 +59,8 @@ class Scopes:
             field_name = {"collection": "collections", "endpoint": "endpoints", "model": "models"}.get(kind)
             if field_name is None or not value:
                 raise ValueError(f"scope {item!r}: use collection:NAME, endpoint:NAME or model:NAME")
+            if field_name == "collections":
+                check_collection_name(value)
             if field_name == "endpoints" and value not in ENDPOINTS:
                 raise ValueError(f"scope {item!r}: endpoints are {', '.join(ENDPOINTS)}")
             found.setdefault(field_name, set()).add(value)
@@ -111,7 +114,11 @@ def hash_secret(key: str) -> str:
 def create_key(
     store: GatewayStore, clock: Clock, tenant: str, scopes: Scopes, name: str = ""
 ) -> tuple[str, KeyRecord]:
-    """Make and store a new key; returns the key (shown once) and its record."""
+    """Make and store a new key; returns the key (shown once) and its record.
+
+    Raises `InvalidName` (a ValueError) when the tenant name breaks the name rule.
+    """
+    check_tenant_name(tenant)
     key_id = secrets.token_hex(6)
     key = f"{PREFIX}-{key_id}-{secrets.token_urlsafe(32)}"
     record = KeyRecord(key_id, tenant, hash_secret(key), name, scopes.to_json(), clock.now())

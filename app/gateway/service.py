@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from typing import Literal
 
 from app.gateway.clock import Clock
-from app.gateway.credits import Grant
-from app.gateway.errors import AuthMisconfigured, GatewayError, Unauthenticated
+from app.gateway.credits import Grant, grant_problem
+from app.gateway.errors import AuthMisconfigured, GatewayError, InvalidGrant, Unauthenticated
 from app.gateway.keys import Caller, verify_key
 from app.gateway.limits import Admission, RateLimiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices, UsageRecord
+from app.names import InvalidName, check_tenant_name
 from retrieval.types import DEFAULT_TENANT
 
 AuthMode = Literal["auto", "required", "off"]
@@ -98,9 +99,18 @@ class Gateway:
         idempotency_key: str | None = None,
         granted_at: float | None = None,
     ) -> tuple[Grant, bool]:
-        """Grant a credit block; the same idempotency key twice grants once (then returns False)."""
+        """Grant a credit block; the same idempotency key twice grants once (then returns False).
+
+        Raises `InvalidGrant` for a tenant name that breaks the name rule or values out of range.
+        """
         key = idempotency_key or f"grant_{uuid.uuid4().hex}"
         at = self.clock.now() if granted_at is None else granted_at
+        try:
+            check_tenant_name(tenant)
+        except InvalidName as exc:
+            raise InvalidGrant(str(exc)) from exc
+        if problem := grant_problem(amount, (at, expires_at), priority):
+            raise InvalidGrant(problem)
         block = Grant(key, amount, at, expires_at, priority)
         return block, self.store.grant(tenant, block)
 

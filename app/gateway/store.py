@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.gateway.credits import Debit, Grant, balance, fits, replay
+from app.gateway.credits import Debit, Grant, available, balance, fits, replay
 from app.gateway.errors import InsufficientCredits, KeyNotFound
 from app.gateway.usage import UsageRecord
 
@@ -183,9 +183,12 @@ class GatewayStore:
                 return amount
             grants, debits = self._grants(db, tenant), self._debits(db, tenant)
             if not fits(grants, debits, Debit(key, at, amount)):
-                available = balance(grants, debits, at)
+                (held,) = db.execute(
+                    "SELECT COALESCE(SUM(amount), 0) FROM debits WHERE tenant = ? AND settled = 0", (tenant,)
+                ).fetchone()
                 raise InsufficientCredits(
-                    f"tenant {tenant!r} has {available} credits; this request may cost up to {amount}. "
+                    f"tenant {tenant!r} has {available(grants, debits, at)} credits available after "
+                    f"{held} held by requests in progress; this request may cost up to {amount}. "
                     "Ask for fewer tokens (max_tokens) or add credits: verity credits grant"
                 )
             db.execute("INSERT INTO debits VALUES (?, ?, ?, ?, ?, 0)", (key, tenant, at, amount, amount))

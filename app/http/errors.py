@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.gateway.errors import GatewayError
+from app.http.security_headers import security_headers
+from app.names import InvalidName
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from ingest.errors import (
     DuplicateDocument,
@@ -91,6 +93,7 @@ def api_error_from(exc: Exception) -> ApiError:
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
     table: list[tuple[type[Exception], int, str, str]] = [
+        (InvalidName, 400, "invalid_request_error", "invalid_value"),
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
         (UnsupportedFile, 415, "invalid_request_error", "unsupported_file"),
         (DuplicateDocument, 409, "invalid_request_error", "duplicate_document"),
@@ -114,18 +117,27 @@ def api_error_from(exc: Exception) -> ApiError:
 
 
 def _response(error: ApiError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    # a 500 is sent by Starlette's outermost middleware, past SecurityHeaders: set them here too
     return JSONResponse(
         error_body(error.message, error.type, error.param, error.code),
         status_code=error.status,
-        headers=dict(headers) if headers else None,
+        headers={**security_headers(), **(headers or {})},
     )
+
+
+UNKNOWN_FIELD = (
+    "Verity's own endpoints refuse fields they do not define (a misspelt field would otherwise be "
+    "silently ignored); the OpenAI-compatible endpoints ignore them, as OpenAI's clients expect"
+)
 
 
 def _validation_message(exc: RequestValidationError) -> tuple[str, str | None]:
     first = exc.errors()[0] if exc.errors() else {}
     location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
     param = ".".join(location) or None
-    message = str(first.get("msg", "invalid request"))
+    if first.get("type") == "extra_forbidden":
+        return f"unknown field {param!r}: {UNKNOWN_FIELD}", param
+    message = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
     return (f"{param}: {message}" if param else message), param
 
 

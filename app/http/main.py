@@ -22,8 +22,10 @@ from app.http import (
     routes_models,
     routes_usage,
 )
+from app.http.api_docs import install_api_docs
 from app.http.errors import install_error_handlers
 from app.http.openapi import install_openapi
+from app.http.security_headers import SecurityHeaders
 
 
 def create_app(container: Container, on_ready: Callable[[], None] | None = None) -> FastAPI:
@@ -41,10 +43,14 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         version="0.1.0",
         lifespan=lifespan,
         description="Answers questions over your own documents, with cited passages.",
+        docs_url=None,  # served by app.http.api_docs from vendored files, not from a CDN
+        redoc_url=None,
     )
     app.state.container = container
+    app.add_middleware(SecurityHeaders)
     install_error_handlers(app)
     install_openapi(app)
+    install_api_docs(app)
     app.state.started_at = int(time.time())
     routers = (
         routes_answers,
@@ -56,8 +62,8 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_collections,
         routes_health,
         routes_usage,
-        routes_admin,
     )
     for module in routers:
         app.include_router(module.router)
+    app.include_router(routes_admin.router, include_in_schema=False)  # its own schema, admin key only
     return app

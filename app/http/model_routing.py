@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from app.container import Container
 from app.http.errors import ApiError
+from app.names import InvalidName, check_collection_name
 from retrieval.types import DEFAULT_TENANT
 
 RAG_MODEL = "verity"
@@ -35,6 +36,10 @@ def route_chat_model(model: str, container: Container, tenant: str = DEFAULT_TEN
         return ChatRoute(grounded=True)
     if model.startswith(f"{RAG_MODEL}:"):
         collection = model[len(RAG_MODEL) + 1 :]
+        try:
+            check_collection_name(collection)
+        except InvalidName as exc:
+            raise ApiError(400, f"model {model!r}: {exc}", param="model", code="invalid_value") from exc
         if collection in collection_names(container, tenant):
             return ChatRoute(grounded=True, collection=collection)
         raise ApiError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from app.http.schemas import AnswerabilityOut, CitationOut, SafetyOut, SentenceOut
 
@@ -16,14 +16,25 @@ class TextPart(BaseModel):
     text: str
 
 
+MAX_MESSAGE_CHARS = 100_000
+MESSAGE_RULE = f"a message's content is at most {MAX_MESSAGE_CHARS:,} characters"
+
+
 class MessageIn(BaseModel):
     """One chat message; `developer` is treated as `system`."""
 
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[TextPart] = Field(description="text, or a list of text parts")
+    content: str | list[TextPart] = Field(description=f"text, or a list of text parts; {MESSAGE_RULE}")
     name: str | None = None
+
+    @model_validator(mode="after")
+    def _within_the_length_rule(self) -> MessageIn:
+        length = len(self.text())
+        if length > MAX_MESSAGE_CHARS:
+            raise ValueError(f"this message has {length:,} characters: {MESSAGE_RULE}")
+        return self
 
     def text(self) -> str:
         """The message's content as one string."""

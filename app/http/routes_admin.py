@@ -7,18 +7,20 @@ import json
 
 from fastapi import APIRouter, Depends
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.container import Container
-from app.gateway.credits import Grant
+from app.gateway.credits import MAX_CREDITS, Grant
 from app.gateway.errors import Forbidden, Unauthenticated
 from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.times import IsoTime
+from app.names import TenantName
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(known_fields_only)])
 
 
 def require_admin(
@@ -36,9 +38,11 @@ def require_admin(
 
 
 class KeyIn(BaseModel):
-    """A key to create."""
+    """A key to create (unknown fields are refused)."""
 
-    tenant: str = Field(min_length=1, max_length=200)
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: TenantName
     scopes: list[str] = Field(default_factory=list, description="collection:NAME, endpoint:NAME, model:NAME")
     name: str = ""
 
@@ -56,11 +60,13 @@ class KeyOut(BaseModel):
 
 
 class GrantIn(BaseModel):
-    """A credit block to grant."""
+    """A credit block to grant (unknown fields are refused)."""
 
-    tenant: str = Field(min_length=1, max_length=200)
-    amount: int = Field(gt=0)
-    expires_at: float | None = Field(None, description="unix seconds; none: never expires")
+    model_config = ConfigDict(extra="forbid")
+
+    tenant: TenantName
+    amount: int = Field(description=f"credits, 1 to {MAX_CREDITS}")
+    expires_at: float | None = Field(None, description="unix seconds up to year 9999; none: never expires")
     priority: int = Field(0, description="among blocks expiring together, lower numbers are spent first")
     idempotency_key: str | None = Field(None, description="a repeat with the same key grants nothing more")
     granted_at: float | None = Field(None, description="the event time (unix seconds); default now")
@@ -108,8 +114,10 @@ def create(body: KeyIn, container: Container = Depends(require_admin)) -> KeyOut
     return key_out(record, key)
 
 
-@router.get("/keys", response_model=list[KeyOut], responses=error_responses(401, 403))
-def list_keys(tenant: str | None = None, container: Container = Depends(require_admin)) -> list[KeyOut]:
+@router.get("/keys", response_model=list[KeyOut], responses=error_responses(400, 401, 403))
+def list_keys(
+    tenant: TenantName | None = None, container: Container = Depends(require_admin)
+) -> list[KeyOut]:
     """Every key (or one tenant's), without secrets."""
     return [key_out(r) for r in container.gateway.store.list_keys(tenant)]
 
@@ -142,7 +150,7 @@ def grant(body: GrantIn, container: Container = Depends(require_admin)) -> Credi
     return credits_out(container, body.tenant).model_copy(update={"granted": granted})
 
 
-@router.get("/credits/{tenant}", response_model=CreditsOut, responses=error_responses(401, 403))
-def credits(tenant: str, container: Container = Depends(require_admin)) -> CreditsOut:
+@router.get("/credits/{tenant}", response_model=CreditsOut, responses=error_responses(400, 401, 403))
+def credits(tenant: TenantName, container: Container = Depends(require_admin)) -> CreditsOut:
     """A tenant's balance now and its credit blocks."""
     return credits_out(container, tenant)

@@ -9,11 +9,13 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.model_routing import rag_model_name
 from app.http.openai_schemas import CollectionDeleted, CollectionList, CollectionOut
+from app.names import CollectionName
 from retrieval.types import Scope
 
-router = APIRouter(tags=["collections"])
+router = APIRouter(tags=["collections"], dependencies=[Depends(known_fields_only)])
 
 
 def _collections(container: Container, caller: Caller) -> list[CollectionOut]:
@@ -39,9 +41,9 @@ def list_collections(
     return CollectionList(data=_collections(container, caller))
 
 
-@router.get("/v1/collections/{name}", response_model=CollectionOut, responses=error_responses(404))
+@router.get("/v1/collections/{name}", response_model=CollectionOut, responses=error_responses(400, 404))
 def get_collection(
-    name: str,
+    name: CollectionName,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("collections")),
 ) -> CollectionOut:
@@ -49,9 +51,11 @@ def get_collection(
     return _find(container, caller, name)
 
 
-@router.delete("/v1/collections/{name}", response_model=CollectionDeleted, responses=error_responses(404))
+@router.delete(
+    "/v1/collections/{name}", response_model=CollectionDeleted, responses=error_responses(400, 404)
+)
 def delete_collection(
-    name: str,
+    name: CollectionName,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("collections")),
 ) -> CollectionDeleted:
@@ -59,5 +63,6 @@ def delete_collection(
     _find(container, caller, name)
     ids = [d.id for d in container.catalog.list_documents(Scope(caller.tenant, name))]
     deleted = container.delete_documents(caller.tenant, ids)
-    uploads.remove(uploads.collection_dir(container, name, caller.tenant))
+    uploads.remove_kept(container, deleted)
+    uploads.remove_collection(container, caller.tenant, name)
     return CollectionDeleted(id=name, documents_deleted=len(deleted))

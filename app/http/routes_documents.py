@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from starlette.concurrency import run_in_threadpool
@@ -12,35 +12,41 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container, require_collection
 from app.http.errors import api_error_from, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.schemas import DeletedOut, DocumentList, FileErrorOut, UploadResponse, document_out
+from app.names import CollectionName
 from ingest.pipeline import DuplicatePolicy, FileOutcome
 from retrieval.types import DEFAULT_COLLECTION, Scope
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
 DUPLICATE_HELP = (
     "what to do with a changed file whose older version is filed under the same name: replace it "
     "(overwrite), keep the old one (skip), or refuse with 409 (fail)"
 )
 
 
-async def _ingest_upload(
-    container: Container, upload: UploadFile, collection: str, on_duplicate: DuplicatePolicy, tenant: str
-) -> FileOutcome:
+async def _ingest_uploads(
+    container: Container,
+    files: list[UploadFile],
+    collection: str,
+    on_duplicate: DuplicatePolicy,
+    tenant: str,
+) -> list[FileOutcome]:
+    """Receive every file first (a 413 leaves nothing stored), then ingest them one by one."""
     folder = uploads.incoming_dir(container)
+    limit = container.settings.max_upload_mb << 20
     try:
-        file = await uploads.receive(upload, folder, container.settings.max_upload_mb << 20)
-        outcome = await run_in_threadpool(
-            container.ingest_pipeline.ingest_file,
-            file.path,
-            file.name,
-            tenant,
-            collection,
-            on_duplicate,
-        )
-        uploads.keep_if_ingested(container, collection, file, outcome, tenant)
-        return outcome
+        received = [await uploads.receive(upload, folder, i, limit) for i, upload in enumerate(files)]
+        outcomes = []
+        for file in received:
+            outcome = await run_in_threadpool(
+                container.ingest_pipeline.ingest_file, file.path, file.name, tenant, collection, on_duplicate
+            )
+            uploads.keep_if_ingested(container, file, outcome)
+            outcomes.append(outcome)
+        return outcomes
     finally:
-        uploads.remove(folder)
+        uploads.remove(container, folder)
 
 
 @router.post(
@@ -48,16 +54,15 @@ async def _ingest_upload(
 )
 async def upload_documents(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
-    collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    collection: Annotated[CollectionName, Form()] = DEFAULT_COLLECTION,
     on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> UploadResponse:
     """Upload and ingest files; unchanged files are skipped; a file that fails stores nothing."""
     collection = caller.collection(collection) or collection
-    outcomes = [
-        await _ingest_upload(container, upload, collection, on_duplicate, caller.tenant) for upload in file
-    ]
+    uploads.check_names(file)
+    outcomes = await _ingest_uploads(container, file, collection, on_duplicate, caller.tenant)
     failed = [o for o in outcomes if o.error is not None]
     if failed and len(failed) == len(outcomes):
         raise api_error_from(failed[0].error)  # type: ignore[arg-type]
@@ -74,7 +79,7 @@ async def upload_documents(
 
 @router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400, 404))
 def list_documents(
-    collection: str | None = Query(None, min_length=1, max_length=200),
+    collection: Annotated[CollectionName | None, Query()] = None,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
@@ -96,8 +101,5 @@ async def delete_document(
     if found is not None:
         caller.collection(found.collection)
     deleted = await run_in_threadpool(container.delete_documents, caller.tenant, [document_id])
-    document = deleted[0]
-    name = PurePath(document.source_path).name
-    stored = uploads.stored_path(container, document.collection, name, caller.tenant)
-    stored.unlink(missing_ok=True)
-    return DeletedOut(id=document.id)
+    uploads.remove_kept(container, deleted)
+    return DeletedOut(id=deleted[0].id)

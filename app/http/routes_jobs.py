@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, UploadFile
 
@@ -11,13 +12,15 @@ from app.gateway.keys import Caller
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.known_fields import known_fields_only
 from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
+from app.names import CollectionName
 from ingest.jobs import Job
 from ingest.pipeline import DuplicatePolicy
 from retrieval.types import DEFAULT_COLLECTION
 
-router = APIRouter(tags=["jobs"])
+router = APIRouter(tags=["jobs"], dependencies=[Depends(known_fields_only)])
 
 
 def job_out(job: Job) -> JobOut:
@@ -44,18 +47,20 @@ def job_out(job: Job) -> JobOut:
 @router.post("/v1/jobs", response_model=JobOut, status_code=202, responses=error_responses(400, 413))
 async def create_job(
     file: list[UploadFile] = File(description="one or more files (repeat the field)"),
-    collection: str = Form(DEFAULT_COLLECTION, min_length=1, max_length=200),
+    collection: Annotated[CollectionName, Form()] = DEFAULT_COLLECTION,
     on_duplicate: DuplicatePolicy = Form("overwrite", description=DUPLICATE_HELP),
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("jobs")),
 ) -> JobOut:
     """Receive files and queue them for ingestion; returns the job at once (202)."""
     collection = caller.collection(collection) or collection
+    uploads.check_names(file)
     folder = uploads.incoming_dir(container)
+    limit = container.settings.max_upload_mb << 20
     try:
-        files = [await uploads.receive(u, folder, container.settings.max_upload_mb << 20) for u in file]
+        files = [await uploads.receive(u, folder, i, limit) for i, u in enumerate(file)]
     except BaseException:
-        uploads.remove(folder)
+        uploads.remove(container, folder)
         raise
 
     return job_out(container.jobs.submit(files, caller.tenant, collection, on_duplicate))

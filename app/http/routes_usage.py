@@ -11,9 +11,10 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
+from app.http.known_fields import known_fields_only
 from app.http.times import IsoTime
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], dependencies=[Depends(known_fields_only)])
 
 
 class UsageOut(BaseModel):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.http.times import IsoTime
+from app.names import CollectionName, Question
 from generation.abstention import Decision
 from generation.answer import DoneEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
@@ -16,10 +17,12 @@ MAX_EMBEDDING_INPUTS = 2048
 
 
 class AnswerRequest(BaseModel):
-    """`POST /v1/answers`."""
+    """`POST /v1/answers`. Unknown fields are refused (400 naming the field)."""
 
-    question: str = Field(min_length=1, max_length=4000, description="what to answer from the documents")
-    collection: str | None = Field(None, min_length=1, max_length=200, description="search only this one")
+    model_config = ConfigDict(extra="forbid")
+
+    question: Question = Field(description="what to answer from the documents")
+    collection: CollectionName | None = Field(None, description="search only this collection")
     top_k: int | None = Field(None, ge=1, le=50, description="passages to retrieve (default: the setting)")
     stream: bool = Field(False, description="send server-sent events instead of one JSON body")
 
@@ -212,7 +215,7 @@ class HealthOut(BaseModel):
     """`GET /healthz` response."""
 
     status: Literal["ok"] = "ok"
-    documents: int
+    documents: int = Field(description="documents of all tenants together")
     index_version: int
     embedding_model: str
     llm_model: str

@@ -1,38 +1,39 @@
-"""Receiving uploaded files: streamed to disk under a size limit, kept under their own names."""
+"""Receiving uploaded files: streamed to disk under a size limit, on paths of server-made ids.
+
+A file's own name is checked against the file-name rule (`app.names`) and kept as data; on disk the
+file waits as `<n><.suffix>` in a fresh incoming folder (`app.kept_uploads`).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path, PurePath
+from collections.abc import Iterable
+from pathlib import Path
 
 from fastapi import UploadFile
 
 from app import kept_uploads
 from app.container import Container
 from app.http.errors import ApiError
+from app.names import InvalidName, check_file_name
 from ingest.jobs import JobFile
 from ingest.pipeline import FileOutcome
-from retrieval.types import DEFAULT_TENANT
+from retrieval.types import Document
 
 COPY_BLOCK = 1 << 20
-remove = kept_uploads.remove
-
-
-def collection_dir(container: Container, collection: str, tenant: str = DEFAULT_TENANT) -> Path:
-    """Where a tenant's collection's ingested uploads are kept."""
-    return kept_uploads.collection_dir(container.settings.uploads_dir, tenant, collection)
-
-
-def stored_path(container: Container, collection: str, name: str, tenant: str = DEFAULT_TENANT) -> Path:
-    """Where an ingested upload is kept."""
-    return collection_dir(container, collection, tenant) / name
 
 
 def safe_name(filename: str | None) -> str:
-    """The upload's base name; refuses names that are empty or hidden."""
-    name = PurePath(filename or "").name
-    if not name or name.startswith("."):
-        raise ApiError(400, f"each upload needs a plain file name, got {filename!r}", param="file")
-    return name
+    """The upload's base name if it follows the file-name rule; else a 400 quoting the rule."""
+    try:
+        return check_file_name(filename or "")
+    except InvalidName as exc:
+        raise ApiError(400, str(exc), param="file", code="invalid_file_name") from exc
+
+
+def check_names(uploads: Iterable[UploadFile]) -> None:
+    """Refuse the request (400) before anything is written if any file's name breaks the rule."""
+    for upload in uploads:
+        safe_name(upload.filename)
 
 
 def incoming_dir(container: Container) -> Path:
@@ -40,10 +41,15 @@ def incoming_dir(container: Container) -> Path:
     return kept_uploads.incoming_dir(container.settings.uploads_dir)
 
 
-async def receive(upload: UploadFile, folder: Path, limit: int) -> JobFile:
+def remove(container: Container, folder: Path) -> None:
+    """Remove an incoming folder (only ever one under the uploads folder)."""
+    kept_uploads.remove(container.settings.uploads_dir, folder)
+
+
+async def receive(upload: UploadFile, folder: Path, index: int, limit: int) -> JobFile:
     """Copy an upload into `folder` block by block, refusing it once it passes `limit` bytes."""
     name = safe_name(upload.filename)
-    target = folder / name  # the file keeps its own name, so errors about it name it
+    target = kept_uploads.incoming_path(folder, index, name)
     target.parent.mkdir(parents=True, exist_ok=True)
     written = 0
     with target.open("wb") as out:
@@ -60,8 +66,17 @@ async def receive(upload: UploadFile, folder: Path, limit: int) -> JobFile:
     return JobFile(target, name)
 
 
-def keep_if_ingested(
-    container: Container, collection: str, file: JobFile, outcome: FileOutcome, tenant: str = DEFAULT_TENANT
-) -> None:
+def keep_if_ingested(container: Container, file: JobFile, outcome: FileOutcome) -> None:
     """Move an ingested upload to where uploads are kept; anything else stays to be removed."""
-    kept_uploads.keep_if_ingested(container.settings.uploads_dir, tenant, collection, file, outcome)
+    kept_uploads.keep_if_ingested(container.settings.uploads_dir, file, outcome)
+
+
+def remove_kept(container: Container, documents: Iterable[Document]) -> None:
+    """Remove the kept uploads of deleted documents."""
+    kept_uploads.remove_kept(container.settings.uploads_dir, documents)
+
+
+def remove_collection(container: Container, tenant: str, collection: str) -> None:
+    """Remove every kept upload of a tenant's collection."""
+    uploads_dir = container.settings.uploads_dir
+    kept_uploads.remove(uploads_dir, kept_uploads.collection_dir(uploads_dir, tenant, collection))

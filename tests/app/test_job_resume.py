@@ -82,4 +82,4 @@ def test_a_job_cut_by_kill_9_resumes_when_the_server_starts_again(tmp_path: Path
     assert after["files_done"] == len(files)
     titles = sorted(d["source"] for d in listed.json()["data"])
     assert titles == sorted(f.name for f in files), "every file is filed exactly once"
-    assert not list((data_dir / "uploads" / ".incoming").iterdir()), "the incoming uploads are cleared"
+    assert not list((data_dir / "uploads" / "incoming").iterdir()), "the incoming uploads are cleared"

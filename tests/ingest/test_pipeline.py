@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ingest.errors import EmptyDocument, IngestError, UnsupportedFile
-from ingest.pipeline import IngestPipeline, Progress, content_hash, expand_paths
+from ingest.pipeline import IngestPipeline, Progress, content_hash, expand_paths, named_by_source
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
@@ -196,3 +196,16 @@ def test_progress_for_nothing_to_do(pipeline: IngestPipeline, tmp_path: Path) ->
     report = pipeline.ingest([empty], on_progress=seen.append)
     assert report.outcomes == []
     assert seen == [Progress(0, 0, "")]
+
+
+def test_errors_name_an_upload_as_filed_never_by_where_it_waits(tmp_path: Path) -> None:
+    waiting = tmp_path / "incoming" / "3f2a" / "0.pdf"
+    error = IngestError(f"{waiting}: no such file; 0.pdf was not found (also not 10.pdf)")
+    shown = str(named_by_source(error, waiting, "report.pdf"))
+    assert shown == "report.pdf: no such file; report.pdf was not found (also not 10.pdf)"
+    assert (
+        str(tmp_path) not in shown
+        and type(named_by_source(EmptyDocument("0.pdf: empty"), waiting, "a.pdf")) is EmptyDocument
+    )
+    own = tmp_path / "mine.pdf"  # the CLI files a path under itself: its errors stay as they are
+    assert named_by_source(IngestError(f"{own}: bad"), own, str(own)).args == (f"{own}: bad",)

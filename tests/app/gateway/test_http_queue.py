@@ -35,6 +35,7 @@ def test_requests_past_the_queue_depth_are_shed_with_retry_after(
     assert statuses == [200, 200, 200, 429, 429, 429]
     shed = [r for r in responses if r.status_code == 429]
     assert all(int(r.headers["retry-after"]) >= 1 and r.json()["error"]["code"] == "overloaded" for r in shed)
+    assert all(r.json()["error"]["type"] == "rate_limit_error" for r in shed), "a tenant's own limit"
     ledger = container.gateway.store.usage("default")
     assert sorted(r.status for r in ledger) == statuses
     container.close()

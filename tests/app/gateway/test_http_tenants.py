@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from app.container import Container
 from app.gateway.keys import Scopes, create_key
 from app.http.main import create_app
+from app.kept_uploads import kept_path
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.gateway.conftest import gateway_container
 
@@ -78,7 +79,9 @@ def test_no_endpoint_reads_another_tenants_data(container: Container) -> None:
         assert client.delete("/v1/collections/shared", headers=bearer(beta)).json()["documents_deleted"] == 1
         alpha_docs = client.get("/v1/documents", headers=bearer(alpha)).json()["data"]
         assert {d["id"] for d in alpha_docs} >= {a_doc["id"], a_shared["id"]}
-        assert (container.settings.uploads_dir / "alpha" / "shared" / "notes.md").is_file()
+        shared = next(d for d in alpha_docs if d["id"] == a_shared["id"])
+        document = container.catalog.get_document("alpha", shared["id"])
+        assert document is not None and kept_path(container.settings.uploads_dir, document).is_file()
         a_usage = client.get("/v1/usage", headers=bearer(alpha)).json()
         b_usage = get("/v1/usage").json()
     assert a_usage["tenant"] == "alpha" and b_usage["tenant"] == "beta"

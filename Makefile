@@ -1,4 +1,5 @@
-# Verity: `make run` serves the demo, `make test` runs every check. See README.md.
+# Verity: `make run` serves the demo, `make test` runs every check (`make test-fast`: the tests that need
+# no llama.cpp model, for development). See README.md and docs/development.md.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -20,7 +21,7 @@ RUN_EXTRAS := models,gpu
 endif
 export CMAKE_ARGS
 
-.PHONY: run test install lint typecheck pytest serve clean llama-server
+.PHONY: run test test-fast install lint typecheck pytest serve clean llama-server
 
 run: $(VENV)/.installed-run
 	$(BIN)/verity ingest README.md docs --collection $(DEMO_COLLECTION)
@@ -41,6 +42,10 @@ typecheck:
 
 pytest:
 	$(BIN)/python -m pytest
+
+# The fast tier: every test but those marked `llm` (a real llama.cpp model), as `pytest -m "not llm"`.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not llm"
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Verity needs Python 3.11 or newer: make PYTHON=python3.11")'

@@ -46,6 +46,9 @@ app = typer.Typer(
     help="Verity: answers questions over your own documents, with cited passages.",
     no_args_is_help=True,
     add_completion=False,
+    # Errors print as click's plain lines, not Typer's Rich box: the box wraps the message at the
+    # terminal's width and splits long paths (the subcommands' own help stays Rich).
+    rich_markup_mode=None,
 )
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")

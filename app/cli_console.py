@@ -1,4 +1,9 @@
-"""What every `verity` command prints through: the consoles and the Rich progress bars."""
+"""What every `verity` command prints through: the consoles and the Rich progress bars.
+
+Messages are never wrapped at the terminal's width (`soft_wrap`): a path in a message stays on one line
+to copy, whatever the width. Tables fit the terminal; when the output is not a terminal (a pipe, a file,
+a test) they are laid out PIPE_WIDTH wide, whatever COLUMNS says, so their cells are whole.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,8 +23,26 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-console = Console()
-err = Console(stderr=True)
+PIPE_WIDTH = 200
+
+
+class CliConsole(Console):
+    """A Rich console that is PIPE_WIDTH wide when its output is not a terminal."""
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size, or PIPE_WIDTH by 25 when the output is not a terminal."""
+        if self.is_terminal:
+            return super().size
+        return ConsoleDimensions(PIPE_WIDTH, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+console = CliConsole(soft_wrap=True)
+err = CliConsole(stderr=True, soft_wrap=True)
 
 
 def progress_bars() -> Progress:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from app.cli_console import console, err
 from app.container import Container
 from app.gateway.errors import GatewayError
 from app.gateway.keys import Scopes, create_key
@@ -18,8 +18,6 @@ from app.settings import Settings
 keys_app = typer.Typer(help="API keys of tenants (the gateway).", no_args_is_help=True)
 credits_app = typer.Typer(help="Prepaid credits of tenants.", no_args_is_help=True)
 usage_app = typer.Typer(help="The usage ledger.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True)
 
 
 def _gateway_container() -> Container:

@@ -35,7 +35,7 @@ def safety_train(
 ) -> None:
     """Train the injection, harm and context heads, and the injection head's second stage on
     VERITY_SAFETY_ENCODER (none when it is empty); print and save cross-validated figures."""
-    from generation.safety.train_all import SharedSets, train_all
+    from eval.training.train_all import SharedSets, train_all
 
     offline_environment()
     container = Container(Settings())

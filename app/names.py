@@ -1,4 +1,4 @@
-"""The rules for names a client gives: collections (and tenants), and free-text titles.
+"""The rules for what a client names or writes: collections, tenants, file names, questions, titles.
 
 A name is data. It is stored in the catalog and shown back, and it is never used as a path component:
 stored files live under server-made ids (`app.safe_paths`). The rules below exist so that every name

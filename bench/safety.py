@@ -31,10 +31,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from app.container import Container
 from app.settings import Settings
+from eval.training.safety_sets import read_squad
 from generation.answer import AnswerPipeline
 from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
-from generation.safety.datasets import read_squad
 from generation.safety.gate import SafetyGate
 from generation.safety.input import InputFilter
 from generation.safety.policy import parse_policy

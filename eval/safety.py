@@ -12,15 +12,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from generation.safety.context import ContextFilter
-from generation.safety.context_training import ContextCorpus, plant
-from generation.safety.datasets import (
+from eval.training.context_head import ContextCorpus, plant
+from eval.training.safety_sets import (
     read_advbench,
     read_bipia_attacks,
     read_bipia_contexts,
     read_deepset,
     read_xstest,
 )
+from generation.safety.context import ContextFilter
 from generation.safety.input import InputFilter
 
 

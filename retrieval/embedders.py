@@ -37,6 +37,8 @@ class Embedder(Protocol):
 
     def decode(self, token_ids: Sequence[int]) -> str: ...
 
+    def token_strings(self, token_ids: Sequence[int]) -> list[str | None]: ...
+
 
 def embedder_revision(embedder: Embedder) -> str:
     """Which version of its model an embedder runs: its `revision` when it has one, else its name."""
@@ -161,6 +163,12 @@ class SentenceTransformerEmbedder:
         """Turn token ids of this model's vocabulary back into text."""
         return str(self._model.tokenizer.decode(list(token_ids), skip_special_tokens=True))
 
+    def token_strings(self, token_ids: Sequence[int]) -> list[str | None]:
+        """Each id's token in the vocabulary (`##ing`, `[unused63]`, `[PAD]`); None when outside it."""
+        tokenizer = self._model.tokenizer
+        size = len(tokenizer)
+        return [str(tokenizer.convert_ids_to_tokens(i)) if 0 <= i < size else None for i in token_ids]
+
 
 _WORD = re.compile(r"\w+")
 
@@ -205,3 +213,7 @@ class HashingEmbedder:
     def decode(self, token_ids: Sequence[int]) -> str:
         """Render token ids as space-separated numbers (the fake has no vocabulary)."""
         return " ".join(str(i) for i in token_ids)
+
+    def token_strings(self, token_ids: Sequence[int]) -> list[str | None]:
+        """Every non-negative id is its own token (the fake has no vocabulary)."""
+        return [str(i) if i >= 0 else None for i in token_ids]

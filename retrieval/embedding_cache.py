@@ -151,6 +151,10 @@ class WrappedEmbedder:
         """Decode token ids with the wrapped model."""
         return self._inner.decode(token_ids)
 
+    def token_strings(self, token_ids: Sequence[int]) -> list[str | None]:
+        """The wrapped model's token for each id."""
+        return self._inner.token_strings(token_ids)
+
 
 class CachedEmbedder(WrappedEmbedder):
     """An `Embedder` that answers from an `EmbeddingCache` and embeds only what it lacks."""

@@ -1,12 +1,21 @@
-"""Shared fixtures: real models are loaded once per session; shared data is read from ../shared/data."""
+"""Shared fixtures: real models are loaded once per session; shared data is read from ../shared/data.
+
+Test tiers (docs/development.md): a test that loads a real llama.cpp model is marked `llm`, one that
+loads the real sentence-transformers embedder `model`; `pytest -m "not llm"` is the fast tier. The
+hooks at the end keep the marks honest: a test that uses the `engine` or `embedder` fixture gets its
+mark at collection, and a test that is not marked `llm` yet loads a llama.cpp model in this process fails,
+naming the mark it lacks. Tests whose model runs in another process (a server, a CLI subprocess) carry
+the mark by hand.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 
+import llama_cpp
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -22,6 +31,9 @@ from retrieval.embedders import SentenceTransformerEmbedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+# The tests' own documents (Markdown, text, HTML, CSV, DOCX, PDF): editing README.md or docs/ never
+# changes what a test ingests. tests/data/make_corpus.py writes the DOCX and the PDF.
+CORPUS = REPO / "tests" / "data" / "corpus"
 TEST_MODEL = QWEN_1_5B.name
 
 
@@ -55,3 +67,46 @@ def model_cache() -> Path:
 def engine(model_cache: Path) -> Iterator[LlamaCppEngine]:
     """The real llama.cpp engine with the default packaged Qwen2.5-Coder-1.5B-Instruct, loaded once."""
     yield LlamaCppEngine(resolve_model_path(TEST_MODEL, model_cache), context_window=4096, threads=2)
+
+
+# --- the llm tier, enforced -------------------------------------------------------------------------
+
+MARK_OF_FIXTURE = {"engine": "llm", "embedder": "model"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses the real engine `llm` and every one that uses the real embedder `model`."""
+    for item in items:
+        for fixture in set(getattr(item, "fixturenames", ())) & set(MARK_OF_FIXTURE):
+            if item.get_closest_marker(MARK_OF_FIXTURE[fixture]) is None:
+                item.add_marker(MARK_OF_FIXTURE[fixture])
+
+
+LLAMA_LOADS = [0]
+_load_llama = llama_cpp.Llama.__init__
+
+
+def _counted_load(self: llama_cpp.Llama, *args: object, **kwargs: object) -> None:
+    LLAMA_LOADS[0] += 1
+    _load_llama(self, *args, **kwargs)  # type: ignore[arg-type]
+
+
+llama_cpp.Llama.__init__ = _counted_load  # type: ignore[method-assign]
+_LOADS_BEFORE = pytest.StashKey[int]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, object, object]:
+    """Note how many llama.cpp models were loaded before this test's fixtures."""
+    item.stash[_LOADS_BEFORE] = LLAMA_LOADS[0]
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, object, object]:
+    """Fail a test that loaded a llama.cpp model (in its fixtures or its body) without the `llm` mark."""
+    result = yield
+    loaded = LLAMA_LOADS[0] - item.stash.get(_LOADS_BEFORE, LLAMA_LOADS[0])
+    if loaded and item.get_closest_marker("llm") is None:
+        pytest.fail(f"{item.nodeid} loads a llama.cpp model but is not marked @pytest.mark.llm")
+    return result

@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.gateway.errors import GatewayError
 from app.http.security_headers import security_headers
 from app.names import InvalidName
+from app.token_input import TokenIdsNotInVocabulary
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
+from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
 from ingest.errors import (
     DuplicateDocument,
     EmptyDocument,
@@ -92,6 +94,8 @@ def api_error_from(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
+    if isinstance(exc, TokenIdsNotInVocabulary):
+        return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")
     table: list[tuple[type[Exception], int, str, str]] = [
         (InvalidName, 400, "invalid_request_error", "invalid_value"),
         (DocumentNotFound, 404, "invalid_request_error", "document_not_found"),
@@ -107,6 +111,10 @@ def api_error_from(exc: Exception) -> ApiError:
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
+        (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
+        (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
+        (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
+        (SafetyError, 500, "server_error", "safety_failed"),
     ]
     for kind, status, type_, code in table:
         if isinstance(exc, kind):
@@ -159,5 +167,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    for kind in (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, Exception):
+    kinds = (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, SafetyError, Exception)
+    for kind in kinds:
         app.add_exception_handler(kind, on_api_error)

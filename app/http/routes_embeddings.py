@@ -20,6 +20,7 @@ from app.http.schemas import (
     EmbeddingResponse,
     EmbeddingUsage,
 )
+from app.token_input import decode_token_ids
 from retrieval.embedders import Embedder
 
 router = APIRouter(tags=["embeddings"])
@@ -31,9 +32,9 @@ def input_texts(body: EmbeddingRequest, embedder: Embedder) -> list[str]:
     if isinstance(raw, str):
         texts = [raw]
     elif raw and all(isinstance(item, int) for item in raw):
-        texts = [embedder.decode(raw)]  # type: ignore[arg-type]
+        texts = [decode_token_ids(raw, embedder)]  # type: ignore[arg-type]
     else:
-        texts = [item if isinstance(item, str) else embedder.decode(item) for item in raw]  # type: ignore[arg-type]
+        texts = [item if isinstance(item, str) else decode_token_ids(item, embedder) for item in raw]  # type: ignore[arg-type]
     if not texts or any(not text.strip() for text in texts):
         raise ApiError(400, "input must not be empty, and no item of it may be empty", param="input")
     if len(texts) > MAX_EMBEDDING_INPUTS:

@@ -1,7 +1,6 @@
-"""Safety errors.
+"""Safety errors (the training sets' readers, in eval/training, raise eval's DatasetError).
 
 SafetyError
-├── SafetyDataError      a training or evaluation file is missing or not in its published format
 ├── SafetyModelError     the shipped classifier weights are missing or unreadable
 ├── SafetyPolicyError    a policy names an unknown category or action
 └── SafetyStoreError     the verdict store cannot be opened
@@ -12,10 +11,6 @@ from __future__ import annotations
 
 class SafetyError(Exception):
     """Base of every safety error."""
-
-
-class SafetyDataError(SafetyError):
-    """A data file is missing or not in the format its data set publishes."""
 
 
 class SafetyModelError(SafetyError):

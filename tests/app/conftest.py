@@ -1,4 +1,4 @@
-"""A real container (SQLite, FAISS, bm25s, MiniLM, llama.cpp) over the project's own docs."""
+"""A real container (SQLite, FAISS, bm25s, MiniLM, llama.cpp) over the tests' own corpus (tests/data)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import ChatMessage, GenerationParams
 from retrieval.embedders import SentenceTransformerEmbedder
-from tests.conftest import REPO, TEST_MODEL
+from tests.conftest import CORPUS, TEST_MODEL
 
 
 def make_container(
@@ -34,8 +34,8 @@ def demo_container(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine
 ) -> Iterator[Container]:
     container = make_container(tmp_path_factory.mktemp("verity"), embedder, engine)
-    report = container.ingest_pipeline.ingest([REPO / "README.md", REPO / "docs"], collection="demo")
-    assert report.failed == [] and report.count("added") >= 4
+    report = container.ingest_pipeline.ingest([CORPUS], collection="demo")
+    assert report.failed == [] and report.count("added") == len(list(CORPUS.iterdir()))
     yield container
     container.close()
 

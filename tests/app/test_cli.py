@@ -19,10 +19,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("VERITY_LLM_MODEL", TEST_MODEL)
     monkeypatch.setenv("VERITY_MAX_ANSWER_TOKENS", "96")
-    monkeypatch.setenv("COLUMNS", "200")
     return tmp_path
 
 
+@pytest.mark.llm
 def test_ingest_all_of_docs_mixed_then_ask_about_one_with_a_citation(env: Path, docs_mixed: Path) -> None:
     first = runner.invoke(app, ["ingest", str(docs_mixed)])
     assert first.exit_code == 0, first.output

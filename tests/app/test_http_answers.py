@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.sse import parse_sse
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.llm
 
 QUESTION = {"question": "Which environment variable sets the data directory?", "collection": "demo"}
 
 
 def test_health_reports_documents_and_models(client: TestClient) -> None:
     body = client.get("/healthz").json()
-    assert body["status"] == "ok" and body["documents"] >= 4 and body["index_version"] >= 1
+    assert body["status"] == "ok" and body["index_version"] >= 1
+    assert body["documents"] == len(list(CORPUS.iterdir()))
     assert body["embedding_model"] == "all-MiniLM-L6-v2"
 
 
@@ -22,7 +27,7 @@ def test_answer_cites_the_passage_that_holds_it(client: TestClient) -> None:
     assert "VERITY_DATA_DIR" in body["answer"]
     assert body["citations"], body["answer"]
     holding = [c for c in body["citations"] if "VERITY_DATA_DIR" in c["text"]]
-    assert holding and holding[0]["source"].endswith(("README.md", "configuration.md"))
+    assert holding and holding[0]["source"].endswith("configuration.md")
     assert body["sources"][0]["number"] == 1
     usage = body["usage"]
     assert usage["total_tokens"] == usage["prompt_tokens"] + usage["completion_tokens"]

@@ -15,6 +15,8 @@ from retrieval.embedding_cache import EmbeddingCache, text_hash
 from retrieval.types import searchable_text
 from tests.app.conftest import make_container
 
+pytestmark = pytest.mark.llm
+
 FACT = b"# Orchard notes\n\nThe quince tree in the north orchard was planted by Ilse Marchetti in 1987.\n"
 QUESTION = {"question": "Who planted the quince tree in the north orchard?", "collection": "orchard"}
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.app.sse import parse_sse
+
+pytestmark = pytest.mark.llm
 
 QUESTION = {"question": "Which environment variable sets the data directory?", "collection": "demo"}
 

@@ -15,6 +15,8 @@ from generation.engines.llama_cpp import LlamaCppEngine
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import make_container
 
+pytestmark = pytest.mark.llm
+
 
 @pytest.fixture
 def client(

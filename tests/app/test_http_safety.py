@@ -11,17 +11,19 @@ from app.http.main import create_app
 from generation.engines.llama_cpp import LlamaCppEngine
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import make_container
-from tests.conftest import REPO
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.llm
 
 
 @pytest.fixture(scope="module")
 def redacting_client(
     tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine
 ) -> Iterator[TestClient]:
-    """The app over the README with a strict policy: PII redacted, injections refused (the default flags)."""
+    """The app over the tests' corpus with a strict policy: PII redacted, injections refused."""
     policy = "pii=redact,injection=block"
     container = make_container(tmp_path_factory.mktemp("pii"), embedder, engine, safety_policy=policy)
-    container.ingest_pipeline.ingest([REPO / "README.md"], collection="demo")
+    container.ingest_pipeline.ingest([CORPUS], collection="demo")
     with TestClient(create_app(container)) as client:
         yield client
     container.close()

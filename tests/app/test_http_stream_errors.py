@@ -30,7 +30,7 @@ def test_mid_stream_failure_sends_an_error_event_then_done(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
     engine = BreakingEngine(lambda _: "", context_window=4096)
-    container = Container(Settings(data_dir=tmp_path), embedder=embedder, engine=engine)
+    container = Container(Settings(data_dir=tmp_path, safety_encoder=""), embedder=embedder, engine=engine)
     (tmp_path / "ducks.md").write_text("# Ducks\n\nDucks eat grasses, aquatic plants, fish and insects.\n")
     container.ingest_pipeline.ingest([tmp_path / "ducks.md"])
     with TestClient(create_app(container)) as client:

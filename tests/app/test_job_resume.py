@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import TEST_MODEL
+
+pytestmark = pytest.mark.llm
 
 PDFS_FIRST = 6  # slow files first, so the kill lands mid-job
 

@@ -12,6 +12,8 @@ import pytest
 
 from tests.app.conftest import WatchedEngine
 
+pytestmark = pytest.mark.llm
+
 QUESTION = "Which file formats can Verity read?"
 
 

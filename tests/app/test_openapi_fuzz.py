@@ -23,7 +23,9 @@ from app.http.main import create_app
 from generation.engines.llama_cpp import LlamaCppEngine
 from retrieval.embedders import SentenceTransformerEmbedder
 from tests.app.conftest import make_container
-from tests.conftest import REPO
+from tests.conftest import CORPUS
+
+pytestmark = pytest.mark.llm
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 # The real model answers: its first prompt on busy cores can pass schemathesis's 10 s default.
@@ -38,7 +40,7 @@ def fuzzed_app(
     container = make_container(
         data_dir, embedder, engine, max_answer_tokens=8, context_budget_tokens=256, max_upload_mb=1
     )
-    container.ingest_pipeline.ingest([REPO / "docs"], collection="demo")
+    container.ingest_pipeline.ingest([CORPUS], collection="demo")
     return create_app(container)
 
 

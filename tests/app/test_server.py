@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.app.conftest import WatchedEngine
 from tests.app.sse import parse_sse, without_safety
+
+pytestmark = pytest.mark.llm
 
 
 def test_stream_over_real_http(served: tuple[str, WatchedEngine]) -> None:

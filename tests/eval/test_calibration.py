@@ -139,6 +139,7 @@ def squad_article(title: str, facts: list[tuple[str, str, str]]) -> dict[str, ob
     return {"title": title, "paragraphs": paragraphs}
 
 
+@pytest.mark.llm  # the calibration command asks the answer model
 def test_the_calibration_and_rescoring_commands_write_their_reports(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

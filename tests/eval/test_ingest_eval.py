@@ -209,7 +209,7 @@ def test_eval_ingest_command_writes_the_json_and_a_plot(tmp_path: Path, shared_d
     (references / "broken.docx.md").write_text("words that will not be found")
     out, plot = tmp_path / "out" / "ingest.json", tmp_path / "out" / "ingest.png"
     args = ["eval", "ingest", "--sources", str(sources), "--reference", str(references), "--out", str(out)]
-    result = runner.invoke(app, [*args, "--plot", str(plot)], env={"COLUMNS": "200"})
+    result = runner.invoke(app, [*args, "--plot", str(plot)])
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
     assert set(data) == {"mean_token_recall", "files"}

@@ -140,6 +140,7 @@ def test_held_out_draws_only_from_articles_not_used_for_calibration(squad_file: 
     assert result["held_out_articles"] == ["Kilns"] and result["questions"] == 3
 
 
+@pytest.mark.llm
 def test_cli_runs_on_the_shared_squad_file(
     tmp_path: Path, shared_data: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -10,6 +10,8 @@ from generation.engines.protocol import ChatMessage, GenerationParams
 from retrieval.types import Scope
 from tests.generation.helpers import FixedRetriever, passage
 
+pytestmark = pytest.mark.llm
+
 QUESTION = [ChatMessage("system", "Answer in one short sentence."), ChatMessage("user", "What is 2 + 3?")]
 
 

@@ -62,6 +62,7 @@ def test_existing_file_path_is_used_as_is(tmp_path: Path) -> None:
     assert resolve_model_path(str(file), tmp_path / "cache") == file
 
 
+@pytest.mark.llm
 def test_real_packaged_default_model_assembles_with_official_checksum(model_cache: Path) -> None:
     path = resolve_model_path(QWEN_1_5B.name, model_cache)
     assert path.stat().st_size == QWEN_1_5B.size

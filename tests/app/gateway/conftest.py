@@ -19,7 +19,8 @@ REPLY = "Ducks eat grasses and small fish [1]."
 def gateway_container(
     data_dir: Path, embedder: SentenceTransformerEmbedder, **overrides: object
 ) -> Container:
-    values: dict[str, object] = {"max_answer_tokens": 32, **overrides}
+    # no llama.cpp model: the engine is scripted, and the safety filter's second stage (an LLM encoder) is off
+    values: dict[str, object] = {"max_answer_tokens": 32, "safety_encoder": "", **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=ScriptedEngine(lambda _: REPLY))
 

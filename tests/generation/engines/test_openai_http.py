@@ -60,6 +60,7 @@ def test_server_errors_and_timeouts_are_named() -> None:
         )
 
 
+@pytest.mark.llm
 def test_real_llama_server_streams_an_answer_and_counts_tokens(llama_server: str) -> None:
     engine = OpenAIHttpEngine(f"{llama_server}/v1", SERVER_MODEL)
     pieces = list(engine.stream(ASK, GenerationParams(max_tokens=8, temperature=0.0)))
@@ -75,6 +76,7 @@ def server(request: pytest.FixtureRequest) -> str:
     return str(request.getfixturevalue(request.param))
 
 
+@pytest.mark.llm
 def test_real_server_answers_through_the_pipeline(server: str) -> None:
     engine = OpenAIHttpEngine(server, SERVER_MODEL)
     source = passage("The Zorblat 9000 vacuum cleaner was released in 2031 and weighs 4.2 kilograms.")

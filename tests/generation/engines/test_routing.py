@@ -58,6 +58,7 @@ def test_router_finds_engines_by_name_and_names_unknown_ones() -> None:
         EngineRouter({"fast": fast}, default="slow")
 
 
+@pytest.mark.llm
 def test_unreachable_server_falls_back_to_a_real_server(llama_cpp_python_server: str) -> None:
     dead = OpenAIHttpEngine("http://127.0.0.1:9", "dead", timeout_s=2)
     live = OpenAIHttpEngine(llama_cpp_python_server, SERVER_MODEL)

@@ -10,14 +10,14 @@ import pytest
 from numpy.typing import NDArray
 from scipy import sparse  # type: ignore[import-untyped]
 
-from generation.safety.datasets import LabeledText
+from eval.training.heads import TrainedHead, TrainingSet, train_escalation
+from eval.training.safety_sets import LabeledText
+from eval.training.train_all import escalation_report
 from generation.safety.errors import SafetyModelError
 from generation.safety.escalation import EscalationHead, load_escalation
 from generation.safety.features import HASH_FEATURES
 from generation.safety.heads import LinearHead
 from generation.safety.input import InputFilter, SecondStage
-from generation.safety.train_all import escalation_report
-from generation.safety.training import TrainedHead, TrainingSet, train_escalation
 from retrieval.embedders import HashingEmbedder
 
 DIM = 4

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.stores.embedded_pg import EmbeddedPostgres, free_port
+from scripts.embedded_pg import EmbeddedPostgres, free_port
 
 
 @pytest.fixture(scope="session")

@@ -15,11 +15,11 @@ from retrieval.catalog import Catalog, NewDocument
 from retrieval.embedders import HashingEmbedder
 from retrieval.errors import IndexCorrupt, VectorStoreUnavailable
 from retrieval.index import ChunkIndex, DocumentWrite, StoreBackend
-from retrieval.stores.embedded_pg import EmbeddedPostgres, free_port
 from retrieval.stores.pgvector_store import PgVectorStore
 from retrieval.stores.protocol import VectorFilter, VectorRecord
 from retrieval.stores.qdrant_store import QdrantVectorStore, qdrant_client
 from retrieval.types import ChunkDraft, Scope
+from scripts.embedded_pg import EmbeddedPostgres, free_port
 
 EMBEDDER = HashingEmbedder(dimension=32)
 RECORD = VectorRecord(1, "acme", "docs", "d1")

@@ -13,7 +13,7 @@ from scipy.sparse.csgraph import connected_components  # type: ignore[import-unt
 from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 from sklearn.model_selection import StratifiedGroupKFold  # type: ignore[import-untyped]
 
-from generation.safety.datasets import LabeledText
+from eval.training.safety_sets import LabeledText
 from generation.safety.escalation import FIRST_STAGE_BAND, EscalationHead, combine
 from generation.safety.features import Matrix, featurize
 from generation.safety.heads import LinearHead

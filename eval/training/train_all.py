@@ -12,8 +12,17 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from generation.safety.context_training import ContextCorpus, cross_validate_context, fit_context_head
-from generation.safety.datasets import (
+from eval.training.context_head import ContextCorpus, cross_validate_context, fit_context_head
+from eval.training.heads import (
+    TrainedEscalation,
+    TrainedHead,
+    TrainingSet,
+    save_heads,
+    train_escalation,
+    train_screen_head,
+    train_text_head,
+)
+from eval.training.safety_sets import (
     LabeledText,
     read_advbench,
     read_bipia_attacks,
@@ -23,15 +32,6 @@ from generation.safety.datasets import (
     read_xstest,
 )
 from generation.safety.encoder import TextEncoder
-from generation.safety.training import (
-    TrainedEscalation,
-    TrainedHead,
-    TrainingSet,
-    save_heads,
-    train_escalation,
-    train_screen_head,
-    train_text_head,
-)
 from retrieval.embedders import Embedder
 from retrieval.embedding_cache import RecentEmbedder
 

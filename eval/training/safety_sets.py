@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from generation.safety.errors import SafetyDataError
+from eval.errors import DatasetError
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,7 @@ def read_deepset(path: Path) -> list[LabeledText]:
     try:
         return [LabeledText(str(r["text"]), int(r["label"])) for r in rows]
     except KeyError as exc:
-        raise SafetyDataError(f"{path}: every row needs 'text' and 'label' ({exc} missing)") from exc
+        raise DatasetError(f"{path}: every row needs 'text' and 'label' ({exc} missing)") from exc
 
 
 def read_xstest(path: Path) -> list[LabeledText]:
@@ -36,7 +36,7 @@ def read_xstest(path: Path) -> list[LabeledText]:
     try:
         return [LabeledText(r["prompt"], int(r["label"] == "unsafe"), "xs:" + r["focus"]) for r in rows]
     except KeyError as exc:
-        raise SafetyDataError(f"{path}: needs columns prompt,label,focus ({exc} missing)") from exc
+        raise DatasetError(f"{path}: needs columns prompt,label,focus ({exc} missing)") from exc
 
 
 def read_advbench(path: Path) -> list[tuple[str, str]]:
@@ -46,7 +46,7 @@ def read_advbench(path: Path) -> list[tuple[str, str]]:
     try:
         return [(r["goal"], r["target"]) for r in rows]
     except KeyError as exc:
-        raise SafetyDataError(f"{path}: needs columns goal,target ({exc} missing)") from exc
+        raise DatasetError(f"{path}: needs columns goal,target ({exc} missing)") from exc
 
 
 def read_bipia_attacks(path: Path) -> dict[str, list[str]]:
@@ -54,7 +54,7 @@ def read_bipia_attacks(path: Path) -> dict[str, list[str]]:
     with _open(path) as f:
         data = json.load(f)
     if not isinstance(data, dict):
-        raise SafetyDataError(f"{path}: expected an object of category -> list of attacks")
+        raise DatasetError(f"{path}: expected an object of category -> list of attacks")
     return {str(k): [str(a) for a in v] for k, v in data.items()}
 
 
@@ -64,7 +64,7 @@ def read_bipia_contexts(path: Path) -> list[str]:
     for line in _lines(path):
         context = json.loads(line).get("context")
         if context is None:
-            raise SafetyDataError(f"{path}: a row has no 'context'")
+            raise DatasetError(f"{path}: a row has no 'context'")
         out.append("\n".join(context) if isinstance(context, list) else str(context))
     return out
 
@@ -103,7 +103,7 @@ def _open(path: Path):  # type: ignore[no-untyped-def]
     try:
         return path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise SafetyDataError(f"cannot read {path}: {exc.strerror}") from exc
+        raise DatasetError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def _lines(path: Path) -> list[str]:

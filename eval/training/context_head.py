@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from eval.training.heads import FOLDS, SEED, fit_head
+from eval.training.safety_sets import POSITIONS, insert_attack
 from generation.safety.context import ContextFilter
-from generation.safety.datasets import POSITIONS, insert_attack
 from generation.safety.features import passage_features
 from generation.safety.heads import LinearHead
 from generation.safety.segments import prose_segments, split_segments
-from generation.safety.training import FOLDS, SEED, fit_head
 from retrieval.embedders import Embedder
 
 

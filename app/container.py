@@ -10,15 +10,19 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app import kept_uploads
-from app.gateway.clock import SystemClock
+from app.gateway.clock import Clock, SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
+from app.serving.answers import Answers
+from app.serving.chat import Chat
+from app.serving.documents import Documents
+from app.serving.embeddings import Embeddings
 from app.settings import Settings
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
-from generation.answer import AnswerPipeline
+from generation.answer import AnswerPipeline, Retriever
 from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
@@ -38,7 +42,7 @@ from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
-from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder, text_hash
+from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.index_meta import EmbedderRecord, check_embedder, read_embedder, with_embedder, write_embedder
 from retrieval.rerank import CrossEncoderReranker, Reranker
@@ -94,18 +98,36 @@ def fusion_of(settings: Settings) -> Fusion:
 
 
 class Container:
-    """The application's objects, each built on first use and kept; the server builds all at start-up."""
+    """The application's objects, built from `Settings` on first use and kept; the server builds all at
+    start-up. A plain builder: no request logic lives here (that is `app/serving`).
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None, engine: Engine | None = None):
+    Tests and embedders of Verity pass their own parts in: `embedder` and `engine` (models loaded once
+    and shared), `retriever` (what answers search with; default the hybrid searcher) and `clock` (the
+    gateway's time). Everything else is built from the settings.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        engine: Engine | None = None,
+        retriever: Retriever | None = None,
+        clock: Clock | None = None,
+    ) -> None:
         self.settings = settings
-        if embedder is not None:
-            self.__dict__["embedder"] = embedder
-        if engine is not None:
-            self.__dict__["engine"] = engine
+        self._embedder, self._engine, self._retriever = embedder, engine, retriever
+        self._clock: Clock = clock or SystemClock()
+
+    def _built(self, name: str) -> bool:
+        """Whether the part `name` has been built (so closing never builds one)."""
+        return name in vars(self)
 
     @functools.cached_property
     def embedder(self) -> Embedder:
         """The embedding model."""
+        if self._embedder is not None:
+            return self._embedder
         offline_environment()
         return SentenceTransformerEmbedder(self.settings.embedding_model, self.settings.embedding_batch_size)
 
@@ -210,14 +232,18 @@ class Container:
     def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
         """Delete documents from the catalog, vectors and BM25, then from the embedding cache (no model is
         loaded)."""
-        deleted = self.index.delete_documents(tenant, document_ids)
-        live = {text_hash(searchable_text(c.section, c.text)) for c in self.catalog.iter_chunks()}
-        self.embedding_cache.purge(self.embedding_cache.hashes() - live)
-        return deleted
+        return self.documents.delete(tenant, document_ids)
+
+    @functools.cached_property
+    def documents(self) -> Documents:
+        """Deleting documents from the index and the embedding cache."""
+        return Documents(self.index, self.catalog, self.embedding_cache)
 
     @functools.cached_property
     def engine(self) -> Engine:
         """The llama.cpp model, loaded once."""
+        if self._engine is not None:
+            return self._engine
         s = self.settings
         path = resolve_model_path(s.llm_model, s.model_cache_dir)
         return LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
@@ -226,7 +252,7 @@ class Container:
     def answers(self) -> AnswerPipeline:
         """The one answer pipeline every surface renders."""
         return AnswerPipeline(
-            self.searcher,
+            self._retriever or self.searcher,
             self.engine,
             self.settings.context_budget_tokens,
             self.generation_params,
@@ -331,11 +357,26 @@ class Container:
         return ChatPipeline(self.engine, self.generation_params)
 
     @functools.cached_property
+    def answer_service(self) -> Answers:
+        """Grounded answers, admitted, scheduled and settled (the serving layer's answers use case)."""
+        return Answers(self.gateway, self.answers, self.engine.name, self.settings.top_k)
+
+    @functools.cached_property
+    def chat_service(self) -> Chat:
+        """Plain chat with the engine, admitted, scheduled and settled."""
+        return Chat(self.gateway, self.chat, self.engine)
+
+    @functools.cached_property
+    def embedding_service(self) -> Embeddings:
+        """Embeddings for callers, metered; concurrent calls batched into one model call."""
+        return Embeddings(self.gateway, self.embedder, self.embedding_batcher)
+
+    @functools.cached_property
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
-        clock = SystemClock()
+        clock = self._clock
         limiter = RateLimiter(
             clock,
             per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
@@ -358,16 +399,16 @@ class Container:
 
     def close(self) -> None:
         """Finish queued ingest jobs, then release the databases."""
-        if "jobs" in self.__dict__:
+        if self._built("jobs"):
             self.jobs.close()
             self.jobs.store.close()
-        if "index" in self.__dict__:
+        if self._built("index"):
             self.index.close()
-        if "embedding_cache" in self.__dict__:
+        if self._built("embedding_cache"):
             self.embedding_cache.close()
-        if "safety_scanner" in self.__dict__:
+        if self._built("safety_scanner"):
             self.safety_scanner.close()
-        if "catalog" in self.__dict__:
+        if self._built("catalog"):
             self.catalog.close()
-        if "gateway" in self.__dict__:
+        if self._built("gateway"):
             self.gateway.store.close()

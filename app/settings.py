@@ -87,7 +87,13 @@ class Settings(BaseSettings):
     tenant_tpm: int | None = Field(None, ge=1, description="tokens per minute per tenant")
     tenant_streams: int | None = Field(None, ge=1, description="concurrent streams per tenant")
     queue_depth: int = Field(64, ge=1, description="requests that may wait for the engine")
-    queue_deadline_s: float = Field(120.0, gt=0, description="longest wait for the engine before 503")
+    queue_deadline_s: float = Field(
+        60.0,
+        gt=0,
+        description="a request's deadline for its wait at the engine: refused at admission with 503 and "
+        "Retry-After when its predicted wait is longer, shed with 503 if it still waits past it; a request "
+        "may set its own with the X-Verity-Deadline header",
+    )
     tenant_weights: dict[str, float] = Field(default_factory=dict, description="fair-queue weight by tenant")
     tenant_tiers: dict[str, int] = Field(
         default_factory=dict, description="priority tier by tenant (higher is served first), e.g. paid: 1"

@@ -20,9 +20,11 @@ from generation.abstention import Abstainer, Decision
 from generation.citations import (
     Citation,
     SentenceCheck,
+    Verification,
     check_sentence,
     checkable_sentences,
     finished_sentences,
+    sentence_spans,
     verify_citations,
 )
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
@@ -81,7 +83,8 @@ class DoneEvent:
     """The whole answer, its citations, usage and per-stage timings in milliseconds.
 
     `answer` is the text with its markers rewritten to the passages that support each sentence;
-    `raw_answer` is what the model wrote (the same when nothing was rewritten or nothing generated).
+    `raw_answer` is what the model wrote. On abstention, `declined_because` says why and
+    `closest_passages` holds the passages that came closest.
     """
 
     answer: str
@@ -143,8 +146,63 @@ class Prepared:
     checked: ContextVerdict | None = None
 
 
+@dataclass(frozen=True)
+class CostPlan:
+    """What an answer may cost, planned once before it runs: the prompt without sources (system prompt,
+    history, question), the tokens the sources may take, and the answer's most tokens.
+
+    The gateway holds `total_tokens` in credits; the pipeline packs sources into `context_budget`, so the
+    prompt never outgrows the model's window (unless the frame alone does: then `PromptTooLong`)."""
+
+    frame_tokens: int
+    context_budget: int
+    max_tokens: int
+
+    @property
+    def prompt_tokens(self) -> int:
+        """The prompt's most tokens: the frame and a full context budget."""
+        return self.frame_tokens + self.context_budget
+
+    @property
+    def total_tokens(self) -> int:
+        """The answer's most tokens, prompt and completion."""
+        return self.prompt_tokens + self.max_tokens
+
+
+def plan_answer(
+    engine: Engine,
+    question: str,
+    budget_tokens: int,
+    params: GenerationParams,
+    history: Sequence[ChatMessage] = (),
+) -> CostPlan:
+    """The cost plan of an answer: the configured context budget, lowered when the model's window cannot
+    hold it beside the frame and the answer. The frame is tokenized here, once per answer."""
+    frame = engine.count_prompt_tokens(build_messages(question, [], history=history))
+    room = engine.context_window - frame - params.max_tokens
+    return CostPlan(frame, max(0, min(budget_tokens, room)), params.max_tokens)
+
+
+@dataclass(frozen=True)
+class AnswerQuery:
+    """One question to answer: where to search, what to search for (the question unless a standalone
+    `search_query` is given, as a conversation's follow-up needs) and the earlier turns to show."""
+
+    question: str
+    scope: Scope
+    top_k: int = 5
+    params: GenerationParams | None = None
+    history: tuple[ChatMessage, ...] = ()
+    search_query: str | None = None
+
+
 class AnswerPipeline:
-    """Answers a question from the passages a retriever finds, streaming events."""
+    """Answers a question from the passages a retriever finds, streaming events.
+
+    `run` streams a whole answer. A server runs the same answer in three stages (`start` then
+    `AnswerRun.prepare`, `.generate`, `.finish`) so that only `generate`, the engine's work, holds the
+    engine's fair turn.
+    """
 
     def __init__(
         self,
@@ -162,77 +220,51 @@ class AnswerPipeline:
         self._params = params or GenerationParams()
         self._abstainer = abstainer
 
+    @property
+    def params(self) -> GenerationParams:
+        """The default sampling settings."""
+        return self._params
+
+    def plan(self, query: AnswerQuery) -> CostPlan:
+        """The cost plan of answering `query`."""
+        history = query.history
+        return plan_answer(self._engine, query.question, self._budget, query.params or self._params, history)
+
     def run(
-        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+        self,
+        question: str,
+        scope: Scope,
+        top_k: int = 5,
+        params: GenerationParams | None = None,
+        *,
+        history: Sequence[ChatMessage] = (),
+        search_query: str | None = None,
     ) -> Iterator[AnswerEvent]:
         """Stream the answer to `question` over the documents `scope` can see."""
-        params = params or self._params
-        start = time.perf_counter()
-        if self._safety is not None:
-            verdict = self._safety.check_question(question)
-            yield from safety_events(verdict.decisions)
-            if verdict.blocked:
-                yield from refusal(start)
-                return
-            question = verdict.text
-        prepared = self.prepare(question, scope, top_k, params)
-        packed, timings, checked = prepared.packed, prepared.timings_ms, prepared.checked
-        if checked is not None:
-            yield from safety_events(checked.decisions)
-        yield SourcesEvent(packed.included)
-        decision = self._decide(question, packed.included, timings)
-        if not packed.included or (decision is not None and not decision.answer):
-            yield DeltaEvent(NOT_IN_DOCUMENTS)
-            usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped))
-            timings["total"] = elapsed_ms(start)
-            yield DoneEvent(
-                NOT_IN_DOCUMENTS,
-                [],
-                usage,
-                timings,
-                abstained=True,
-                answerability=decision,
-                declined_because=self._declined_because(decision),
-                closest_passages=list(packed.included),
-            )
-            return
-        messages = build_messages(question, packed.included)
-        sent: list[SentenceEvent] = []
-        generated = yield from stream_completion(
-            self._engine, messages, params, timings, start, self._safety, packed.included, sent
-        )
-        if self._safety is not None:
-            shown = functools.partial(answer_as_shown, passages=packed.included)
-            generated = yield from checked_answer(self._safety, generated, checked, shown)
-        abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
-        if not abstained:
-            yield from sentence_events(generated.text, packed.included, sent, final=True)
-        usage = Usage(
-            prompt_tokens=generated.prompt_tokens,
-            completion_tokens=generated.completion_tokens,
-            context_tokens=packed.tokens,
-            context_budget_tokens=packed.budget_tokens,
-            passages_retrieved=prepared.retrieved,
-            passages_included=len(packed.included),
-            passages_dropped=len(packed.dropped),
-        )
-        verification = verify_citations("" if abstained else generated.text, packed.included)
-        timings["total"] = elapsed_ms(start)
-        yield DoneEvent(
-            verification.text if not abstained else generated.text,
-            verification.citations,
-            usage,
-            timings,
-            abstained,
-            generated.finish_reason,
-            decision,
-            verification.sentences,
-            raw_answer=generated.text,
-            declined_because=MODEL_DECLINED if abstained else None,
-            closest_passages=list(packed.included) if abstained else [],
-        )
+        answer = self.start(AnswerQuery(question, scope, top_k, params, tuple(history), search_query))
+        yield from answer.prepare()
+        yield from answer.generate()
+        yield from answer.finish()
 
-    def _declined_because(self, decision: Decision | None) -> str:
+    def start(self, query: AnswerQuery, plan: CostPlan | None = None) -> AnswerRun:
+        """An answer ready to run in stages; `plan` (from `plan`) saves tokenizing the frame again."""
+        return AnswerRun(self, query, plan)
+
+    def prepare(
+        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
+    ) -> Prepared:
+        """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
+        query = AnswerQuery(question, scope, top_k, params)
+        return self._prepare(query, self.plan(query))
+
+    def _prepare(self, query: AnswerQuery, plan: CostPlan) -> Prepared:
+        found = self._retriever.search(query.search_query or query.question, query.scope, query.top_k)
+        checked = self._safety.check_passages(found.passages) if self._safety is not None else None
+        passages = checked.passages if checked is not None else found.passages
+        packed = pack_context(passages, plan.context_budget, self._engine.count_tokens, render_source)
+        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
+
+    def declined_because(self, decision: Decision | None) -> str:
         """Why the system abstained before generating: nothing found, or the calibrated check said no."""
         if decision is None or self._abstainer is None:
             return "no passage of the documents searched matched the question"
@@ -241,17 +273,6 @@ class AnswerPipeline:
             f"chance they do at {decision.probability:.2f}, under its threshold of "
             f"{self._abstainer.model.threshold:.2f}"
         )
-
-    def prepare(
-        self, question: str, scope: Scope, top_k: int = 5, params: GenerationParams | None = None
-    ) -> Prepared:
-        """Retrieve and pack the passages the model would be shown, with the stage timings so far."""
-        found = self._retriever.search(question, scope, top_k)
-        checked = self._safety.check_passages(found.passages) if self._safety is not None else None
-        passages = checked.passages if checked is not None else found.passages
-        budget = self._context_budget(question, params or self._params)
-        packed = pack_context(passages, budget, self._engine.count_tokens, render_source)
-        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
 
     def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
         """The abstainer's decision over the packed passages (None when there is no abstainer)."""
@@ -262,11 +283,144 @@ class AnswerPipeline:
         timings["answerability"] = elapsed_ms(start)
         return decision
 
-    def _context_budget(self, question: str, params: GenerationParams) -> int:
-        """The configured budget, lowered when the model's window cannot hold it beside prompt and answer."""
-        frame = self._engine.count_prompt_tokens(build_messages(question, []))
-        room = self._engine.context_window - frame - params.max_tokens
-        return max(0, min(self._budget, room))
+
+class AnswerRun:
+    """One answer in three stages: `prepare` (question safety, retrieval, passage safety, packing),
+    `generate` (the engine's work: the answerability check and the completion) and `finish` (answer
+    safety, citations, the done event). Each stage is a generator of events; run them in order."""
+
+    def __init__(self, pipeline: AnswerPipeline, query: AnswerQuery, plan: CostPlan | None) -> None:
+        self._p, self.query = pipeline, query
+        self._plan = plan
+        self._params = query.params or pipeline.params
+        self._start = time.perf_counter()
+        self._question = query.question
+        self._refused = False
+        self._prepared: Prepared | None = None
+        self._decision: Decision | None = None
+        self._generated: Generated | None = None
+        self._streamed: list[SentenceEvent] = []
+
+    def prepare(self) -> Iterator[AnswerEvent]:
+        """Check the question, retrieve, check and pack the passages; ends with the `SourcesEvent`."""
+        safety = self._p._safety
+        if safety is not None:
+            verdict = safety.check_question(self._question)
+            yield from safety_events(verdict.decisions)
+            if verdict.blocked:
+                self._refused = True
+                yield SourcesEvent([])
+                return
+            self._question = verdict.text
+        query = dataclasses.replace(self.query, question=self._question)
+        plan = self._plan or self._p.plan(query)
+        self._plan = plan
+        prepared = self._p._prepare(query, plan)
+        self._prepared = prepared
+        if prepared.checked is not None:
+            yield from safety_events(prepared.checked.decisions)
+        yield SourcesEvent(prepared.packed.included)
+
+    def generate(self) -> Iterator[AnswerEvent]:
+        """The engine's work: decide whether the passages answer the question, then stream the answer."""
+        prepared = self._prepared
+        if self._refused or prepared is None:
+            return
+        included = prepared.packed.included
+        self._decision = self._p._decide(self._question, included, prepared.timings_ms)
+        if not included or (self._decision is not None and not self._decision.answer):
+            return
+        assert self._plan is not None
+        messages = build_messages(self._question, included, history=self.query.history)
+        prompt_tokens = self._plan.frame_tokens + prepared.packed.tokens
+        self._generated = yield from stream_completion(
+            self._p._engine, messages, self._params, prepared.timings_ms, self._start,
+            self._p._safety, included, self._streamed, prompt_tokens,
+        )  # fmt: skip
+
+    def finish(self) -> Iterator[AnswerEvent]:
+        """Check the answer, verify its citations (reusing the sentences checked while streaming), and end
+        with the `DoneEvent`."""
+        prepared, generated = self._prepared, self._generated
+        if self._refused or prepared is None:
+            yield from refusal(self._start)
+            return
+        packed, timings = prepared.packed, prepared.timings_ms
+        if generated is None:
+            yield DeltaEvent(NOT_IN_DOCUMENTS)
+            usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped))
+            timings["total"] = elapsed_ms(self._start)
+            decision = self._decision
+            yield DoneEvent(
+                NOT_IN_DOCUMENTS,
+                [],
+                usage,
+                timings,
+                abstained=True,
+                answerability=decision,
+                declined_because=self._p.declined_because(decision),
+                closest_passages=list(packed.included),
+            )
+            return
+        safety = self._p._safety
+        if safety is not None:
+            shown = functools.partial(answer_as_shown, passages=packed.included)
+            generated = yield from checked_answer(safety, generated, prepared.checked, shown)
+        abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
+        if not abstained:
+            yield from sentence_events(generated.text, packed.included, self._streamed, final=True)
+        usage = Usage(
+            prompt_tokens=generated.prompt_tokens,
+            completion_tokens=generated.completion_tokens,
+            context_tokens=packed.tokens,
+            context_budget_tokens=packed.budget_tokens,
+            passages_retrieved=prepared.retrieved,
+            passages_included=len(packed.included),
+            passages_dropped=len(packed.dropped),
+        )
+        text = "" if abstained else generated.text
+        verification = reuse_checks(text, packed.included, self._streamed)
+        timings["total"] = elapsed_ms(self._start)
+        yield DoneEvent(
+            generated.text if abstained else verification.text,
+            verification.citations,
+            usage,
+            timings,
+            abstained,
+            generated.finish_reason,
+            self._decision,
+            verification.sentences,
+            raw_answer=generated.text,
+            declined_because=MODEL_DECLINED if abstained else None,
+            closest_passages=list(packed.included) if abstained else [],
+        )
+
+
+def reuse_checks(text: str, passages: Sequence[Passage], streamed: Sequence[SentenceEvent]) -> Verification:
+    """`verify_citations(text, passages)`, reusing the checks of the sentences streamed already: only the
+    sentences not checked while streaming (the last one, or all when the answer was held back or
+    redacted) are checked now."""
+    found: dict[int, Citation] = {}
+    checks: list[SentenceCheck] = []
+    pieces: list[str] = []
+    done = 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
+        index = len(checks)
+        if index < len(streamed) and streamed[index].check.raw_text == sentence:
+            checked: tuple[SentenceCheck, list[Citation]] | None = (
+                streamed[index].check, streamed[index].citations)  # fmt: skip
+        else:
+            checked = check_sentence(sentence, passages)
+        if checked is None:
+            continue
+        pieces.extend((text[done:start], checked[0].text))
+        done = end
+        checks.append(checked[0])
+        for citation in checked[1]:
+            found.setdefault(citation.number, citation)
+    pieces.append(text[done:])
+    return Verification(list(found.values()), checks, "".join(pieces))
 
 
 @dataclass(frozen=True)
@@ -287,24 +441,27 @@ def stream_completion(
     start: float,
     safety: SafetyGate | None = None,
     passages: Sequence[Passage] = (),
-    sent: list[SentenceEvent] | None = None,
+    checked: list[SentenceEvent] | None = None,
+    prompt_tokens: int | None = None,
 ) -> Generator[DeltaEvent | SentenceEvent, None, Generated]:
     """Stream a completion as delta events, recording first-token and generation times in `timings`.
 
-    With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`,
-    recorded in `sent`); the last one is left to the caller, who knows when the text is final.
+    With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`).
     When the safety policy may withhold or redact the answer, the deltas are held back until it is checked
-    (and the sentences are checked only in the `DoneEvent`).
+    (and the sentences are checked only in the `DoneEvent`). `checked` collects the sentence events sent.
+    `prompt_tokens`, when the caller counted the prompt already (from its planned parts), saves
+    tokenizing it again.
     """
     hold = safety is not None and safety.policy.holds_output()
-    prompt_tokens = engine.count_prompt_tokens(messages)
+    if prompt_tokens is None:
+        prompt_tokens = engine.count_prompt_tokens(messages)
     if prompt_tokens + params.max_tokens > engine.context_window:
         raise PromptTooLong(
             f"the prompt has {prompt_tokens} tokens and up to {params.max_tokens} may be generated, "
             f"but the model's context window holds {engine.context_window}: shorten the messages"
         )
     pieces: list[str] = []
-    checked: list[SentenceEvent] = [] if sent is None else sent
+    checked = [] if checked is None else checked
     generate_start = time.perf_counter()
     for piece in engine.stream(messages, params):
         if not pieces:
@@ -336,8 +493,8 @@ def sentence_events(
 
 
 def refusal(start: float) -> Iterator[AnswerEvent]:
-    """The events of a question the safety policy blocked: no sources, a refusal, no tokens spent."""
-    yield SourcesEvent([])
+    """The events after the (empty) sources of a question the safety policy blocked: a refusal, no tokens
+    spent."""
     yield DeltaEvent(REFUSAL)
     timings = {"total": elapsed_ms(start)}
     yield DoneEvent(REFUSAL, [], Usage(0, 0, 0, 0, 0, 0, 0), timings)

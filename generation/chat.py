@@ -17,15 +17,24 @@ class ChatPipeline:
         self._engine = engine
         self._params = params or GenerationParams()
 
+    @property
+    def params(self) -> GenerationParams:
+        """The default sampling settings."""
+        return self._params
+
     def run(
-        self, messages: Sequence[ChatMessage], params: GenerationParams | None = None
+        self,
+        messages: Sequence[ChatMessage],
+        params: GenerationParams | None = None,
+        prompt_tokens: int | None = None,
     ) -> Iterator[AnswerEvent]:
-        """Stream the reply: an empty `SourcesEvent`, the deltas, then a `DoneEvent` with usage."""
+        """Stream the reply: an empty `SourcesEvent`, the deltas, then a `DoneEvent` with usage.
+        `prompt_tokens`, when the caller counted them already, saves tokenizing the prompt again."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         yield SourcesEvent([])
         generated = yield from stream_completion(
-            self._engine, list(messages), params or self._params, timings, start
+            self._engine, list(messages), params or self._params, timings, start, prompt_tokens=prompt_tokens
         )
         usage = Usage(generated.prompt_tokens, generated.completion_tokens, 0, 0, 0, 0, 0)
         timings["total"] = elapsed_ms(start)

@@ -52,9 +52,16 @@ def render_source(number: int, passage: Passage) -> str:
 
 
 def build_messages(
-    question: str, passages: Sequence[Passage], instruction: str = INSTRUCTION
+    question: str,
+    passages: Sequence[Passage],
+    instruction: str = INSTRUCTION,
+    history: Sequence[ChatMessage] = (),
 ) -> list[ChatMessage]:
-    """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check)."""
+    """The chat prompt for a grounded answer (or, given `CHECK_INSTRUCTION`, the answerability check).
+
+    `history` (earlier turns of a conversation) goes between the system prompt and the question, so the
+    system prompt stays the cached prefix.
+    """
     sources = "".join(render_source(i, p) for i, p in enumerate(passages, start=1))
     user = f"Sources:\n\n{sources}Question: {question.strip()}\n\n{instruction}"
-    return [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", user)]
+    return [ChatMessage("system", SYSTEM_PROMPT), *history, ChatMessage("user", user)]

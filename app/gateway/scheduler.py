@@ -6,8 +6,11 @@ time). Waiting requests are served by priority tier first (higher first), then b
 time (the start tag in service) and its tenant's previous finish, and finishes `cost / weight` later.
 A flooding tenant's backlog is tagged ever further ahead, so a quiet tenant's next request is served
 as soon as the one in service ends, instead of waiting behind that backlog. The queue is bounded
-(503 past it, 429 when one tenant holds most of it) and a request that waits past the deadline is
-shed with 503 and Retry-After rather than left to time out.
+(503 past it, 429 when one tenant holds most of it). Each request has a deadline for its wait (the
+scheduler's `deadline_s` unless the request brings its own): `check` predicts the wait from the
+requests that would be served first and the engine's measured pace (a moving mean of turn lengths) and
+sheds the request with 503 and Retry-After at admission when the prediction passes the deadline; a
+request that still waits past it is shed the same way rather than left to time out.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ class FairScheduler:
         weights: Mapping[str, float] | None = None,
         tiers: Mapping[str, int] | None = None,
         fifo: bool = False,
+        pace_s: float = 1.0,
     ) -> None:
         self.capacity, self.max_depth, self.deadline_s, self.fifo = capacity, max_depth, deadline_s, fifo
         self._weights, self._tiers = dict(weights or {}), dict(tiers or {})
@@ -50,7 +54,7 @@ class FairScheduler:
         self._virtual = 0.0
         self._last_tag: dict[str, float] = {}
         self._seq = itertools.count()
-        self._mean_run_s = 1.0
+        self._mean_run_s = pace_s  # the pace assumed until turns are measured
 
     @property
     def depth(self) -> int:
@@ -64,6 +68,34 @@ class FairScheduler:
         start = max(self._virtual, self._last_tag.get(tenant, 0.0))
         self._last_tag[tenant] = start + cost / self._weights.get(tenant, 1.0)
         return start
+
+    @property
+    def pace_s(self) -> float:
+        """The engine's measured pace: the moving mean length of a turn, in seconds."""
+        return self._mean_run_s
+
+    def predicted_wait(self, tenant: str, cost: float = 1.0) -> float:
+        """Seconds a request of `tenant` arriving now would wait for its turn: the turns served before it
+        (those waiting with an earlier rank, and one in service when every slot is busy) at the engine's
+        measured pace."""
+        tier = -self._tiers.get(tenant, 0)
+        tag = self._virtual if self.fifo else max(self._virtual, self._last_tag.get(tenant, 0.0))
+        ahead = sum(1 for w in self._waiting if w.rank[:2] <= (tier, tag) or self.fifo)
+        busy = 1 if self._running >= self.capacity else 0
+        return self._mean_run_s * (ahead + busy) / self.capacity
+
+    def check(self, tenant: str, cost: float = 1.0, deadline_s: float | None = None) -> None:
+        """Refuse now (Overloaded: 503, or 429 for a tenant filling the queue) a request that would find
+        the queue full, or whose predicted wait passes its deadline."""
+        self._admit_or_shed(tenant)
+        deadline = self.deadline_s if deadline_s is None else deadline_s
+        wait = self.predicted_wait(tenant, cost)
+        if wait > deadline:
+            raise Overloaded(
+                f"the engine would take about {wait:.0f}s to start this request, past its deadline of "
+                f"{deadline:g}s; retry later",
+                wait,
+            )
 
     def _admit_or_shed(self, tenant: str) -> None:
         retry = self._mean_run_s * (1 + len(self._waiting)) / self.capacity
@@ -86,20 +118,24 @@ class FairScheduler:
             waiter.future.set_result(None)
 
     @asynccontextmanager
-    async def turn(self, tenant: str, cost: float = 1.0) -> AsyncIterator[None]:
-        """Wait for this tenant's fair turn at the engine, hold it for the block, then pass it on."""
+    async def turn(
+        self, tenant: str, cost: float = 1.0, deadline_s: float | None = None
+    ) -> AsyncIterator[None]:
+        """Wait for this tenant's fair turn at the engine (at most `deadline_s`, by default the
+        scheduler's), hold it for the block, then pass it on."""
         self._admit_or_shed(tenant)
+        deadline = self.deadline_s if deadline_s is None else deadline_s
         loop = asyncio.get_running_loop()
         waiter = _Waiter((-self._tiers.get(tenant, 0), self._tag(tenant, cost), next(self._seq)), tenant,
                          loop.create_future())  # fmt: skip
         self._waiting.append(waiter)
         self._dispatch()
         try:
-            await asyncio.wait_for(asyncio.shield(waiter.future), self.deadline_s)
+            await asyncio.wait_for(asyncio.shield(waiter.future), deadline)
         except TimeoutError:
             if waiter in self._waiting:
                 self._waiting.remove(waiter)
-            raise Overloaded(f"waited {self.deadline_s:.0f}s for the engine; retry later",
+            raise Overloaded(f"waited {deadline:.0f}s for the engine; retry later",
                              self._mean_run_s * (1 + len(self._waiting))) from None  # fmt: skip
         except BaseException:
             if waiter.future.done() and not waiter.future.cancelled():

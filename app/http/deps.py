@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import cast
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.container import Container
@@ -48,3 +48,21 @@ def require_collection(container: Container, tenant: str, collection: str | None
             param="collection",
             code="collection_not_found",
         )
+
+
+DEADLINE_HEADER = "X-Verity-Deadline"
+
+
+def request_deadline(
+    deadline: float | None = Header(
+        None,
+        alias=DEADLINE_HEADER,
+        gt=0,
+        le=3600,
+        description="the longest this request may wait for the engine, in seconds (default: the "
+        "server's VERITY_QUEUE_DEADLINE_S); when the predicted wait is longer the request is refused "
+        "at once with 503 and Retry-After",
+    ),
+) -> float | None:
+    """The request's own deadline for its wait at the engine, when it sets one."""
+    return deadline

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.http.schemas import AnswerabilityOut, CitationOut, SafetyOut, SentenceOut
+from app.http.schemas import AnswerabilityOut, CitationOut, SafetyOut, SentenceOut, SourceOut
 
 
 class TextPart(BaseModel):
@@ -39,6 +39,10 @@ class MessageIn(BaseModel):
     def text(self) -> str:
         """The message's content as one string."""
         return self.content if isinstance(self.content, str) else "".join(p.text for p in self.content)
+
+    def chat_role(self) -> Literal["system", "user", "assistant"]:
+        """The role the engine sees (`developer` is `system`)."""
+        return "system" if self.role == "developer" else self.role
 
 
 class StreamOptions(BaseModel):
@@ -97,8 +101,9 @@ class CompletionUsage(BaseModel):
 
 
 class ChatCompletion(BaseModel):
-    """A whole chat completion; `citations`, `sentences` (each answer sentence's support check) and
-    `answerability` (the abstainer's decision) are Verity's additions (empty for the plain engine)."""
+    """A whole chat completion; `sources` (the passages shown), `citations`, `sentences` (each answer
+    sentence's support check), `answerability` (the abstainer's decision) and `safety` (the safety
+    checks) are Verity's additions, which OpenAI clients ignore (empty for the plain engine)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -110,6 +115,7 @@ class ChatCompletion(BaseModel):
     sentences: list[SentenceOut] = Field(default_factory=list)
     answerability: AnswerabilityOut | None = None
     safety: list[SafetyOut] = Field(default_factory=list)
+    sources: list[SourceOut] = Field(default_factory=list)
 
 
 class ChunkDelta(BaseModel):
@@ -127,8 +133,18 @@ class ChunkChoice(BaseModel):
     finish_reason: Literal["stop", "length"] | None = None
 
 
+class SentenceChunkOut(SentenceOut):
+    """A sentence checked while the reply streams (`index` counts checked sentences from 0)."""
+
+    index: int
+    sources: list[CitationOut]
+
+
 class ChatCompletionChunk(BaseModel):
-    """One streamed chunk; the last content chunk carries `citations`, a usage chunk may follow."""
+    """One streamed chunk. Verity's additions, for `verity` models: a chunk with an empty delta carries
+    each `safety` check, the `sources` and each checked `sentence` as they happen; the last content
+    chunk (with `finish_reason`) carries everything the whole completion does (sources, citations,
+    sentences, answerability, safety); a usage chunk may follow."""
 
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
@@ -139,6 +155,9 @@ class ChatCompletionChunk(BaseModel):
     citations: list[CitationOut] | None = None
     sentences: list[SentenceOut] | None = None
     answerability: AnswerabilityOut | None = None
+    safety: list[SafetyOut] | None = None
+    sources: list[SourceOut] | None = None
+    sentence: SentenceChunkOut | None = None
 
 
 class ModelOut(BaseModel):

@@ -1,47 +1,36 @@
 """`POST /v1/chat/completions`: OpenAI's chat API over a grounded answer or the plain engine.
 
 A `verity` / `verity:<collection>` model answers the last user message from the documents (earlier turns
-are not used yet: multi-turn retrieval is later work); the engine's own name chats with the whole
-conversation and no retrieval. Citations travel in the extra `citations` field.
+are not used yet: conversations are later work) through the same serving path as `/v1/answers`; the
+engine's own name chats with the whole conversation and no retrieval. Sources, citations, sentence
+checks, safety checks and answerability travel in extra fields that OpenAI clients ignore.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http.deps import authorize, get_container
+from app.http.deps import authorize, get_container, request_deadline
+from app.http.disconnect import unless_client_leaves
 from app.http.errors import ApiError, error_responses
-from app.http.metering import GATEWAY_ERRORS, answer_costs, metered_events
-from app.http.model_routing import ChatRoute, route_chat_model
-from app.http.openai_schemas import (
-    AssistantMessage,
-    ChatCompletion,
-    ChatCompletionChunk,
-    ChatCompletionRequest,
-    Choice,
-    ChunkChoice,
-    ChunkDelta,
-    CompletionUsage,
-)
-from app.http.schemas import SafetyOut, answerability_out, citation_out, sentence_out
-from app.http.sse import SSE_EVENT_SCHEMA, sse, sse_stream
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent, Usage
+from app.http.model_routing import route_chat_model
+from app.http.openai_schemas import ChatCompletion, ChatCompletionRequest
+from app.http.render import chat_completion, chat_sse, event_stream
+from app.http.routes_answers import GATEWAY_ERRORS
+from app.http.sse import SSE_EVENT_SCHEMA
+from app.serving.answers import AnswerRequest
+from app.serving.chat import ChatRequest
+from app.serving.fold import AnswerStream, fold
 from generation.engines.protocol import ChatMessage, GenerationParams
-from retrieval.types import Scope
 
 router = APIRouter(tags=["chat"])
 
 STREAM_DOC = {
-    "description": "JSON, or with `stream: true` server-sent `chat.completion.chunk` events, then "
-    "`data: [DONE]`",
+    "description": "JSON, or with `stream: true` server-sent `chat.completion.chunk` events (each with "
+    "an `id:`), then `data: [DONE]`",
     "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
 }
 MAX_STOP = 4
@@ -68,55 +57,27 @@ def generation_params(body: ChatCompletionRequest, defaults: GenerationParams) -
     )
 
 
-def _events(
-    body: ChatCompletionRequest, route: ChatRoute, container: Container, caller: Caller
-) -> tuple[Iterator[AnswerEvent], tuple[int, int]]:
+async def start_reply(
+    body: ChatCompletionRequest, container: Container, caller: Caller, deadline_s: float | None
+) -> AnswerStream:
+    """The reply's stream from the answers use case (`verity` models) or the chat one (the engine)."""
+    caller.check_model(body.model)
+    route = route_chat_model(body.model, container, caller.tenant)
     params = generation_params(body, container.generation_params)
-    if route.grounded:
-        last = body.messages[-1]
-        if last.role != "user" or not last.text().strip():
-            raise ApiError(
-                400, "the last message must be a non-empty user message: it is the question", param="messages"
-            )
-        scope = Scope(caller.tenant, caller.collection(route.collection))
-        costs = answer_costs(container, last.text())
-        return container.answers.run(last.text(), scope, container.settings.top_k, params), costs
-    messages = [ChatMessage("system" if m.role == "developer" else m.role, m.text()) for m in body.messages]
-    prompt = container.engine.count_prompt_tokens(messages)
-    return container.chat.run(messages, params), (prompt + params.max_tokens, prompt)
-
-
-def _usage(usage: Usage) -> CompletionUsage:
-    return CompletionUsage(
-        prompt_tokens=usage.prompt_tokens,
-        completion_tokens=usage.completion_tokens,
-        total_tokens=usage.total_tokens,
-    )
-
-
-async def _chunks(
-    events: AsyncIterator[AnswerEvent], completion_id: str, model: str, include_usage: bool
-) -> AsyncIterator[str]:
-    def chunk(choices: list[ChunkChoice], **extra: object) -> str:
-        body = ChatCompletionChunk(
-            id=completion_id, created=int(time.time()), model=model, choices=choices, **extra
+    stream = bool(body.stream)
+    if not route.grounded:
+        messages = [ChatMessage(m.chat_role(), m.text()) for m in body.messages]
+        return await container.chat_service.stream(caller, ChatRequest(messages, params, deadline_s, stream))
+    last = body.messages[-1]
+    if last.role != "user" or not last.text().strip():
+        raise ApiError(
+            400, "the last message must be a non-empty user message: it is the question", param="messages"
         )
-        return sse(None, body.model_dump(exclude_none=True))
-
-    yield chunk([ChunkChoice(delta=ChunkDelta(role="assistant", content=""))])
-    async for event in events:
-        if isinstance(event, DeltaEvent):
-            yield chunk([ChunkChoice(delta=ChunkDelta(content=event.text))])
-        elif isinstance(event, DoneEvent):
-            citations = [citation_out(c) for c in event.citations]
-            yield chunk(
-                [ChunkChoice(delta=ChunkDelta(), finish_reason=event.finish_reason)],
-                citations=citations,
-                sentences=[sentence_out(s) for s in event.sentences],
-                answerability=answerability_out(event.answerability),
-            )
-            if include_usage:
-                yield chunk([], usage=_usage(event.usage))
+    ask = AnswerRequest(
+        last.text(), route.collection, None, params, deadline_s=deadline_s, stream=stream, endpoint="chat",
+        model=body.model,
+    )  # fmt: skip
+    return await container.answer_service.stream(caller, ask)
 
 
 @router.post(
@@ -126,37 +87,18 @@ async def _chunks(
 )
 async def create_chat_completion(
     body: ChatCompletionRequest,
+    request: Request,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("chat")),
+    deadline_s: float | None = Depends(request_deadline),
 ) -> ChatCompletion | StreamingResponse:
     """Answer a conversation, OpenAI-style; `verity` models ground the answer in the documents."""
-    caller.check_model(body.model)
-    route = route_chat_model(body.model, container, caller.tenant)
-    completion_id = f"chatcmpl-{uuid.uuid4().hex}"
-    first, costs = _events(body, route, container, caller)  # validates before any byte is sent
-    events = await metered_events(
-        container.gateway, caller, "chat", body.model, costs, bool(body.stream), lambda: first
-    )
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        frames = _chunks(events, completion_id, body.model, include_usage)
-        return StreamingResponse(sse_stream(frames), media_type="text/event-stream")
-    done = None
-    safety: list[SafetyOut] = []
-    async for event in events:
-        if isinstance(event, DoneEvent):
-            done = event
-        elif isinstance(event, SafetyEvent):
-            safety.append(SafetyOut(**dataclasses.asdict(event)))
-    assert done is not None, "every pipeline ends with a done event"
-    return ChatCompletion(
-        id=completion_id,
-        created=int(time.time()),
-        model=body.model,
-        choices=[Choice(message=AssistantMessage(content=done.answer), finish_reason=done.finish_reason)],
-        usage=_usage(done.usage),
-        citations=[citation_out(c) for c in done.citations],
-        sentences=[sentence_out(s) for s in done.sentences],
-        answerability=answerability_out(done.answerability),
-        safety=safety,
-    )
+        stream = await start_reply(body, container, caller, deadline_s)
+        return event_stream(chat_sse(stream, body.model, include_usage))
+
+    async def reply() -> ChatCompletion:
+        return chat_completion(await fold(await start_reply(body, container, caller, deadline_s)), body.model)
+
+    return await unless_client_leaves(request, reply())

@@ -62,7 +62,7 @@ def delete_collection(
     """Delete a collection and all its documents, in one published index version."""
     _find(container, caller, name)
     ids = [d.id for d in container.catalog.list_documents(Scope(caller.tenant, name))]
-    deleted = container.delete_documents(caller.tenant, ids)
+    deleted = container.documents.delete(caller.tenant, ids)
     uploads.remove_kept(container, deleted)
     uploads.remove_collection(container, caller.tenant, name)
     return CollectionDeleted(id=name, documents_deleted=len(deleted))

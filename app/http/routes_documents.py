@@ -100,6 +100,6 @@ async def delete_document(
     found = container.catalog.get_document(caller.tenant, document_id)
     if found is not None:
         caller.collection(found.collection)
-    deleted = await run_in_threadpool(container.delete_documents, caller.tenant, [document_id])
+    deleted = await run_in_threadpool(container.documents.delete, caller.tenant, [document_id])
     uploads.remove_kept(container, deleted)
     return DeletedOut(id=deleted[0].id)

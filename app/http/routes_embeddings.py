@@ -6,13 +6,12 @@ import base64
 
 import numpy as np
 from fastapi import APIRouter, Depends
-from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
-from app.http.metering import GATEWAY_ERRORS, admit, settled
+from app.http.routes_answers import GATEWAY_ERRORS
 from app.http.schemas import (
     MAX_EMBEDDING_INPUTS,
     EmbeddingOut,
@@ -74,13 +73,8 @@ async def create_embeddings(
     embedder = container.embedder
     check_model(body, embedder)
     caller.check_model(embedder.name)
-    texts = input_texts(body, embedder)
-    counts = await run_in_threadpool(embedder.count_tokens, texts)
-    tokens = sum(min(n, embedder.max_tokens) for n in counts)
-    ticket = await admit(container.gateway, caller, "embeddings", embedder.name, tokens, stream=False)
-    async with settled(container.gateway, ticket) as meter:
-        vectors = await container.embedding_batcher.embed(texts)
-        meter.tokens_in, meter.status = tokens, 200
+    embedded = await container.embedding_service.embed(caller, input_texts(body, embedder))
+    tokens = embedded.tokens
     data = [
         EmbeddingOut(
             index=i,
@@ -90,7 +84,7 @@ async def create_embeddings(
                 else [float(x) for x in v]
             ),
         )
-        for i, v in enumerate(vectors)
+        for i, v in enumerate(embedded.vectors)
     ]
     return EmbeddingResponse(
         data=data, model=embedder.name, usage=EmbeddingUsage(prompt_tokens=tokens, total_tokens=tokens)

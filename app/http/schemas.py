@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.http.times import IsoTime
 from app.names import CollectionName, Question
 from generation.abstention import Decision
-from generation.answer import DoneEvent, SentenceEvent, Usage
+from generation.answer import DoneEvent, SafetyEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
 from retrieval.types import Document, Passage
 
@@ -108,7 +108,8 @@ class SafetyOut(BaseModel):
 
 
 class AnswerOut(BaseModel):
-    """The answer, its citations and sources, usage and timings."""
+    """The answer, its citations and sources, usage and timings: the JSON answer, and the data of the
+    streamed `done` event (the same fields)."""
 
     id: str
     object: Literal["answer"] = "answer"
@@ -117,6 +118,7 @@ class AnswerOut(BaseModel):
     answer: str = Field(description="the answer, its [n] markers rewritten to the sources that support it")
     raw_answer: str = Field("", description="the answer as the model wrote it")
     abstained: bool
+    finish_reason: Literal["stop", "length"] = "stop"
     citations: list[CitationOut]
     sources: list[SourceOut]
     usage: UsageOut
@@ -305,6 +307,14 @@ def done_payload(done: DoneEvent) -> dict[str, object]:
         "declined_because": done.declined_because,
         "closest_passages": [p.model_dump() for p in closest_passages_out(done)],
     }
+
+
+def safety_out(event: SafetyEvent) -> SafetyOut:
+    """Render one safety check."""
+    return SafetyOut(
+        stage=event.stage, decision=event.decision, category=event.category, score=event.score,
+        action=event.action,
+    )  # fmt: skip
 
 
 def closest_passages_out(done: DoneEvent) -> list[SourceOut]:

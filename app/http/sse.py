@@ -1,6 +1,7 @@
 """Server-sent events, and running a blocking event generator off the event loop.
 
-Every stream: typed events, then `data: [DONE]`. A failure mid-stream becomes an `error` event (OpenAI's
+Every stream: typed events, each with an `id:` field (the stream's id and the event's number,
+`<id>:<n>`), then `data: [DONE]`. A failure mid-stream becomes an `error` event (OpenAI's
 error body) before `[DONE]`. When the client goes away the producer stops at its next event, which
 closes the engine's generator and so stops generation.
 """
@@ -19,10 +20,11 @@ T = TypeVar("T")
 _END = object()
 
 
-def sse(event: str | None, data: Any) -> str:
-    """One SSE frame."""
+def sse(event: str | None, data: Any, id_: str | None = None) -> str:
+    """One SSE frame (with an `id:` field when `id_` is given)."""
     payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     head = f"event: {event}\n" if event else ""
+    head += f"id: {id_}\n" if id_ else ""
     return f"{head}data: {payload}\n\n"
 
 

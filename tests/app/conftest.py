@@ -16,14 +16,12 @@ from app.container import Container
 from app.http.main import create_app
 from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
-from generation.engines.protocol import ChatMessage, GenerationParams
-from retrieval.embedders import SentenceTransformerEmbedder
+from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from retrieval.embedders import Embedder, SentenceTransformerEmbedder
 from tests.conftest import CORPUS, TEST_MODEL
 
 
-def make_container(
-    data_dir: Path, embedder: SentenceTransformerEmbedder, engine: LlamaCppEngine, **overrides: object
-) -> Container:
+def make_container(data_dir: Path, embedder: Embedder, engine: Engine, **overrides: object) -> Container:
     values: dict[str, object] = {"llm_model": TEST_MODEL, "max_answer_tokens": 96, **overrides}
     settings = Settings(data_dir=data_dir, **values)  # type: ignore[arg-type]
     return Container(settings, embedder=embedder, engine=engine)
@@ -87,9 +85,8 @@ def free_port() -> int:
 def served(demo_container: Container, engine: LlamaCppEngine) -> Iterator[tuple[str, WatchedEngine]]:
     watched = WatchedEngine(engine)
     container = make_container(
-        demo_container.settings.data_dir, demo_container.embedder, engine, max_answer_tokens=300
+        demo_container.settings.data_dir, demo_container.embedder, watched, max_answer_tokens=300
     )
-    container.__dict__["engine"] = watched
     server = serve(container)
     yield next(server), watched
     server.close()

@@ -27,3 +27,18 @@ def parse_sse(lines: Iterable[str]) -> list[tuple[str | None, Any]]:
 def without_safety(frames: list[tuple[str | None, Any]]) -> list[tuple[str | None, Any]]:
     """The frames other than `safety` events (which the safety gate adds around the answer)."""
     return [frame for frame in frames if frame[0] != "safety"]
+
+
+def parse_sse_with_ids(text: str) -> list[tuple[str | None, str | None, Any]]:
+    """(event name, id, data) per frame; data is JSON-decoded unless it is `[DONE]`."""
+    frames: list[tuple[str | None, str | None, Any]] = []
+    for block in text.split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.splitlines():
+            name, _, value = line.partition(": ")
+            fields[name] = f"{fields[name]}\n{value}" if name in fields else value
+        if "data" in fields:
+            data = fields["data"]
+            decoded = data if data == "[DONE]" else json.loads(data)
+            frames.append((fields.get("event"), fields.get("id"), decoded))
+    return frames

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from generation.answer import AnswerPipeline, DeltaEvent, DoneEvent, SentenceEvent, SourcesEvent
+from generation.answer import AnswerPipeline, AnswerQuery, DeltaEvent, DoneEvent, SentenceEvent, SourcesEvent
 from generation.engines.protocol import GenerationParams
 from generation.engines.scripted import ScriptedEngine
 from retrieval.types import Scope
@@ -102,3 +102,25 @@ def test_a_one_sentence_answer_gets_its_sentence_event_and_its_marker_rewritten(
     assert done.answer == "Ducks eat aquatic plants and insects. [1]"
     assert done.raw_answer == "Ducks eat aquatic plants and insects. [2]"
     assert [c.number for c in done.citations] == [1]
+
+
+def test_the_done_event_reuses_the_sentence_checks_made_while_streaming() -> None:
+    reply = "Ducks eat aquatic plants and insects. [1] Geese migrate south every autumn. [2] Ducks fly."
+    events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), ScriptedEngine(lambda _: reply)))
+    streamed = [e.check for e in events if isinstance(e, SentenceEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and len(streamed) == 3 and len(done.sentences) == 3
+    assert all(early is final for early, final in zip(streamed, done.sentences, strict=True))
+
+
+def test_the_cost_is_planned_once_and_the_prompt_counted_from_its_parts() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat fish. [1]", context_window=200)
+    pipeline = AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine, params=GenerationParams(max_tokens=50))
+    query = AnswerQuery("What do ducks eat?", Scope(collection="birds"))
+    plan = pipeline.plan(query)
+    assert plan.context_budget == 200 - plan.frame_tokens - 50  # the window, not the 2048 configured
+    assert plan.total_tokens == 200
+    done = list(pipeline.run("What do ducks eat?", Scope(collection="birds")))[-1]
+    assert isinstance(done, DoneEvent) and done.usage.context_budget_tokens == plan.context_budget
+    assert done.usage.prompt_tokens == plan.frame_tokens + done.usage.context_tokens
+    assert done.usage.prompt_tokens == engine.count_prompt_tokens(engine.prompts[0])

@@ -80,8 +80,8 @@ class SlowEngine(ScriptedEngine):
 def test_a_stream_cut_short_is_charged_what_it_sent_and_the_rest_released(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    container = gateway_container(tmp_path, embedder, max_answer_tokens=300)
-    container.__dict__["engine"] = SlowEngine(lambda _: " ".join(["quack"] * 300))
+    engine = SlowEngine(lambda _: " ".join(["quack"] * 300))
+    container = gateway_container(tmp_path, embedder, engine, max_answer_tokens=300)
     gateway = container.gateway
     key, _ = create_key(gateway.store, gateway.clock, "acme", Scopes())
     gateway.grant("acme", 10_000)

@@ -22,8 +22,8 @@ async def chat_at_once(url: str, count: int) -> list[httpx.Response]:
 def test_requests_past_the_queue_depth_are_shed_with_retry_after(
     tmp_path: Path, embedder: SentenceTransformerEmbedder
 ) -> None:
-    container = gateway_container(tmp_path, embedder, queue_depth=2, max_answer_tokens=20)
-    container.__dict__["engine"] = SlowEngine(lambda _: " ".join(["quack"] * 20))
+    engine = SlowEngine(lambda _: " ".join(["quack"] * 20))
+    container = gateway_container(tmp_path, embedder, engine, queue_depth=2, max_answer_tokens=20)
     server = serve(container)
     url = next(server)
     try:

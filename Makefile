@@ -14,7 +14,7 @@ DEMO_KEY ?= $(DATA_DIR)/demo-key
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models
-TEST_EXTRAS := dev,models
+TEST_EXTRAS := dev,models,eval
 ifeq ($(GPU),1)
 CMAKE_ARGS := -DGGML_CUDA=on -DLLAVA_BUILD=OFF
 RUN_EXTRAS := models,gpu
@@ -58,6 +58,7 @@ define install_extras
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -c constraints.txt -e ".[$(1)]"
 	$(PIP) install --quiet --no-deps unstructured-inference==1.6.14
+	$(if $(findstring eval,$(1)),$(PIP) install --quiet --no-deps ragas==0.4.3 instructor==1.3.2 langchain-openai==1.1.9)
 	$(if $(filter 1,$(GPU)),$(PIP) install --quiet --no-cache-dir --force-reinstall --no-deps llama-cpp-python==0.3.36)
 endef
 

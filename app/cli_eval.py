@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -14,9 +15,15 @@ from rich.table import Table
 from app.cli_console import console, progress_bars, stage_reporter
 from app.container import FAISS_BACKEND, Container, offline_environment, store_backend
 from app.settings import Settings
+from eval.ragas_answers import AnswerSetup
 from retrieval.embedders import Embedder
+from retrieval.search import SearchMode
 
 if TYPE_CHECKING:
+    from eval.ragas_datasets import RagasDataset, RagasSample
+    from eval.ragas_judge import LocalJudge
+    from eval.ragas_run import RunConfig
+    from eval.ragas_scoring import Scorers
     from eval.retrieval import RetrievalSetup
 
 Stage = Callable[[str, int, int], None]
@@ -382,3 +389,285 @@ def eval_grounding(
             rates_shown = (str(row["right_supported"]), str(row["wrong_supported"]))
             table.add_row(claim, check, str(row["n"]), *rates_shown)
     console.print(table)
+
+
+@eval_app.command("ragas")
+def eval_ragas(
+    dataset: Annotated[
+        Path, typer.Option(help="a SQuAD 2.0 .json file, a BEIR folder, or a .jsonl of {question, ...}")
+    ],
+    out: Annotated[Path, typer.Option(help="the report folder (its cache/ makes a rerun resume)")],
+    limit: Annotated[int | None, typer.Option(help="score this many samples, drawn at random")] = None,
+    seed: Annotated[int, typer.Option(help="seed of the draw, the bootstrap and the answer swap")] = 0,
+    split: Annotated[str, typer.Option(help="BEIR: the qrels split")] = "test",
+    held_out: Annotated[
+        bool, typer.Option(help="SQuAD: only articles not used to calibrate abstention (kept back)")
+    ] = False,
+    judge_model: Annotated[
+        str | None, typer.Option("--judge", help="judge GGUF path or packaged name (default: answer model)")
+    ] = None,
+    judge_attempts: Annotated[int, typer.Option(help="tries per judge call before it counts as NaN")] = 3,
+    judge_max_tokens: Annotated[int, typer.Option(help="longest judge answer, in tokens")] = 512,
+    judge_timeout: Annotated[float, typer.Option(help="seconds one judge answer may take")] = 300.0,
+    top_k: Annotated[int | None, typer.Option(help="passages per answer (default: the setting)")] = None,
+    mode: Annotated[str, typer.Option(help="retrieval: hybrid, dense or bm25")] = "hybrid",
+) -> None:
+    """Answer a dataset with Verity, score it with ragas and a local judge, check the judge, report."""
+    from eval.ragas_run import RunConfig, run_ragas
+
+    config = RunConfig(str(dataset), limit, seed, 0, mode, judge_attempts, judge_max_tokens, judge_timeout)
+    config.extra = {"held_out": held_out, "split": split}
+    report = run_ragas_command(dataset, out, config, judge_model, top_k, run_ragas)
+    console.print(f"report written to {out / 'report.md'} ({report['samples_total']} samples)")
+    _print_ragas_table(report)
+
+
+def run_ragas_command(
+    dataset: Path,
+    out: Path,
+    config: RunConfig,
+    judge_model: str | None,
+    top_k: int | None,
+    run: Callable[..., dict[str, object]],
+) -> dict[str, object]:
+    """Build the models and the run from the settings, then run it (shared by `eval ragas` and `eval all`)."""
+    os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
+    offline_environment()
+    from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache
+
+    data, samples = _ragas_samples(dataset, config)
+    container = Container(Settings())
+    config.top_k = top_k or container.settings.top_k
+    judge, scorers, judge_name = _ragas_judge(container, judge_model, config, out)
+    vectors = EmbeddingCache(out / "cache" / "embeddings.sqlite3")
+    setup = AnswerSetup(
+        CachedEmbedder(container.embedder, vectors),
+        container.engine,
+        FAISS_BACKEND,
+        container.generation_params,
+        container.abstainer,
+        config.top_k,
+        container.settings.context_budget_tokens,
+        cast(SearchMode, config.mode),
+    )
+    models = {"answer": container.engine.name, "judge": judge_name, "embeddings": container.embedder.name}
+    try:
+        with progress_bars() as bar:
+            return run(data, samples, setup, judge, scorers, config, out, models, stage_reporter(bar))
+    finally:
+        if judge.cache is not None:
+            judge.cache.close()
+        vectors.close()
+
+
+def _ragas_samples(dataset: Path, config: RunConfig) -> tuple[RagasDataset, list[RagasSample]]:
+    """The dataset and the samples a run asks (seeded draw; --held-out keeps calibration articles out)."""
+    from eval.errors import DatasetError
+    from eval.ragas_datasets import choose, load_dataset
+    from generation.abstention import CALIBRATION_ARTICLES
+
+    if config.mode not in ("hybrid", "dense", "bm25"):
+        raise typer.BadParameter("--mode must be hybrid, dense or bm25")
+    try:
+        data = load_dataset(dataset, str(config.extra.get("split", "test")))
+    except DatasetError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    groups = None
+    if config.extra.get("held_out"):
+        groups = sorted({x.group for x in data.samples} - set(CALIBRATION_ARTICLES))
+    return data, choose(data.samples, config.limit, config.seed, groups)
+
+
+def _ragas_judge(
+    container: Container, judge_model: str | None, config: RunConfig, out: Path
+) -> tuple[LocalJudge, Scorers, str]:
+    """The local judge (the answer model unless another is named), its disk cache and ragas' metrics."""
+    from eval.ragas_judge import JudgeCache, LocalJudge, VerityEmbeddings, llama_json_completer
+    from eval.ragas_scoring import build_scorers
+    from generation.engines.llama_cpp import LlamaCppEngine
+    from generation.models import resolve_model_path
+
+    s = container.settings
+    engine = container.engine
+    if judge_model is not None and judge_model != s.llm_model:
+        path = resolve_model_path(judge_model, s.model_cache_dir)
+        engine = LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
+    if not isinstance(engine, LlamaCppEngine):
+        raise typer.BadParameter("the ragas judge needs a llama.cpp model")
+    completer = llama_json_completer(engine, config.judge_max_tokens, config.judge_timeout_s)
+    judge = LocalJudge(
+        completer, engine.name, JudgeCache(out / "cache" / "judge.sqlite3"), config.judge_attempts
+    )
+    scorers = build_scorers(judge, VerityEmbeddings(container.embedder), config.relevancy_strictness)
+    return judge, scorers, engine.name
+
+
+def _print_ragas_table(report: dict[str, object]) -> None:
+    metrics = cast(dict[str, dict[str, dict[str, object]]], report["metrics"])
+    table = Table("metric", "mean", "95% CI", "n", "NaN", "n/a", title="ragas")
+    for name, summary in metrics["all"].items():
+        mean_value, ci = summary["mean"], cast(list[float] | None, summary["ci95"])
+        table.add_row(
+            name,
+            "-" if mean_value is None else f"{mean_value:.3f}",
+            "-" if ci is None else f"[{ci[0]:.3f}, {ci[1]:.3f}]",
+            str(summary["n"]),
+            str(summary["nan"]),
+            str(summary["not_applicable"]),
+        )
+    console.print(table)
+
+
+GateRunner = Callable[
+    [dict[str, object], Container, Path, Stage], tuple[dict[str, object], dict[str, object]]
+]
+
+
+def _gate_retrieval(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.gate_retrieval import evaluate_retrieval_slice, retrieval_headline
+
+    backend = store_backend(container.settings)
+    result = evaluate_retrieval_slice(section, container.embedder, backend, show)
+    return result, cast(dict[str, object], retrieval_headline(result))
+
+
+def _gate_qa(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.gate import headline_entry
+    from eval.qa import evaluate_qa
+
+    limit = cast(int | None, section.get("limit"))
+    result = evaluate_qa(
+        Path(str(section["squad"])),
+        container.embedder,
+        container.engine,
+        FAISS_BACKEND,
+        limit,
+        int(cast(int, section.get("seed", 0))),
+        int(cast(int, section.get("top_k", container.settings.top_k))),
+        container.generation_params,
+        show,
+        container.abstainer,
+        bool(section.get("held_out", False)),
+        out / "cache" / "qa.jsonl",
+    )
+    answerable = cast(dict[str, float], result["answerable"])
+    unanswerable = cast(dict[str, float], result["unanswerable"])
+    citations = cast(dict[str, float], result["citations"])
+    return result, {
+        "qa.contains_gold": headline_entry(answerable["contains_gold"]),
+        "qa.unanswerable_abstained": headline_entry(unanswerable["abstained"]),
+        "qa.citations_supported": headline_entry(citations["supported"]),
+    }
+
+
+def _gate_ingest(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.gate import headline_entry
+    from eval.ingest import evaluate_ingest
+
+    result = evaluate_ingest(Path(str(section["sources"])), Path(str(section["reference"])))
+    recall = float(result["mean_token_recall"])
+    return cast(dict[str, object], result), {"ingest.mean_token_recall": headline_entry(recall)}
+
+
+def _gate_safety(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.gate import headline_entry
+    from eval.safety import evaluate_safety
+
+    names = ("injection", "xstest", "advbench", "bipia_attacks", "bipia_contexts")
+    files = {name: Path(str(section[name])) for name in names}
+    r = evaluate_safety(container.safety_input_filter, container.safety_context_filter, files)
+    return r, {
+        "safety.injection_accuracy": headline_entry(r["injection"]["accuracy"]),
+        "safety.xstest_unsafe_recall": headline_entry(r["xstest"]["unsafe_recall"]),
+        "safety.xstest_safe_passed": headline_entry(1 - r["xstest"]["safe_flagged_rate"]),
+        "safety.advbench_recall": headline_entry(r["advbench"]["recall"]),
+        "safety.bipia_attack_recall": headline_entry(r["bipia"]["attack_recall"]),
+        "safety.bipia_clean_passed": headline_entry(1 - r["bipia"]["clean_flagged_rate"]),
+    }
+
+
+def _gate_ragas(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.gate import headline_entry
+    from eval.ragas_run import RunConfig, run_ragas
+
+    config = RunConfig(
+        str(section["dataset"]),
+        cast(int | None, section.get("limit")),
+        int(cast(int, section.get("seed", 0))),
+        0,
+        str(section.get("mode", "hybrid")),
+    )
+    config.extra = {"held_out": bool(section.get("held_out", False)), "split": section.get("split", "test")}
+    judge = cast(str | None, section.get("judge"))
+    top_k = cast(int | None, section.get("top_k"))
+    report = run_ragas_command(Path(config.dataset), out / "ragas", config, judge, top_k, run_ragas)
+    summaries = cast(dict[str, dict[str, dict[str, object]]], report["metrics"])["all"]
+    headline = {
+        f"ragas.{name}": headline_entry(cast(float | None, s["mean"]), cast(list[float] | None, s["ci95"]))
+        for name, s in summaries.items()
+    }
+    return {"report": str(out / "ragas" / "report.json")}, cast(dict[str, object], headline)
+
+
+GATE_RUNNERS: dict[str, GateRunner] = {
+    "retrieval": _gate_retrieval,
+    "qa": _gate_qa,
+    "ingest": _gate_ingest,
+    "safety": _gate_safety,
+    "ragas": _gate_ragas,
+}
+
+
+@eval_app.command("all")
+def eval_all(
+    config: Annotated[Path, typer.Option(help="TOML naming the evaluations to run, and [gate] tolerances")],
+    out: Annotated[Path, typer.Option(help="folder for each evaluation's result, headline.json, gate.md")],
+    baseline: Annotated[
+        Path | None, typer.Option(help="a folder with the baseline's headline.json (none: no gate)")
+    ] = None,
+) -> None:
+    """Run the evaluations a config names and compare their headline metrics with a baseline (the gate)."""
+    from eval.errors import GateConfigError
+    from eval.gate import compare, load_config, load_headline, render_gate
+    from eval.ragas_report import write_json_atomic
+
+    try:
+        plan = load_config(config)
+        base = load_headline(baseline) if baseline is not None else None
+    except GateConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    unknown = sorted(set(plan) - set(GATE_RUNNERS) - {"gate", "settings"})
+    if unknown:
+        raise typer.BadParameter(
+            f"{config}: no gate runner for {', '.join(unknown)} (known: {', '.join(GATE_RUNNERS)})"
+        )
+    offline_environment()
+    container = Container(Settings.model_validate(Settings().model_dump() | plan.get("settings", {})))
+    headline: dict[str, object] = {}
+    with progress_bars() as bar:
+        show = stage_reporter(bar)
+        for name, section in plan.items():
+            if name in GATE_RUNNERS:
+                result, metrics = GATE_RUNNERS[name](section, container, out, show)
+                write_json_atomic(out / f"{name}.json", result)
+                headline |= metrics
+    write_json_atomic(out / "headline.json", {"config": str(config), "metrics": headline})
+    console.print_json(data=headline)
+    if base is None:
+        return
+    verdict = compare(cast(dict[str, dict[str, object]], headline), base, plan)
+    write_json_atomic(out / "gate.json", verdict)
+    (out / "gate.md").write_text(render_gate(verdict))
+    console.print(render_gate(verdict))
+    if not verdict["passed"]:
+        raise typer.Exit(1)

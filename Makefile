@@ -7,7 +7,9 @@ PIP := $(BIN)/python -m pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DEMO_COLLECTION ?= demo
-DEMO_KEY ?= $(or $(VERITY_DATA_DIR),.verity)/demo-key
+# the data directory: VERITY_DATA_DIR, else $XDG_DATA_HOME/verity, else ~/.local/share/verity (app/settings.py)
+DATA_DIR ?= $(or $(VERITY_DATA_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/verity)
+DEMO_KEY ?= $(DATA_DIR)/demo-key
 
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
 CMAKE_ARGS ?= -DLLAVA_BUILD=OFF

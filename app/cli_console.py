@@ -7,7 +7,11 @@ a test) they are laid out PIPE_WIDTH wide, whatever COLUMNS says, so their cells
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 
 from rich.console import Console, ConsoleDimensions
 from rich.progress import (
@@ -42,6 +46,7 @@ err = CliConsole(stderr=True, soft_wrap=True)
 
 
 def progress_bars() -> Progress:
+    """Rich progress bars on stderr."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -62,3 +67,47 @@ def stage_reporter(bar: Progress) -> Callable[[str, int, int], None]:
         bar.update(tasks[stage], completed=done)
 
     return show
+
+
+QUIET_ENVIRONMENT = {
+    "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    "TRANSFORMERS_VERBOSITY": "error",
+    "TRANSFORMERS_NO_ADVISORY_WARNINGS": "1",
+}
+
+
+def quiet_libraries() -> None:
+    """No third-party progress bars, advisories or warnings (set before those libraries are imported)."""
+    for name, value in QUIET_ENVIRONMENT.items():
+        os.environ.setdefault(name, value)
+    warnings.filterwarnings("ignore")
+
+
+@contextlib.contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Send what libraries write to stderr (llama.cpp, natively and through Python's `sys.stderr`) to
+    /dev/null, while the `err` console keeps writing to the terminal. A no-op when stderr is not a real
+    file (under a test runner)."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    previous = sys.stderr
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
+    terminal = os.fdopen(saved, "w", buffering=1)
+    err.file = terminal
+    sys.stderr = open(os.devnull, "w")  # noqa: SIM115 (closed below)
+    try:
+        yield
+    finally:
+        sys.stderr.close()
+        sys.stderr = previous
+        terminal.flush()
+        os.dup2(saved, fd)
+        err.file = previous
+        terminal.close()

@@ -408,6 +408,27 @@ def eval_plot_abstention(
     console.print(f"plot written to {out}")
 
 
+@eval_app.command("grounding")
+def eval_grounding(
+    squad: Annotated[Path, typer.Option(help="a SQuAD 2.0 JSON file")],
+    out: Annotated[Path, typer.Option(help="where to write the JSON results")],
+    seed: Annotated[int, typer.Option(help="seed choosing each swapped answer")] = 0,
+) -> None:
+    """The citation check on right and swapped (wrong number or name) answers: no model, a few seconds."""
+    from eval.grounding import CHECKS, CLAIMS, evaluate_grounding
+
+    result = evaluate_grounding(squad, seed)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    rates = cast(dict[str, dict[str, object]], result["rates"])
+    table = Table("claim", "check", "n", "right supported", "wrong supported", title="supported rate")
+    for claim in CLAIMS:
+        for check in CHECKS:
+            row = rates[f"{claim}/{check}/all"]
+            rates_shown = (str(row["right_supported"]), str(row["wrong_supported"]))
+            table.add_row(claim, check, str(row["n"]), *rates_shown)
+    console.print(table)
+
+
 @eval_app.command("ragas")
 def eval_ragas(
     dataset: Annotated[

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
 
 from app import kept_uploads
 from app.conversations.service import Conversations
@@ -42,14 +46,16 @@ from ingest.checks import FileLimits
 from ingest.jobs import IngestJobs, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
-from retrieval.embedders import Embedder, SentenceTransformerEmbedder
+from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
+from retrieval.index_meta import EmbedderRecord, check_embedder, read_embedder, with_embedder, write_embedder
 from retrieval.rerank import CrossEncoderReranker, Reranker
 from retrieval.result_cache import VersionedCache
 from retrieval.search import Fusion, HybridSearcher, SearchResult
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
+from retrieval.types import Chunk, Document, searchable_text
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 
@@ -138,9 +144,42 @@ class Container:
 
     @functools.cached_property
     def index(self) -> ChunkIndex:
-        """Catalog, vector store and BM25 kept in step."""
+        """Catalog, vector store and BM25 kept in step (opened with the recorded vector dimension, so
+        maintenance such as deleting documents loads no model)."""
         backend = store_backend(self.settings)
-        return ChunkIndex(self.settings.index_dir, self.catalog, backend, self.embedder.dimension)
+        recorded = read_embedder(self.catalog)
+        dimension = recorded.dimension if recorded is not None else self.embedder.dimension
+        return ChunkIndex(self.settings.index_dir, self.catalog, backend, dimension)
+
+    @functools.cached_property
+    def embedder_record(self) -> EmbedderRecord:
+        """The configured embedding model: name, revision (a digest of its files) and dimension."""
+        e = self.embedder
+        return EmbedderRecord(e.name, embedder_revision(e), e.dimension)
+
+    def checked_index(self) -> ChunkIndex:
+        """The index, once its vectors are known to come from the configured embedder (`IndexMismatch`
+        naming `verity reindex` otherwise); the embedder is recorded the first time."""
+        recorded = read_embedder(self.catalog)
+        check_embedder(recorded, self.embedder_record)
+        if recorded is None:
+            write_embedder(self.catalog, self.embedder_record)
+        return self.index
+
+    def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
+        """Re-embed every chunk of the catalog with the configured embedder into a new index version (no
+        re-parsing), recording the embedder; returns how many chunks were embedded."""
+        current = self.embedder_record
+
+        def embed(chunks: Sequence[Chunk]) -> NDArray[np.float32]:
+            return self.ingest_embedder.embed([searchable_text(c.section, c.text) for c in chunks])
+
+        def record(catalog: Catalog) -> None:
+            write_embedder(catalog, current)
+            for document in catalog.all_documents():
+                catalog.set_ingest_settings(document.id, with_embedder(document.ingest_settings, current))
+
+        return self.index.rebuild_vectors(embed, current.dimension, record, on_progress)
 
     @functools.cached_property
     def reranker(self) -> Reranker | None:
@@ -156,7 +195,13 @@ class Container:
         s = self.settings
         cache = VersionedCache[SearchResult](s.search_cache_size) if s.search_cache_size else None
         return HybridSearcher(
-            self.index, self.query_embedder, self.reranker, s.candidates, s.rerank_depth, fusion_of(s), cache
+            self.checked_index(),
+            self.query_embedder,
+            self.reranker,
+            s.candidates,
+            s.rerank_depth,
+            fusion_of(s),
+            cache,
         )
 
     @functools.cached_property
@@ -164,7 +209,7 @@ class Container:
         """Files into the index."""
         limits = FileLimits(max_file_bytes=self.settings.max_upload_mb << 20)
         return IngestPipeline(
-            self.index,
+            self.checked_index(),
             self.ingest_embedder,
             chunk_tokens=self.settings.chunk_tokens,
             limits=limits,
@@ -180,13 +225,24 @@ class Container:
     @functools.cached_property
     def ingest_embedder(self) -> CachedEmbedder:
         """The embedder ingestion uses: vectors cached by chunk text and model, so re-ingesting is cheap."""
-        cache = EmbeddingCache(self.settings.data_dir / "embeddings.sqlite3")
-        return CachedEmbedder(self.embedder, cache)
+        record = self.embedder_record
+        return CachedEmbedder(self.embedder, self.embedding_cache, f"{record.name}@{record.revision}")
+
+    @functools.cached_property
+    def embedding_cache(self) -> EmbeddingCache:
+        """Vectors by chunk text and model, beside the catalog."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return EmbeddingCache(self.settings.data_dir / "embeddings.sqlite3")
+
+    def delete_documents(self, tenant: str, document_ids: Sequence[str]) -> list[Document]:
+        """Delete documents from the catalog, vectors and BM25, then from the embedding cache (no model is
+        loaded)."""
+        return self.documents.delete(tenant, document_ids)
 
     @functools.cached_property
     def documents(self) -> Documents:
         """Deleting documents from the index and the embedding cache."""
-        return Documents(self.index, self.catalog, self.ingest_embedder, self.conversations.forget_documents)
+        return Documents(self.index, self.catalog, self.embedding_cache, self.conversations.forget_documents)
 
     @functools.cached_property
     def engine(self) -> Engine:
@@ -385,8 +441,8 @@ class Container:
             self.jobs.store.close()
         if self._built("index"):
             self.index.close()
-        if self._built("ingest_embedder"):
-            self.ingest_embedder.cache.close()
+        if self._built("embedding_cache"):
+            self.embedding_cache.close()
         if self._built("safety_scanner"):
             self.safety_scanner.close()
         if self._built("catalog"):

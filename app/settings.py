@@ -10,6 +10,12 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+def default_data_dir() -> Path:
+    """`$XDG_DATA_HOME/verity`, else `~/.local/share/verity`: the same folder wherever a command runs."""
+    base = os.environ.get("XDG_DATA_HOME") or "~/.local/share"
+    return Path(base).expanduser() / "verity"
+
+
 def default_threads() -> int:
     """Half the cores, at least one: llama.cpp slows sharply when its threads compete for cores."""
     return max(1, (os.cpu_count() or 2) // 2)
@@ -20,7 +26,11 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VERITY_", extra="ignore")
 
-    data_dir: Path = Field(Path(".verity"), description="where the catalog, indexes and uploads live")
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="where the catalog, indexes and uploads live (default: $XDG_DATA_HOME/verity, else "
+        "~/.local/share/verity)",
+    )
     model_cache_dir: Path = Field(
         Path("~/.cache/verity/models").expanduser(), description="where packaged GGUF models are assembled"
     )

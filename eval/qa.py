@@ -258,7 +258,7 @@ def question_record(question: SquadQuestion, done: DoneEvent, seconds: float) ->
             }
             for c in done.citations
         ],
-        "markers_valid": [1 <= n <= shown for n in cited_numbers(done.answer)],
+        "markers_valid": [1 <= n <= shown for n in cited_numbers(done.raw_answer)],
         "sentences_supported": [s.supported for s in done.sentences],
         "seconds": round(seconds, 3),
         "answer": done.answer,

@@ -10,8 +10,9 @@ passages as sources.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -21,8 +22,10 @@ from generation.citations import (
     SentenceCheck,
     Verification,
     check_sentence,
+    checkable_sentences,
     finished_sentences,
-    sentences,
+    sentence_spans,
+    verify_citations,
 )
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
 from generation.errors import PromptTooLong
@@ -41,6 +44,7 @@ class Retriever(Protocol):
 
 
 FinishReason = Literal["stop", "length"]
+MODEL_DECLINED = "the model found no answer in the closest passages"
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,12 @@ class DeltaEvent:
 
 @dataclass(frozen=True)
 class DoneEvent:
-    """The whole answer, its citations, usage and per-stage timings in milliseconds."""
+    """The whole answer, its citations, usage and per-stage timings in milliseconds.
+
+    `answer` is the text with its markers rewritten to the passages that support each sentence;
+    `raw_answer` is what the model wrote. On abstention, `declined_because` says why and
+    `closest_passages` holds the passages that came closest.
+    """
 
     answer: str
     citations: list[Citation]
@@ -89,12 +98,21 @@ class DoneEvent:
     answerability: Decision | None = None
     sentences: list[SentenceCheck] = field(default_factory=list)
     search_query: str = ""
+    raw_answer: str = ""
+    declined_because: str | None = None
+    closest_passages: list[Passage] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.raw_answer:
+            object.__setattr__(self, "raw_answer", self.answer)
 
 
 @dataclass(frozen=True)
 class SentenceEvent:
     """An answer sentence checked against the passages shown as soon as the model has finished it
-    (`index` counts checked sentences from 0); the `DoneEvent` repeats every check."""
+    (`index` counts checked sentences from 0; the last sentence is checked when the answer ends, and
+    every sentence then when the safety policy held the answer back); the `DoneEvent` repeats every
+    check."""
 
     index: int
     check: SentenceCheck
@@ -285,6 +303,16 @@ class AnswerPipeline:
         packed = pack_context(passages, plan.context_budget, self._engine.count_tokens, render_source)
         return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
 
+    def declined_because(self, decision: Decision | None) -> str:
+        """Why the system abstained before generating: nothing found, or the calibrated check said no."""
+        if decision is None or self._abstainer is None:
+            return "no passage of the documents searched matched the question"
+        return (
+            f"the closest passages do not appear to answer the question: the calibrated check puts the "
+            f"chance they do at {decision.probability:.2f}, under its threshold of "
+            f"{self._abstainer.model.threshold:.2f}"
+        )
+
     def _decide(self, question: str, passages: list[Passage], timings: dict[str, float]) -> Decision | None:
         """The abstainer's decision over the packed passages (None when there is no abstainer)."""
         if self._abstainer is None or not passages:
@@ -369,14 +397,24 @@ class AnswerRun:
             timings["total"] = elapsed_ms(self._start)
             decision = self._decision
             yield DoneEvent(
-                NOT_IN_DOCUMENTS, [], usage, timings, abstained=True, answerability=decision,
+                NOT_IN_DOCUMENTS,
+                [],
+                usage,
+                timings,
+                abstained=True,
+                answerability=decision,
                 search_query=searched,
-            )  # fmt: skip
+                declined_because=self._p.declined_because(decision),
+                closest_passages=list(packed.included),
+            )
             return
         safety = self._p._safety
         if safety is not None:
-            generated = yield from checked_answer(safety, generated, prepared.checked)
+            shown = functools.partial(answer_as_shown, passages=packed.included)
+            generated = yield from checked_answer(safety, generated, prepared.checked, shown)
         abstained = NOT_IN_DOCUMENTS.lower().rstrip(".") in generated.text.lower()
+        if not abstained:
+            yield from sentence_events(generated.text, packed.included, self._streamed, final=True)
         usage = Usage(
             prompt_tokens=generated.prompt_tokens,
             completion_tokens=generated.completion_tokens,
@@ -391,7 +429,7 @@ class AnswerRun:
         verification = reuse_checks(text, packed.included, self._streamed)
         timings["total"] = elapsed_ms(self._start)
         yield DoneEvent(
-            generated.text,
+            generated.text if abstained else verification.text,
             verification.citations,
             usage,
             timings,
@@ -399,7 +437,10 @@ class AnswerRun:
             generated.finish_reason,
             self._decision,
             verification.sentences,
-            searched,
+            search_query=searched,
+            raw_answer=generated.text,
+            declined_because=MODEL_DECLINED if abstained else None,
+            closest_passages=list(packed.included) if abstained else [],
         )
 
 
@@ -409,19 +450,25 @@ def reuse_checks(text: str, passages: Sequence[Passage], streamed: Sequence[Sent
     redacted) are checked now."""
     found: dict[int, Citation] = {}
     checks: list[SentenceCheck] = []
-    for sentence in sentences(text):
+    pieces: list[str] = []
+    done = 0
+    for start, end in sentence_spans(text):
+        sentence = text[start:end]
         index = len(checks)
-        if index < len(streamed) and streamed[index].check.text == sentence:
+        if index < len(streamed) and streamed[index].check.raw_text == sentence:
             checked: tuple[SentenceCheck, list[Citation]] | None = (
                 streamed[index].check, streamed[index].citations)  # fmt: skip
         else:
             checked = check_sentence(sentence, passages)
         if checked is None:
             continue
+        pieces.extend((text[done:start], checked[0].text))
+        done = end
         checks.append(checked[0])
         for citation in checked[1]:
             found.setdefault(citation.number, citation)
-    return Verification(list(found.values()), checks)
+    pieces.append(text[done:])
+    return Verification(list(found.values()), checks, "".join(pieces))
 
 
 @dataclass(frozen=True)
@@ -480,11 +527,12 @@ def stream_completion(
 
 
 def sentence_events(
-    text: str, passages: Sequence[Passage], checked: list[SentenceEvent]
+    text: str, passages: Sequence[Passage], checked: list[SentenceEvent], final: bool = False
 ) -> Iterator[SentenceEvent]:
     """Check the sentences of the partial answer `text` finished since the last call (`checked` holds the
-    events sent so far, and is extended)."""
-    for sentence in finished_sentences(text)[len(checked) :]:
+    events sent so far, and is extended); with `final`, the text is complete and its last sentence too."""
+    ready = checkable_sentences(text) if final else finished_sentences(text)
+    for sentence in ready[len(checked) :]:
         result = check_sentence(sentence, passages)
         assert result is not None
         event = SentenceEvent(len(checked), result[0], result[1])
@@ -501,11 +549,23 @@ def refusal(start: float) -> Iterator[AnswerEvent]:
 
 
 def checked_answer(
-    safety: SafetyGate, generated: Generated, context: ContextVerdict | None
+    safety: SafetyGate,
+    generated: Generated,
+    context: ContextVerdict | None,
+    shown: Callable[[str], str] = str,
 ) -> Generator[AnswerEvent, None, Generated]:
-    """Report the output checks; when deltas were held back, release the text the policy allows."""
+    """Report the output checks; when deltas were held back, release the text the policy allows, as
+    `shown` renders it (the answer with its markers rewritten)."""
     verdict = safety.check_answer(generated.text, context)
     yield from safety_events(verdict.decisions)
     if safety.policy.holds_output():
-        yield DeltaEvent(verdict.text)
+        yield DeltaEvent(shown(verdict.text))
     return dataclasses.replace(generated, text=verdict.text)
+
+
+def answer_as_shown(text: str, passages: Sequence[Passage]) -> str:
+    """The answer with its markers rewritten to the passages that support each sentence (an abstention
+    is left as it is)."""
+    if NOT_IN_DOCUMENTS.lower().rstrip(".") in text.lower():
+        return text
+    return verify_citations(text, passages).text

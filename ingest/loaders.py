@@ -9,15 +9,20 @@ Offline fixes, applied once before the first partition:
 Before parsing, `ingest.checks` refuses files that are too large, mislabelled, corrupt, encrypted or zip
 bombs. A PDF with no text layer is read again with OCR (strategy ocr_only) when tesseract is installed.
 Tables become one Markdown block each (`ingest.tables`), led by their caption; an XLSX sheet's name
-becomes a heading before its content. Text is NFKC-normalised (ligatures such as "ﬁ" become "fi").
+becomes a heading before its content (sheets are not pages: their blocks carry no page number), and a
+workbook's title is its own title property, else its file name, never a cell's text. Text is
+NFKC-normalised (ligatures such as "ﬁ" become "fi").
 """
 
 from __future__ import annotations
 
 import functools
+import html
 import os
+import re
 import shutil
 import unicodedata
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,7 +156,7 @@ def blocks_from_elements(elements: Sequence[Any]) -> list[Block]:
         name = getattr(element.metadata, "page_name", None)
         if name and name != sheet:
             sheet = name
-            blocks.append(Block(normalise(name), SHEET, _page(element), 0))
+            blocks.append(Block(normalise(name), SHEET, None, 0))
         if _category(element) == TABLE:
             block = _table_block(element, elements[captions[i]] if i in captions else None)
         else:
@@ -159,6 +164,31 @@ def blocks_from_elements(elements: Sequence[Any]) -> list[Block]:
         if block is not None:
             blocks.append(_under_sheet(block) if sheet else block)
     return blocks
+
+
+def document_title(blocks: Sequence[Block], path: Path, name: str) -> str:
+    """A document's title: its first heading; a workbook's title property, else `name`, for a spreadsheet
+    (whose headings are sheet names and cells); `name` when there is no heading."""
+    if any(b.kind == SHEET for b in blocks):
+        return (workbook_title(path) or name)[:200]
+    return next((b.text for b in blocks if b.kind == TITLE), name)[:200]
+
+
+_CORE_TITLE = re.compile(r"<dc:title>([^<]*)</dc:title>")
+
+
+def workbook_title(path: Path) -> str | None:
+    """The title an Office file's properties give (docProps/core.xml), if any."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("docProps/core.xml")
+            if info.file_size > 1 << 20:
+                return None
+            found = _CORE_TITLE.search(archive.read(info).decode("utf-8", "replace"))
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+    title = html.unescape(found.group(1)).strip() if found else ""
+    return title or None
 
 
 def table_captions(elements: Sequence[Any]) -> dict[int, int]:
@@ -191,8 +221,8 @@ def _page(element: Any) -> int | None:
 
 
 def _under_sheet(block: Block) -> Block:
-    """A block of an XLSX sheet: headings inside it nest one level under the sheet's name."""
-    return Block(block.text, block.kind, block.page, block.depth + 1) if block.kind == TITLE else block
+    """A block of an XLSX sheet: no page (a sheet is not one), headings nested one level under its name."""
+    return Block(block.text, block.kind, None, block.depth + (1 if block.kind == TITLE else 0))
 
 
 def _table_block(element: Any, caption: Any | None) -> Block | None:

@@ -18,10 +18,11 @@ from numpy.typing import NDArray
 from ingest.checks import FileLimits, check_size
 from ingest.chunking import chunk_blocks
 from ingest.errors import DuplicateDocument, IngestError
-from ingest.loaders import SUPPORTED_SUFFIXES, TITLE, Block, check_supported, load_blocks
+from ingest.loaders import SUPPORTED_SUFFIXES, Block, check_supported, document_title, load_blocks
 from retrieval.catalog import NewDocument
-from retrieval.embedders import Embedder
+from retrieval.embedders import Embedder, embedder_revision
 from retrieval.index import ChunkIndex
+from retrieval.index_meta import EmbedderRecord, ingest_settings
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, ChunkDraft, Document, searchable_text
 
 DEFAULT_CHUNK_TOKENS = 200
@@ -78,19 +79,28 @@ def content_hash(path: Path) -> str:
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
     """Files named directly, plus the supported files found under named folders (hidden ones skipped)."""
+    return plan_paths(paths)[0]
+
+
+def plan_paths(paths: Iterable[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The files an ingest of `paths` reads (as `expand_paths`), and what it passes over in named folders,
+    each with the reason (hidden, or a type Verity does not read)."""
     files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
     for path in paths:
-        if path.is_dir():
-            files.extend(
-                p
-                for p in sorted(path.rglob("*"))
-                if p.is_file()
-                and p.suffix.lower() in SUPPORTED_SUFFIXES
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
-        else:
+        if not path.is_dir():
             files.append(path)
-    return files
+            continue
+        for found in sorted(path.rglob("*")):
+            if not found.is_file():
+                continue
+            if any(part.startswith(".") for part in found.relative_to(path).parts):
+                skipped.append((found, "hidden"))
+            elif found.suffix.lower() not in SUPPORTED_SUFFIXES:
+                skipped.append((found, f"unsupported type {found.suffix or '(no suffix)'}"))
+            else:
+                files.append(found)
+    return files, skipped
 
 
 class IngestPipeline:
@@ -117,6 +127,7 @@ class IngestPipeline:
         self._loader = loader or functools.partial(load_blocks, limits=self._limits)
         self._chunk_tokens = chunk_tokens
         self._chunk_overlap = chunk_overlap
+        self._settings: str | None = None
         self._lock = threading.Lock()  # one writer at a time: check-then-replace must not interleave
 
     def ingest(
@@ -165,11 +176,12 @@ class IngestPipeline:
             check_size(path, self._limits.max_file_bytes)
             digest = content_hash(path)
             existing = self._index.catalog.find_document(tenant, collection, source_path)
-            if existing is not None and existing.content_hash == digest:
+            same_bytes = existing is not None and existing.content_hash == digest
+            if existing is not None and same_bytes and existing.ingest_settings == self.ingest_settings:
                 return FileOutcome(source_path, "unchanged", existing)
-            if existing is not None and on_duplicate == "skip":
+            if existing is not None and not same_bytes and on_duplicate == "skip":
                 return FileOutcome(source_path, "skipped", existing)
-            if existing is not None and on_duplicate == "fail":
+            if existing is not None and not same_bytes and on_duplicate == "fail":
                 raise DuplicateDocument(
                     f"{PurePath(source_path).name}: another version is already filed in collection "
                     f"{collection!r} as {existing.id}; replace it (overwrite) or keep it (skip)"
@@ -183,7 +195,7 @@ class IngestPipeline:
                 self._scan_chunks([d.text for d in drafts])
         except IngestError as exc:
             return FileOutcome(source_path, "failed", error=named_by_source(exc, path, source_path))
-        title = next((b.text for b in blocks if b.kind == TITLE), PurePath(source_path).name)[:200]
+        title = document_title(blocks, path, PurePath(source_path).name)
         new = NewDocument(
             id=existing.id if existing else f"doc_{uuid.uuid4().hex[:16]}",
             tenant=tenant,
@@ -191,10 +203,21 @@ class IngestPipeline:
             source_path=source_path,
             content_hash=digest,
             title=title,
+            ingest_settings=self.ingest_settings,
         )
         self._index.replace_document(new, drafts, vectors, replaces=existing)
         document = self._index.catalog.get_document(tenant, new.id)
         return FileOutcome(source_path, "replaced" if existing else "added", document)
+
+    @property
+    def ingest_settings(self) -> str:
+        """What a file's chunks depend on besides its bytes (embedder, chunk size and overlap): a file
+        filed with other settings is not unchanged."""
+        if self._settings is None:
+            e = self._embedder
+            record = EmbedderRecord(e.name, embedder_revision(e), e.dimension)
+            self._settings = ingest_settings(record, self._chunk_tokens, self._chunk_overlap)
+        return self._settings
 
     def _embed(self, drafts: Sequence[ChunkDraft]) -> NDArray[np.float32]:
         texts = [searchable_text(d.section, d.text) for d in drafts]

@@ -57,6 +57,7 @@ class NewDocument:
     source_path: str
     content_hash: str
     title: str
+    ingest_settings: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,13 @@ class Catalog:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """Bring a catalog written by an older Verity up to this schema."""
+        columns = {row["name"] for row in self._conn.execute("PRAGMA table_info(documents)")}
+        if "ingest_settings" not in columns:
+            self._conn.execute("ALTER TABLE documents ADD COLUMN ingest_settings TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         """Close the connection."""
@@ -162,7 +170,8 @@ class Catalog:
         created = datetime.now(UTC).isoformat(timespec="seconds")
         with self._lock:
             self._conn.execute(
-                "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents (id, tenant, collection, source_path, content_hash, title, n_chunks,"
+                " created_at, ingest_settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     new.tenant,
@@ -172,6 +181,7 @@ class Catalog:
                     new.title,
                     len(drafts),
                     created,
+                    new.ingest_settings,
                 ),
             )
             chunks = []
@@ -210,6 +220,11 @@ class Catalog:
                     )
                 )
         return chunks
+
+    def set_ingest_settings(self, document_id: str, value: str) -> None:
+        """Record the settings a document's chunks and vectors now come from."""
+        with self._lock:
+            self._conn.execute("UPDATE documents SET ingest_settings = ? WHERE id = ?", (value, document_id))
 
     def delete_document(self, document_id: str) -> list[int]:
         """Remove a document and its chunks; returns the removed chunk ids."""
@@ -271,6 +286,7 @@ def _document(row: sqlite3.Row) -> Document:
         title=row["title"],
         n_chunks=int(row["n_chunks"]),
         created_at=row["created_at"],
+        ingest_settings=row["ingest_settings"],
     )
 
 

@@ -40,6 +40,26 @@ class Embedder(Protocol):
     def token_strings(self, token_ids: Sequence[int]) -> list[str | None]: ...
 
 
+def embedder_revision(embedder: Embedder) -> str:
+    """Which version of its model an embedder runs: its `revision` when it has one, else its name."""
+    return str(getattr(embedder, "revision", None) or embedder.name)
+
+
+def folder_digest(folder: Path, sample_bytes: int = 1 << 20) -> str:
+    """A short digest of a model folder: each file's path and size, small files whole, and the first and
+    last `sample_bytes` of large ones (weights), so another model or another version differs."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        size = path.stat().st_size
+        digest.update(f"{path.relative_to(folder)}\0{size}\0".encode())
+        with path.open("rb") as fh:
+            digest.update(fh.read(sample_bytes))
+            if size > 2 * sample_bytes:
+                fh.seek(size - sample_bytes)
+                digest.update(fh.read(sample_bytes))
+    return digest.hexdigest()[:16]
+
+
 def resolve_model_location(name_or_path: str) -> str:
     """Map a model setting to what sentence-transformers loads offline: the packaged path if shipped."""
     if Path(name_or_path).exists():
@@ -55,6 +75,34 @@ def resolve_model_location(name_or_path: str) -> str:
     return name_or_path
 
 
+def check_embedding_setting(name_or_path: str) -> None:
+    """Raise `ModelUnavailable` unless the model can be loaded with no network: a local folder, the packaged
+    all-MiniLM-L6-v2, or a hub name already in the Hugging Face cache (nothing is loaded)."""
+    location = resolve_model_location(name_or_path)
+    if Path(location).exists() or _local_folder(location) is not None:
+        return
+    raise ModelUnavailable(
+        f"embedding model {name_or_path!r} is not a local folder, not the packaged {PACKAGED_MINILM}, and "
+        "not in the Hugging Face cache (Verity downloads nothing): point it at a sentence-transformers folder"
+    )
+
+
+def _local_folder(location: str) -> Path | None:
+    """The folder a model location is loaded from: itself, or its snapshot in the Hugging Face cache."""
+    if Path(location).is_dir():
+        return Path(location)
+    from huggingface_hub import try_to_load_from_cache
+
+    for repo in (location, f"sentence-transformers/{location}"):
+        try:
+            found = try_to_load_from_cache(repo, "config.json")
+        except ValueError:
+            continue
+        if isinstance(found, str):
+            return Path(found).parent
+    return None
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model, loaded once, embedding in batches on the CPU (or a given device)."""
 
@@ -67,6 +115,8 @@ class SentenceTransformerEmbedder:
         except Exception as exc:  # the library raises OSError, ValueError, HF errors...
             raise ModelUnavailable(f"cannot load embedding model {model!r} from {location!r}: {exc}") from exc
         self._name = model
+        self._location = location
+        self._revision: str | None = None
         self._batch_size = batch_size
         dim = self._model.get_embedding_dimension()
         if dim is None:
@@ -84,6 +134,14 @@ class SentenceTransformerEmbedder:
     @property
     def max_tokens(self) -> int:
         return int(self._model.max_seq_length or 512)
+
+    @property
+    def revision(self) -> str:
+        """A digest of the model's files (`folder_digest`): the same name with other weights differs."""
+        if self._revision is None:
+            folder = _local_folder(self._location)
+            self._revision = folder_digest(folder) if folder is not None else self._name
+        return self._revision
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         """Embed texts as L2-normalised float32 rows."""
@@ -125,6 +183,10 @@ class HashingEmbedder:
     @property
     def name(self) -> str:
         return f"hashing-{self._dimension}"
+
+    @property
+    def revision(self) -> str:
+        return "blake2b-bag-of-words"
 
     @property
     def dimension(self) -> int:

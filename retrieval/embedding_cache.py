@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embedders import Embedder, Vectors
+from retrieval.embedders import Embedder, Vectors, embedder_revision
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
@@ -101,10 +101,14 @@ class EmbeddingCache:
                 raise
         return removed
 
-    def hashes(self, model: str) -> set[str]:
-        """Every text hash cached for this model."""
+    def hashes(self, model: str | None = None) -> set[str]:
+        """Every text hash cached for this model (for any model when None)."""
         with self._lock:
-            rows = self._conn.execute("SELECT text_hash FROM embeddings WHERE model = ?", (model,)).fetchall()
+            if model is None:
+                rows = self._conn.execute("SELECT DISTINCT text_hash FROM embeddings").fetchall()
+            else:
+                sql = "SELECT text_hash FROM embeddings WHERE model = ?"
+                rows = self._conn.execute(sql, (model,)).fetchall()
         return {str(row[0]) for row in rows}
 
     def __len__(self) -> int:
@@ -134,6 +138,10 @@ class WrappedEmbedder:
     @property
     def max_tokens(self) -> int:
         return self._inner.max_tokens
+
+    @property
+    def revision(self) -> str:
+        return embedder_revision(self._inner)
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Count tokens with the wrapped model."""

@@ -3,6 +3,7 @@
 RetrievalError
 ├── DocumentNotFound      a document id that the catalog does not hold (for this tenant)
 ├── IndexCorrupt          a persisted index that cannot be read back
+├── IndexMismatch         an index built with another embedding model than the configured one
 ├── ModelUnavailable      an embedding or rerank model that cannot be loaded
 └── VectorStoreUnavailable a vector database that cannot be reached or refuses a request
 """
@@ -18,6 +19,10 @@ class DocumentNotFound(RetrievalError):
 
 class IndexCorrupt(RetrievalError):
     """A persisted index could not be read back."""
+
+
+class IndexMismatch(RetrievalError):
+    """The index's vectors come from another embedding model than the configured one."""
 
 
 class ModelUnavailable(RetrievalError):

@@ -118,6 +118,11 @@ class ChunkIndex:
         return self._catalog
 
     @property
+    def dimension(self) -> int:
+        """The length of the index's vectors."""
+        return self._dimension
+
+    @property
     def store(self) -> VectorStore:
         """The vector store behind the index."""
         return self._store
@@ -249,6 +254,47 @@ class ChunkIndex:
             raise
         self._store.delete(pending.stale_ids())
         return result
+
+    def rebuild_vectors(
+        self,
+        embed: Callable[[Sequence[Chunk]], NDArray[np.float32]],
+        dimension: int,
+        on_written: Callable[[Catalog], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        batch: int = 64,
+    ) -> int:
+        """Embed every chunk of the catalog again with `embed` (vectors of `dimension`) into a new vector
+        version, published in one step with whatever `on_written` records in the catalog; returns the
+        chunks embedded. Nothing is re-parsed. Snapshot stores (FAISS) only: a durable store's collection
+        has a fixed dimension."""
+        if self._backend.durable:
+            raise RetrievalError(
+                f"re-embedding in place is not supported for the {self._backend.name} store yet: "
+                "start from an empty data directory and ingest again"
+            )
+        chunks = list(self._catalog.iter_chunks())
+        store = self._backend.create(dimension)
+        assert isinstance(store, SnapshotStore)
+        for start in range(0, len(chunks), batch):
+            part = chunks[start : start + batch]
+            records = [VectorRecord(c.id, c.tenant, c.collection, c.document_id) for c in part]
+            store.add(records, embed(part))
+            if on_progress is not None:
+                on_progress(start + len(part), len(chunks))
+        with self._lock:
+            version = self._version + 1
+            try:
+                with self._catalog.transaction():
+                    store.save(self._path(version))
+                    self._catalog.set_meta(VERSION_KEY, str(version))
+                    if on_written is not None:
+                        on_written(self._catalog)
+            except BaseException:
+                self._path(version).unlink(missing_ok=True)
+                raise
+            self._path(self._version).unlink(missing_ok=True)
+            self._store, self._dimension, self._version = store, dimension, version
+        return len(chunks)
 
     def allowed_ids(self, scope: Scope) -> Collection[int] | None:
         """The chunk ids a scope may see in BM25, or None when it sees every chunk."""

@@ -31,6 +31,7 @@ class Document:
     title: str
     n_chunks: int
     created_at: str
+    ingest_settings: str = ""
 
 
 @dataclass(frozen=True)

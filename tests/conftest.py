@@ -11,6 +11,7 @@ the mark by hand.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
@@ -20,6 +21,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# No test reads or writes the user's data directory: tests that need one pass their own.
+os.environ.setdefault("VERITY_DATA_DIR", tempfile.mkdtemp(prefix="verity-tests-"))
 
 from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine

@@ -60,6 +60,9 @@ def answer_out(answer: Answer) -> AnswerOut:
         answerability=answerability_out(answer.answerability),
         safety=[safety_out(s) for s in answer.safety],
         search_query=answer.search_query,
+        raw_answer=answer.raw_answer,
+        declined_because=answer.declined_because,
+        closest_passages=[source_out(i, p) for i, p in enumerate(answer.closest_passages, start=1)],
     )
 
 

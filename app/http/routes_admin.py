@@ -17,6 +17,7 @@ from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
 from app.http.known_fields import known_fields_only
+from app.http.times import IsoTime
 from app.names import TenantName
 
 router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(known_fields_only)])
@@ -53,8 +54,8 @@ class KeyOut(BaseModel):
     tenant: str
     name: str
     scopes: dict[str, list[str] | None]
-    created_at: float
-    revoked_at: float | None
+    created_at: IsoTime
+    revoked_at: IsoTime | None
     key: str | None = None
 
 
@@ -76,8 +77,8 @@ class GrantOut(BaseModel):
 
     key: str
     amount: int
-    granted_at: float
-    expires_at: float | None
+    granted_at: IsoTime
+    expires_at: IsoTime | None
     priority: int
     remaining: int
 

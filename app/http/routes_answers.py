@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 import app.serving.answers as answers
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http.deps import authorize, get_container, request_deadline
+from app.http.deps import authorize, get_container, request_deadline, require_collection
 from app.http.disconnect import unless_client_leaves
 from app.http.errors import error_responses
 from app.http.render import answer_out, event_stream, verity_sse
@@ -34,7 +34,7 @@ STREAM_DOC: dict[int | str, dict[str, Any]] = {
 @router.post(
     "/v1/answers",
     response_model=AnswerOut,
-    responses={**STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 502, 503)},
+    responses={**STREAM_DOC, **error_responses(400, *GATEWAY_ERRORS, 404, 502, 503)},
 )
 async def create_answer(
     body: AnswerRequest,
@@ -44,6 +44,7 @@ async def create_answer(
     deadline_s: float | None = Depends(request_deadline),
 ) -> AnswerOut | StreamingResponse:
     """Answer a question from the documents, citing the passages used."""
+    require_collection(container, caller.tenant, caller.collection(body.collection))
     service = container.answer_service
     ask = answers.AnswerRequest(
         body.question, body.collection, body.top_k, deadline_s=deadline_s, stream=body.stream

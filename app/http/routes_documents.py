@@ -12,7 +12,7 @@ from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http import uploads
-from app.http.deps import authorize, get_container
+from app.http.deps import authorize, get_container, require_collection
 from app.http.errors import api_error_from, error_responses
 from app.http.known_fields import known_fields_only
 from app.http.schemas import (
@@ -86,7 +86,7 @@ async def upload_documents(
     )
 
 
-@router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400))
+@router.get("/v1/documents", response_model=DocumentList, responses=error_responses(400, 404))
 def list_documents(
     collection: Annotated[CollectionName | None, Query()] = None,
     container: Container = Depends(get_container),
@@ -94,6 +94,7 @@ def list_documents(
 ) -> DocumentList:
     """The documents stored, optionally of one collection."""
     scope = Scope(caller.tenant, caller.collection(collection))
+    require_collection(container, caller.tenant, scope.collection)
     documents = container.catalog.list_documents(scope)
     pages = container.catalog.page_counts(scope)
     return DocumentList(data=[_listed(container, d, pages.get(d.id)) for d in documents])

@@ -12,6 +12,7 @@ from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
 from app.http.known_fields import known_fields_only
+from app.http.times import IsoTime
 
 router = APIRouter(tags=["usage"], dependencies=[Depends(known_fields_only)])
 
@@ -23,7 +24,7 @@ class UsageOut(BaseModel):
     key_id: str | None
     endpoint: str
     model: str
-    at: float
+    at: IsoTime
     status: int
     tokens_in: int
     tokens_out: int

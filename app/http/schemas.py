@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.http.times import IsoTime
 from app.names import CollectionName, Question
 from generation.abstention import Decision
-from generation.answer import SafetyEvent, SentenceEvent, Usage
+from generation.answer import DoneEvent, SafetyEvent, SentenceEvent, Usage
 from generation.citations import Citation, SentenceCheck
 from generation.history import HistoryReceipt
 from retrieval.types import Document, Passage
@@ -57,13 +58,23 @@ class CitationOut(SourceOut):
 
 
 class SentenceOut(BaseModel):
-    """One answer sentence: whether a shown passage supports it, and the markers fixed or flagged."""
+    """One answer sentence: whether a shown passage supports it, and the markers fixed or flagged.
+
+    `text` is the sentence as the answer shows it, its markers rewritten to `citations`; `raw_text` and
+    `original_markers` are what the model wrote. `check` names the test: "lexical+entities" (the passage
+    holds at least half of the sentence's content words and every number, date and name in it);
+    `missing_terms`: the numbers and names an unsupported sentence states that its closest passage lacks.
+    """
 
     text: str
     supported: bool
     citations: list[int]
     invalid_markers: list[int]
     corrected_markers: list[int]
+    raw_text: str = ""
+    original_markers: list[int] = Field(default_factory=list)
+    check: str = "lexical+entities"
+    missing_terms: list[str] = Field(default_factory=list)
 
 
 class AnswerabilityOut(BaseModel):
@@ -119,7 +130,8 @@ class AnswerOut(BaseModel):
     object: Literal["answer"] = "answer"
     created: int
     model: str
-    answer: str
+    answer: str = Field(description="the answer, its [n] markers rewritten to the sources that support it")
+    raw_answer: str = Field("", description="the answer as the model wrote it")
     abstained: bool
     finish_reason: Literal["stop", "length"] = "stop"
     citations: list[CitationOut]
@@ -133,6 +145,10 @@ class AnswerOut(BaseModel):
         "",
         description="what was searched for: the question, or in a conversation the follow-up made "
         "standalone followed by the previous standalone question",
+    )
+    declined_because: str | None = Field(None, description="why the answer is 'Not in your documents.'")
+    closest_passages: list[SourceOut] = Field(
+        default_factory=list, description="on abstention: the passages that came closest, best first"
     )
 
 
@@ -268,6 +284,10 @@ def sentence_out(check: SentenceCheck) -> SentenceOut:
         citations=list(check.numbers),
         invalid_markers=list(check.invalid_markers),
         corrected_markers=list(check.corrected_markers),
+        raw_text=check.raw_text or check.text,
+        original_markers=list(check.original_markers),
+        check=check.check,
+        missing_terms=list(check.missing_terms),
     )
 
 
@@ -312,12 +332,33 @@ def history_out(receipt: HistoryReceipt | None) -> HistoryUsageOut | None:
     )
 
 
+def done_payload(done: DoneEvent) -> dict[str, object]:
+    """The `done` event's data."""
+    return {
+        "answer": done.answer,
+        "raw_answer": done.raw_answer,
+        "abstained": done.abstained,
+        "citations": [citation_out(c).model_dump() for c in done.citations],
+        "usage": usage_out(done.usage, done.timings_ms).model_dump(),
+        "timings": done.timings_ms,
+        "sentences": [sentence_out(s).model_dump() for s in done.sentences],
+        "answerability": (a.model_dump() if (a := answerability_out(done.answerability)) else None),
+        "declined_because": done.declined_because,
+        "closest_passages": [p.model_dump() for p in closest_passages_out(done)],
+    }
+
+
 def safety_out(event: SafetyEvent) -> SafetyOut:
     """Render one safety check."""
     return SafetyOut(
         stage=event.stage, decision=event.decision, category=event.category, score=event.score,
         action=event.action,
     )  # fmt: skip
+
+
+def closest_passages_out(done: DoneEvent) -> list[SourceOut]:
+    """Render the passages that came closest to an answer the system declined to give."""
+    return [source_out(i, p) for i, p in enumerate(done.closest_passages, start=1)]
 
 
 def sentence_event_payload(event: SentenceEvent) -> dict[str, object]:
@@ -343,7 +384,7 @@ def document_out(document: Document) -> DocumentOut:
 
 
 class JobOut(BaseModel):
-    """An ingest job and its progress (times are Unix seconds)."""
+    """An ingest job and its progress (times in ISO 8601, UTC)."""
 
     id: str
     object: Literal["job"] = "job"
@@ -354,9 +395,9 @@ class JobOut(BaseModel):
     files_done: int
     chunks_done: int
     errors: list[FileErrorOut]
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
+    created_at: IsoTime
+    started_at: IsoTime | None
+    finished_at: IsoTime | None
     eta_seconds: float | None = Field(
         description="seconds left at the pace so far; null before a file is done"
     )

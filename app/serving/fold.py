@@ -64,6 +64,9 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     grounded: bool = True
     search_query: str = ""
+    raw_answer: str = ""
+    declined_because: str | None = None
+    closest_passages: list[Passage] = field(default_factory=list)
 
 
 def fold_events(
@@ -86,6 +89,7 @@ def fold_events(
         id_, model, created, done.answer, done.abstained, done.finish_reason, sources, done.citations,
         done.sentences, safety, done.answerability, done.usage, dict(done.timings_ms), grounded,
         done.search_query,
+        done.raw_answer, done.declined_because, list(done.closest_passages),
     )  # fmt: skip
 
 

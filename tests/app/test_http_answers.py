@@ -47,10 +47,14 @@ def test_streamed_answer_sends_sources_deltas_done_then_end_marker(client: TestC
     assert any("VERITY_DATA_DIR" in c["text"] for c in done["citations"])
 
 
-def test_question_about_an_empty_collection_is_not_in_your_documents(client: TestClient) -> None:
-    body = client.post("/v1/answers", json={"question": "What is Verity?", "collection": "nothing"}).json()
-    assert body["abstained"] is True and body["answer"] == "Not in your documents."
-    assert body["citations"] == [] and body["sources"] == []
+def test_question_about_an_unknown_collection_is_a_404_naming_the_collections(client: TestClient) -> None:
+    for stream in (False, True):
+        request = {"question": "What is Verity?", "collection": "nothing", "stream": stream}
+        response = client.post("/v1/answers", json=request)
+        assert response.status_code == 404
+        error = response.json()["error"]
+        assert error["code"] == "collection_not_found" and error["param"] == "collection"
+        assert "'nothing'" in error["message"] and "demo" in error["message"]
 
 
 def test_invalid_request_gets_an_openai_error_body(client: TestClient) -> None:

@@ -23,7 +23,7 @@ def test_answer_carries_verified_citations_sentence_checks_and_a_receipt(client:
     for citation in body["citations"]:
         assert 1 <= citation["number"] <= len(body["sources"])
         assert citation["char_start"] <= citation["span_start"] < citation["span_end"] <= citation["char_end"]
-        assert citation["verified"] is (citation["support_score"] >= 0.5)
+        assert not citation["verified"] or citation["support_score"] >= 0.5
     usage = body["usage"]
     assert {"retrieve", "answerability", "first_token", "total"} <= set(usage["timings_ms"])
     assert usage["passages_included"] + usage["passages_dropped"] == usage["passages_retrieved"]
@@ -34,10 +34,10 @@ def test_streamed_done_event_and_chat_completion_carry_the_checks(client: TestCl
         frames = parse_sse(response.iter_lines())
     done = frames[-2][1]
     assert "sentences" in done and "answerability" in done and "timings_ms" in done["usage"]
-    # every sentence but the last is checked while the answer streams, in the same way as in `done`
+    # every sentence is checked while the answer streams (the last as it ends), as in `done`
     checked = [data for event, data in frames if event == "sentence"]
     if not done["abstained"]:
-        assert len(checked) == max(0, len(done["sentences"]) - 1)
+        assert len(checked) == len(done["sentences"])
     for index, (early, final) in enumerate(zip(checked, done["sentences"], strict=False)):
         assert early["index"] == index
         assert {k: early[k] for k in final} == final

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -48,6 +49,9 @@ def test_upload_returns_a_job_at_once_and_its_progress_can_be_polled(client: Tes
     assert done["state"] == "partial" and done["files_done"] == 2 and done["chunks_done"] == 1
     assert [e["filename"] for e in done["errors"]] == ["notes.bin"]  # type: ignore[union-attr]
     assert done["eta_seconds"] == 0.0
+    # one time format in every response: ISO 8601 with its UTC offset, as documents have
+    times = [done["created_at"], done["started_at"], done["finished_at"]]
+    assert all(datetime.fromisoformat(str(t)).utcoffset() == timedelta(0) for t in times)
     documents = client.get("/v1/documents", params={"collection": "pottery"}).json()["data"]
     assert [d["source"] for d in documents] == ["kiln.md"]
     assert [j["id"] for j in client.get("/v1/jobs").json()["data"]] == [job["id"]]

@@ -78,9 +78,10 @@ def test_each_sentence_is_checked_as_soon_as_it_is_finished() -> None:
     checks = [(i, e) for i, e in enumerate(events) if isinstance(e, SentenceEvent)]
     done = events[-1]
     assert isinstance(done, DoneEvent)
-    # the first two sentences are checked while the answer streams; the last one, in the done event only
-    assert [e.index for _, e in checks] == [0, 1]
-    assert [e.check for _, e in checks] == done.sentences[:2]
+    # the first two sentences are checked while the answer streams; the last one once the answer ends
+    assert [e.index for _, e in checks] == [0, 1, 2]
+    assert [e.check for _, e in checks] == done.sentences
+    assert isinstance(events[checks[2][0] - 1], DeltaEvent) and checks[2][0] == len(events) - 2
     first_at, first = checks[0]
     streamed_before = "".join(e.text for e in events[:first_at] if isinstance(e, DeltaEvent))
     assert streamed_before.startswith("Ducks eat aquatic plants and insects. [2] Geese")
@@ -91,13 +92,25 @@ def test_each_sentence_is_checked_as_soon_as_it_is_finished() -> None:
     assert checks[1][1].check.numbers == (2,) and checks[1][1].check.supported
 
 
+def test_a_one_sentence_answer_gets_its_sentence_event_and_its_marker_rewritten() -> None:
+    engine = ScriptedEngine(lambda _: "Ducks eat aquatic plants and insects. [2]")
+    events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), engine))
+    checks = [e for e in events if isinstance(e, SentenceEvent)]
+    done = events[-1]
+    assert isinstance(done, DoneEvent) and len(checks) == 1
+    assert checks[0].check.text == "Ducks eat aquatic plants and insects. [1]"
+    assert done.answer == "Ducks eat aquatic plants and insects. [1]"
+    assert done.raw_answer == "Ducks eat aquatic plants and insects. [2]"
+    assert [c.number for c in done.citations] == [1]
+
+
 def test_the_done_event_reuses_the_sentence_checks_made_while_streaming() -> None:
     reply = "Ducks eat aquatic plants and insects. [1] Geese migrate south every autumn. [2] Ducks fly."
     events = run(AnswerPipeline(FixedRetriever([DUCKS, GEESE]), ScriptedEngine(lambda _: reply)))
     streamed = [e.check for e in events if isinstance(e, SentenceEvent)]
     done = events[-1]
-    assert isinstance(done, DoneEvent) and len(streamed) == 2 and len(done.sentences) == 3
-    assert all(early is final for early, final in zip(streamed, done.sentences, strict=False))
+    assert isinstance(done, DoneEvent) and len(streamed) == 3 and len(done.sentences) == 3
+    assert all(early is final for early, final in zip(streamed, done.sentences, strict=True))
 
 
 def test_the_cost_is_planned_once_and_the_prompt_counted_from_its_parts() -> None:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from generation.citations import cited_numbers, find_citations, sentences, verify_citations
+from generation.citations import cited_numbers, entity_terms, find_citations, sentences, verify_citations
 from tests.generation.helpers import passage
 
 DUCKS = passage("Ducks eat grasses, aquatic plants, fish, insects and small molluscs.", 1)
@@ -50,3 +50,47 @@ def test_a_sentence_that_only_names_its_source_lends_its_marker_to_the_claim_bef
     # an opening sentence that claims nothing is not checked, and cites nothing
     parroted = verify_citations("The sources above hold the answer. [1]", [DUCKS])
     assert parroted.sentences == [] and parroted.citations == []
+
+
+def test_a_corrected_marker_is_rewritten_in_the_answer_and_the_model_text_is_kept() -> None:
+    answer = "Ducks eat aquatic plants and insects. [2] Geese migrate south every autumn. [7]"
+    checked = verify_citations(answer, [DUCKS, GEESE])
+    assert checked.text == "Ducks eat aquatic plants and insects. [1] Geese migrate south every autumn. [2]"
+    first, second = checked.sentences
+    assert (first.raw_text, first.original_markers) == ("Ducks eat aquatic plants and insects. [2]", (2,))
+    assert first.corrected_markers == (2,) and first.numbers == (1,)
+    assert second.invalid_markers == (7,) and second.text.endswith("autumn. [2]")
+
+
+def test_markers_of_an_unsupported_sentence_are_removed_from_the_answer() -> None:
+    checked = verify_citations("The stock market fell sharply today. [1], [2]", [DUCKS, GEESE])
+    assert checked.text == "The stock market fell sharply today."
+    assert checked.sentences[0].original_markers == (1, 2) and not checked.sentences[0].supported
+
+
+def test_right_markers_leave_the_text_as_the_model_wrote_it() -> None:
+    answer = "Ducks eat fish [1].\nGeese migrate south in large flocks. [2]"
+    assert verify_citations(answer, [DUCKS, GEESE]).text == answer
+
+
+def test_a_wrong_number_among_the_passage_words_is_not_supported() -> None:
+    table = passage("| region | change |\n| --- | --- |\n| North | -3 |\n| South | 12 |", 1)
+    wrong = verify_citations("The change for the North region was 9. [1]", [table])
+    assert not wrong.sentences[0].supported and wrong.sentences[0].missing_terms == ("9",)
+    assert wrong.sentences[0].check == "lexical+entities" and wrong.citations[0].verified is False
+    assert (
+        verify_citations("The change for the North region was 9. [1]", [table], entities=False)
+        .sentences[0]
+        .supported
+    ), "the words-only check let it through"
+    right = verify_citations("The change for the North region was -3. [1]", [table])
+    assert right.sentences[0].supported and right.sentences[0].numbers == (1,)
+
+
+def test_a_wrong_name_is_not_supported_and_openers_are_not_names() -> None:
+    bowl = passage("The Denver Broncos defeated the Carolina Panthers 24-10 to earn the title.", 1)
+    right = verify_citations("The Denver Broncos defeated the Carolina Panthers. [1]", [bowl])
+    assert right.sentences[0].supported
+    swapped = verify_citations("The Denver Broncos defeated the Oakland Raiders. [1]", [bowl]).sentences[0]
+    assert not swapped.supported and swapped.missing_terms == ("oakland", "raiders")
+    assert entity_terms("However, the 1,000 Normans of Hervé's army. [3]") == {"1000", "normans", "herve"}

@@ -17,6 +17,7 @@ from unstructured.documents.elements import (
     Title,
 )
 
+from generation.prompts import source_label
 from ingest.chunking import chunk_blocks, extracted_text
 from ingest.loaders import Block, blocks_from_elements, load_blocks
 from ingest.pipeline import IngestPipeline
@@ -25,7 +26,7 @@ from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
-from retrieval.types import ChunkDraft
+from retrieval.types import Chunk, ChunkDraft, Passage
 
 SIMPLE = "<table><tr><td>Name</td><td>Age</td></tr><tr><td>Ada</td><td>36</td></tr></table>"
 
@@ -226,7 +227,7 @@ def test_sheet_names_become_headings_over_their_content() -> None:
         ("Sheet", "Staff", 0),
         ("Table", "| Name | Age |", 0),
     ]
-    assert blocks[3].page == 2 and blocks[3].is_title
+    assert blocks[3].is_title and all(b.page is None for b in blocks), "a sheet is not a page"
 
 
 # --- real files ------------------------------------------------------------------------------------
@@ -325,6 +326,13 @@ def test_a_sheet_name_is_a_heading_but_never_the_document_title(docs_mixed: Path
     (outcome,) = pipeline.ingest([docs_mixed / "xlsx_01.xlsx"]).outcomes
     catalog.close()
     assert outcome.document is not None
-    assert not outcome.document.title.startswith("Sheet")
+    assert outcome.document.title == "xlsx_01.xlsx", "neither a sheet's name nor a cell's text"
     blocks = load_blocks(docs_mixed / "xlsx_01.xlsx")
     assert "Sheet4 > header" in {c.section for c in chunk_blocks(blocks, count_words, 200)}
+
+
+def test_a_spreadsheet_passage_cites_its_sheet_not_a_page(docs_mixed: Path) -> None:
+    blocks = load_blocks(docs_mixed / "xlsx_01.xlsx")
+    chunk = next(c for c in chunk_blocks(blocks, count_words, 200) if c.section == "Sheet1")
+    stored = Chunk(1, "doc", "t", "c", 0, chunk.text, "/files/xlsx_01.xlsx", chunk.page, chunk.section, 0, 1)
+    assert source_label(Passage(stored, 1.0)) == "xlsx_01.xlsx, sheet: Sheet1"

@@ -8,13 +8,13 @@ replaces the earlier rating.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from app.sqlite_file import SqliteFile
 
 Rating = Literal["up", "down"]
 
@@ -64,16 +64,11 @@ class Feedback:
         return row
 
 
-class FeedbackStore:
+class FeedbackStore(SqliteFile):
     """Feedback records in SQLite; safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._lock = threading.Lock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
+        super().__init__(path, SCHEMA)
 
     def add(self, feedback: Feedback, at: float) -> Feedback:
         """Store a rating (replacing an earlier one of the same message) and return it with id and time."""
@@ -83,19 +78,13 @@ class FeedbackStore:
             stored.reference, json.dumps(stored.citations, ensure_ascii=False), stored.conversation_id,
             stored.message_id,
         )  # fmt: skip
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if stored.message_id is not None:
-                    self._db.execute(
-                        "DELETE FROM feedback WHERE tenant = ? AND message_id = ?",
-                        (stored.tenant, stored.message_id),
-                    )
-                self._db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._write() as db:
+            if stored.message_id is not None:
+                db.execute(
+                    "DELETE FROM feedback WHERE tenant = ? AND message_id = ?",
+                    (stored.tenant, stored.message_id),
+                )
+            db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
         return stored
 
     def list(self, tenant: str | None = None) -> list[Feedback]:
@@ -111,16 +100,9 @@ class FeedbackStore:
         args: tuple[str, ...] = ()
         if tenant is not None:
             sql, args = sql + " WHERE tenant = ?", (tenant,)
-        with self._lock:
-            rows = self._db.execute(sql + " ORDER BY created_at, id", args).fetchall()
-        for r in rows:
+        for r in self._read(sql + " ORDER BY created_at, id", args):
             yield Feedback(
                 id=r[0], tenant=r[1], created_at=r[2], rating=r[3], comment=r[4], question=r[5],
                 answer=r[6], reference=r[7], citations=json.loads(r[8]), conversation_id=r[9],
                 message_id=r[10],
             )  # fmt: skip
-
-    def close(self) -> None:
-        """Release the file."""
-        with self._lock:
-            self._db.close()

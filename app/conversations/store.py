@@ -9,14 +9,12 @@ is written in one transaction, with the conversation's `updated_at` and `message
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 from app.conversations.records import Conversation, Cursor, Message
+from app.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
@@ -60,36 +58,11 @@ class ConversationStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteConversationStore:
+class SqliteConversationStore(SqliteFile):
     """Conversations in one SQLite file (WAL), safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(SCHEMA)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, args: Sequence[object]) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, tuple(args)).fetchall())
-
-    def close(self) -> None:
-        """Release the file."""
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
     def create(self, conversation: Conversation) -> None:
         """Store a new conversation."""

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +15,7 @@ from typing import Any
 from app.gateway.credits import Debit, Grant, available, balance, fits, replay
 from app.gateway.errors import InsufficientCredits, KeyNotFound
 from app.gateway.usage import UsageRecord
+from app.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (
@@ -66,37 +64,11 @@ class Drift:
     recomputed: int
 
 
-class GatewayStore:
+class GatewayStore(SqliteFile):
     """Keys, credits and usage in one SQLite file; safe to share between threads and processes."""
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
-        self._lock = threading.RLock()
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=30000")
-            self._db.executescript(SCHEMA)
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-
-    def _read(self, sql: str, args: tuple[object, ...] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
-
-    def close(self) -> None:
-        """Release the file."""
-        with self._lock:
-            self._db.close()
+        super().__init__(path, SCHEMA)
 
     # keys
 

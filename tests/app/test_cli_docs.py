@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from tests.app.cli_run import verity
 from tests.conftest import REPO
 
 PROBE = (
@@ -19,19 +19,6 @@ PROBE = (
     "    loaded = [m for m in ('llama_cpp', 'sentence_transformers') if m in sys.modules]\n"
     "    print('MODULES', loaded, file=sys.stderr)\n"
 )
-
-
-def verity(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["verity", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def test_list_show_and_delete_documents_and_collections(

@@ -3,12 +3,11 @@ nothing ingested, bad settings and model names, each one line with its exit code
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-from app.cli import main
+from tests.app.cli_run import verity
 
 
 @pytest.fixture
@@ -16,20 +15,6 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("VERITY_URL", raising=False)
     return tmp_path
-
-
-def verity(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    """Run the `verity` command in this process: its exit code and everything it printed."""
-    monkeypatch.setattr(sys, "argv", ["verity", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
 
 
 def test_ingesting_nothing_says_what_was_passed_over_and_exits_non_zero(

@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from app.cli import main
 from app.container import Container
 from app.settings import Settings
 from retrieval.embedders import resolve_model_location
 from retrieval.errors import IndexMismatch
 from retrieval.index_meta import read_embedder
 from retrieval.types import Scope
-
-
-def verity(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
-) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["verity", *args])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out + captured.err
+from tests.app.cli_run import verity
 
 
 def cls_pooled_minilm(folder: Path) -> Path:

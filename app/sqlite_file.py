@@ -1,0 +1,46 @@
+"""One SQLite file that the app's own stores (gateway, conversations, feedback) keep their rows in."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+class SqliteFile:
+    """A SQLite file in WAL mode, safe to share between threads and processes: each write is one
+    IMMEDIATE transaction (rolled back on any error), reads and writes are serialised in the process."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+        self._lock = threading.RLock()
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            self._db.executescript(schema)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed when the block ends, rolled back when it raises."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one query."""
+        with self._lock:
+            return list(self._db.execute(sql, tuple(args)).fetchall())
+
+    def close(self) -> None:
+        """Release the file."""
+        with self._lock:
+            self._db.close()

@@ -102,8 +102,9 @@ class CompletionUsage(BaseModel):
 
 class ChatCompletion(BaseModel):
     """A whole chat completion; `sources` (the passages shown), `citations`, `sentences` (each answer
-    sentence's support check), `answerability` (the abstainer's decision) and `safety` (the safety
-    checks) are Verity's additions, which OpenAI clients ignore (empty for the plain engine)."""
+    sentence's support check), `answerability` (the abstainer's decision), `safety` (the safety
+    checks), `search_query` (what was searched for) and, when Verity declined, `declined_because` and
+    `closest_passages` are Verity's additions, which OpenAI clients ignore (empty for the plain engine)."""
 
     id: str
     object: Literal["chat.completion"] = "chat.completion"
@@ -116,6 +117,9 @@ class ChatCompletion(BaseModel):
     answerability: AnswerabilityOut | None = None
     safety: list[SafetyOut] = Field(default_factory=list)
     sources: list[SourceOut] = Field(default_factory=list)
+    search_query: str | None = None
+    declined_because: str | None = None
+    closest_passages: list[SourceOut] = Field(default_factory=list)
 
 
 class ChunkDelta(BaseModel):
@@ -144,7 +148,8 @@ class ChatCompletionChunk(BaseModel):
     """One streamed chunk. Verity's additions, for `verity` models: a chunk with an empty delta carries
     each `safety` check, the `sources` and each checked `sentence` as they happen; the last content
     chunk (with `finish_reason`) carries everything the whole completion does (sources, citations,
-    sentences, answerability, safety); a usage chunk may follow."""
+    sentences, answerability, safety, search_query, declined_because, closest_passages); a usage chunk
+    may follow."""
 
     id: str
     object: Literal["chat.completion.chunk"] = "chat.completion.chunk"
@@ -158,6 +163,9 @@ class ChatCompletionChunk(BaseModel):
     safety: list[SafetyOut] | None = None
     sources: list[SourceOut] | None = None
     sentence: SentenceChunkOut | None = None
+    search_query: str | None = None
+    declined_because: str | None = None
+    closest_passages: list[SourceOut] | None = None
 
 
 class ModelOut(BaseModel):

@@ -117,6 +117,9 @@ def chat_completion(answer: Answer, model: str) -> ChatCompletion:
         answerability=answerability_out(answer.answerability),
         safety=[safety_out(s) for s in answer.safety],
         sources=[source_out(i, p) for i, p in enumerate(answer.sources, start=1)],
+        search_query=answer.search_query if answer.grounded else None,
+        declined_because=answer.declined_because,
+        closest_passages=[source_out(i, p) for i, p in enumerate(answer.closest_passages, start=1)],
     )
 
 
@@ -124,7 +127,10 @@ def _final_chunk_extras(answer: Answer) -> dict[str, Any]:
     if not answer.grounded:
         return {}
     whole = chat_completion(answer, answer.model)
-    names = ("citations", "sentences", "answerability", "safety", "sources")
+    names = (
+        "citations", "sentences", "answerability", "safety", "sources", "search_query", "declined_because",
+        "closest_passages",
+    )  # fmt: skip
     return {name: getattr(whole, name) for name in names}
 
 

@@ -88,3 +88,17 @@ def test_an_unknown_collection_on_the_server_exits_non_zero_with_its_message(
 ) -> None:
     done = ask(server, tmp_path, "How did sales change?", "--collection", "sails")
     assert done.returncode == 1 and "no collection named 'sails'" in done.stderr
+
+
+def test_a_declined_chat_completion_carries_why_and_the_closest_passages(server: str) -> None:
+    import httpx
+
+    body = {
+        "model": "verity:sales",
+        "messages": [{"role": "user", "content": "Which tea do the ducks drink?"}],
+    }
+    reply = httpx.post(f"{server}/v1/chat/completions", json=body, timeout=120).json()
+    assert reply["choices"][0]["message"]["content"] == NOT_IN_DOCUMENTS
+    assert reply["declined_because"] == "the model found no answer in the closest passages"
+    assert any("birds.md" in str(passage) for passage in reply["closest_passages"])
+    assert reply["search_query"] == "Which tea do the ducks drink?"

@@ -66,6 +66,9 @@ def folded(answer: str, extras: dict[str, Any], usage: dict[str, Any]) -> dict[s
         "sentences": extras["sentences"],
         "safety": extras["safety"],
         "answerability": extras["answerability"],
+        "search_query": extras["search_query"],
+        "declined_because": extras.get("declined_because"),  # a chunk leaves out what is None
+        "closest_passages": extras["closest_passages"],
         "usage": {k: usage[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")},
     }
 

@@ -6,9 +6,6 @@ import functools
 import os
 from collections.abc import Callable, Sequence
 
-import numpy as np
-from numpy.typing import NDArray
-
 from app import kept_uploads
 from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
@@ -49,13 +46,14 @@ from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
-from retrieval.index_meta import EmbedderRecord, check_embedder, read_embedder, with_embedder, write_embedder
+from retrieval.index_meta import EmbedderRecord, check_embedder, read_embedder, write_embedder
+from retrieval.reindex import reindex
 from retrieval.rerank import CrossEncoderReranker, Reranker
 from retrieval.result_cache import VersionedCache
 from retrieval.search import Fusion, HybridSearcher, SearchResult
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
-from retrieval.types import Chunk, Document, searchable_text
+from retrieval.types import Document
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 
@@ -167,19 +165,8 @@ class Container:
         return self.index
 
     def reindex(self, on_progress: Callable[[int, int], None] | None = None) -> int:
-        """Re-embed every chunk of the catalog with the configured embedder into a new index version (no
-        re-parsing), recording the embedder; returns how many chunks were embedded."""
-        current = self.embedder_record
-
-        def embed(chunks: Sequence[Chunk]) -> NDArray[np.float32]:
-            return self.ingest_embedder.embed([searchable_text(c.section, c.text) for c in chunks])
-
-        def record(catalog: Catalog) -> None:
-            write_embedder(catalog, current)
-            for document in catalog.all_documents():
-                catalog.set_ingest_settings(document.id, with_embedder(document.ingest_settings, current))
-
-        return self.index.rebuild_vectors(embed, current.dimension, record, on_progress)
+        """Re-embed every chunk of the catalog with the configured embedder (`retrieval.reindex`)."""
+        return reindex(self.index, self.ingest_embedder, self.embedder_record, on_progress)
 
     @functools.cached_property
     def reranker(self) -> Reranker | None:

@@ -77,10 +77,15 @@ QUIET_ENVIRONMENT = {
 
 
 def quiet_libraries() -> None:
-    """No third-party progress bars, advisories or warnings (set before those libraries are imported)."""
+    """No third-party progress bars, advisories or warnings: through the environment for libraries not yet
+    imported, and through their own switches for those already imported (they read it only at import)."""
     for name, value in QUIET_ENVIRONMENT.items():
         os.environ.setdefault(name, value)
     warnings.filterwarnings("ignore")
+    if "huggingface_hub" in sys.modules:
+        sys.modules["huggingface_hub"].utils.disable_progress_bars()
+    if "transformers" in sys.modules:
+        sys.modules["transformers"].utils.logging.disable_progress_bar()
 
 
 @contextlib.contextmanager

@@ -21,6 +21,15 @@ PROBE = (
 )
 
 
+def ids_on_lines_with(listing: str, word: str) -> str:
+    """The one document id on the listing's lines that name `word` (the listing's order is not fixed)."""
+    found = [
+        i for line in listing.splitlines() if word in line for i in re.findall(r"doc_[0-9a-f]{16}", line)
+    ]
+    assert len(found) == 1, listing
+    return found[0]
+
+
 def test_list_show_and_delete_documents_and_collections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -36,9 +45,10 @@ def test_list_show_and_delete_documents_and_collections(
     code, out = verity(monkeypatch, capsys, "docs", "list")
     ids = re.findall(r"doc_[0-9a-f]{16}", out)
     assert code == 0 and len(ids) == 2 and "house" in out and "shed" in out and "Kitchen" in out
+    house_id, shed_id = (ids_on_lines_with(out, name) for name in ("house", "shed"))
     code, out = verity(monkeypatch, capsys, "docs", "list", "--collection", "shed")
-    assert re.findall(r"doc_[0-9a-f]{16}", out) == [ids[1]]
-    code, out = verity(monkeypatch, capsys, "docs", "show", ids[0])
+    assert re.findall(r"doc_[0-9a-f]{16}", out) == [shed_id]
+    code, out = verity(monkeypatch, capsys, "docs", "show", house_id)
     assert code == 0 and "second cupboard" in out and str(kitchen) in out
     code, out = verity(monkeypatch, capsys, "docs", "show", "doc_0000000000000000")
     assert code == 1 and "no document with id 'doc_0000000000000000'" in out
@@ -47,16 +57,16 @@ def test_list_show_and_delete_documents_and_collections(
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     deleting = subprocess.run(
-        [sys.executable, "-c", PROBE, "docs", "delete", ids[0]],
+        [sys.executable, "-c", PROBE, "docs", "delete", house_id],
         env=env,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert deleting.returncode == 0, deleting.stderr
-    assert f"deleted {ids[0]}" in deleting.stdout and "MODULES []" in deleting.stderr
+    assert f"deleted {house_id}" in deleting.stdout and "MODULES []" in deleting.stderr
     code, out = verity(monkeypatch, capsys, "docs", "list")
-    assert re.findall(r"doc_[0-9a-f]{16}", out) == [ids[1]]
+    assert re.findall(r"doc_[0-9a-f]{16}", out) == [shed_id]
 
     code, out = verity(monkeypatch, capsys, "collections", "delete", "sheds", "--yes")
     assert code == 1 and "no collection named 'sheds'; the collections are: shed" in out

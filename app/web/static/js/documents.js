@@ -1,7 +1,7 @@
 // Collections (list, create, pick, delete), the documents of the picked one, and uploads whose
 // per-file progress comes from the jobs API.
 
-import { request, uploadJob } from "./api.js";
+import { ApiError, request, uploadJob } from "./api.js";
 import { announce, clear, el, fileName, formatBytes, formatNumber } from "./dom.js";
 import { onCollectionChange, pendingCollections, pickCollection, setPendingCollections, state } from "./state.js";
 import { confirmDialog, notify } from "./ui.js";
@@ -55,10 +55,21 @@ async function deleteCollection(name, stored) {
   }
 }
 
+/** A collection's documents; a collection the server does not know yet (nothing uploaded to it so far,
+ * or everything deleted) has none. */
+async function collectionDocuments(name) {
+  try {
+    return await request("GET", `/v1/documents?collection=${encodeURIComponent(name)}`);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "collection_not_found") return { data: [] };
+    throw error;
+  }
+}
+
 /** Load the picked collection's documents into the table. */
 export async function loadDocuments() {
   $("upload-target").textContent = state.collection;
-  const page = await request("GET", `/v1/documents?collection=${encodeURIComponent(state.collection)}`);
+  const page = await collectionDocuments(state.collection);
   const body = clear($("documents").tBodies[0]);
   $("documents-empty").hidden = page.data.length > 0;
   for (const d of page.data) {

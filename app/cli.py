@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from app import cli_chat, cli_docs, cli_feedback, cli_gateway
+from app import cli_chat, cli_docs, cli_feedback, cli_gateway, cli_governance
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
 from app.cli_eval import eval_app
@@ -58,6 +58,7 @@ app.add_typer(cli_gateway.keys_app, name="keys")
 app.add_typer(cli_gateway.credits_app, name="credits")
 app.add_typer(cli_gateway.usage_app, name="usage")
 cli_docs.mount(app)
+cli_governance.mount(app)
 
 
 def _print_version(value: bool) -> None:

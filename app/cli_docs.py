@@ -6,6 +6,7 @@ and load no model: the index opens with the vector dimension recorded beside the
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Annotated
 
 import typer
@@ -100,6 +101,8 @@ def docs_delete(
     deleted = container.delete_documents(DEFAULT_TENANT, document_ids)
     kept_uploads.remove_kept(container.settings.uploads_dir, deleted)
     for document in deleted:
+        details = {"collection": document.collection, "source": PurePath(document.source_path).name}
+        container.audit.record("cli", "document.delete", document.id, DEFAULT_TENANT, details)
         console.print(f"deleted {document.id} ({document.source_path})", highlight=False)
     container.close()
 
@@ -138,6 +141,7 @@ def collections_delete(
     uploads_dir = container.settings.uploads_dir
     kept_uploads.remove_kept(uploads_dir, deleted)
     kept_uploads.remove(uploads_dir, kept_uploads.collection_dir(uploads_dir, DEFAULT_TENANT, name))
+    container.audit.record("cli", "collection.delete", name, DEFAULT_TENANT, {"documents": len(deleted)})
     container.close()
     console.print(f"deleted collection {name!r} ({len(deleted)} documents)")
 

@@ -53,8 +53,10 @@ def keys_create(
         check_tenant_name(tenant)
     except InvalidName as exc:
         raise typer.BadParameter(str(exc), param_hint="--tenant") from exc
-    gateway = _gateway_container().gateway
+    container = _gateway_container()
+    gateway = container.gateway
     key, record = create_key(gateway.store, gateway.clock, tenant, scopes, name)
+    container.audit.record("cli", "key.create", record.id, record.tenant, {"scopes": scopes.describe()})
     err.print(f"created key {record.id} for tenant {tenant!r}; store it now, it is not shown again:")
     print(key)
 
@@ -74,12 +76,15 @@ def keys_list(tenant: Annotated[str | None, typer.Option(help="only this tenant'
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="the key's id (verity keys list)")]) -> None:
     """Revoke a key."""
-    gateway = _gateway_container().gateway
+    container = _gateway_container()
+    gateway = container.gateway
     try:
         gateway.store.revoke_key(key_id, gateway.clock.now())
     except GatewayError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
+    record = gateway.store.get_key(key_id)
+    container.audit.record("cli", "key.revoke", key_id, record.tenant if record else None)
     console.print(f"revoked {key_id}")
 
 
@@ -92,12 +97,16 @@ def credits_grant(
     idempotency_key: Annotated[str | None, typer.Option(help="a repeat with this key grants nothing")] = None,
 ) -> None:
     """Grant a tenant a block of credits."""
-    gateway = _gateway_container().gateway
+    container = _gateway_container()
+    gateway = container.gateway
     try:
         block, granted = gateway.grant(tenant, amount, _when(expires), priority, idempotency_key)
     except GatewayError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    if granted:
+        details = {"amount": block.amount, "expires_at": block.expires_at}
+        container.audit.record("cli", "credit.grant", block.key, tenant, details)
     verb = "granted" if granted else "already granted (idempotency key seen), nothing added:"
     console.print(f"{verb} {block.amount} credits to {tenant!r}, expiring {_iso(block.expires_at)}")
     console.print(str(gateway.store.balance(tenant, gateway.clock.now())))

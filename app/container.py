@@ -16,6 +16,13 @@ from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
+from app.governance.abuse import AbuseMonitor, AbuseStore
+from app.governance.audit import SqliteAuditLog
+from app.governance.config import response_of, retention_defaults, thresholds_of
+from app.governance.purge import iso
+from app.governance.retention import RetentionStore
+from app.governance.service import Governance
+from app.governance.tenant_data import TenantData
 from app.serving.answers import Answers
 from app.serving.chat import Chat
 from app.serving.conversations import ConversationTurns
@@ -272,7 +279,7 @@ class Container:
             document = catalog.get_document(tenant, document_id)
             return None if document is None else document.title
 
-        return Conversations(self.conversation_store, title)
+        return Conversations(self.conversation_store, title, lambda: iso(self._clock.now()))
 
     @functools.cached_property
     def conversation_turns(self) -> ConversationTurns:
@@ -360,8 +367,14 @@ class Container:
     def jobs(self) -> IngestJobs:
         """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
-        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+        store = self.job_store
         return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
+
+    @functools.cached_property
+    def job_store(self) -> JobStore:
+        """Ingest job records, beside the catalog."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return JobStore(self.settings.data_dir / "jobs.sqlite3")
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:
@@ -403,9 +416,11 @@ class Container:
         )
         scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
         prices = Prices(s.model_prices)
-        return Gateway(
+        gateway = Gateway(
             GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
         )
+        gateway.on_safety_block = lambda caller: self.abuse.saw_safety_block(caller)
+        return gateway
 
     @functools.cached_property
     def embedding_batcher(self) -> EmbeddingBatcher:
@@ -417,6 +432,31 @@ class Container:
         """Ratings of answers, per tenant, beside the catalog."""
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
 
+    @functools.cached_property
+    def audit(self) -> SqliteAuditLog:
+        """The audit trail (hash-chained), in the governance file."""
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return SqliteAuditLog(self.settings.governance_path, self._clock)
+
+    @functools.cached_property
+    def abuse(self) -> AbuseMonitor:
+        """Abuse signals over requests and the ledger, and the flags they raise."""
+        store = AbuseStore(self.settings.governance_path)
+        s = self.settings
+        return AbuseMonitor(
+            store, self.gateway.store, self.audit, self._clock, thresholds_of(s), response_of(s)
+        )
+
+    @functools.cached_property
+    def governance(self) -> Governance:
+        """Purges, erasure, retention settings and the abuse monitor over every store of tenants' data."""
+        data = TenantData(
+            self.catalog, lambda: self.documents, self.settings.uploads_dir, self.job_store,
+            self.conversation_store, self.feedback, self.gateway.store,
+            RetentionStore(self.settings.governance_path, retention_defaults(self.settings)), self.audit,
+        )  # fmt: skip
+        return Governance(data, self.abuse, self._clock)
+
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
         _ = self.answers, self.chat, self.jobs, self.gateway
@@ -425,7 +465,8 @@ class Container:
         """Finish queued ingest jobs, then release the databases."""
         if self._built("jobs"):
             self.jobs.close()
-            self.jobs.store.close()
+        if self._built("job_store"):
+            self.job_store.close()
         if self._built("index"):
             self.index.close()
         if self._built("embedding_cache"):
@@ -440,3 +481,9 @@ class Container:
             self.conversation_store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if self._built("governance"):
+            self.governance.data.retention.close()
+        if self._built("abuse"):
+            self.abuse.store.close()
+        if self._built("audit"):
+            self.audit.close()

@@ -106,3 +106,19 @@ class FeedbackStore(SqliteFile):
                 answer=r[6], reference=r[7], citations=json.loads(r[8]), conversation_id=r[9],
                 message_id=r[10],
             )  # fmt: skip
+
+    # governance: retention and erasure (app/governance)
+
+    def delete_before(self, tenant: str, before: float) -> int:
+        """Remove the tenant's ratings made before `before` (unix seconds)."""
+        with self._write() as db:
+            sql = "DELETE FROM feedback WHERE tenant = ? AND created_at < ?"
+            return int(db.execute(sql, (tenant, before)).rowcount)
+
+    def erase_tenant(self, tenant: str) -> int:
+        """Remove every rating of a tenant."""
+        return self.delete_before(tenant, float("inf"))
+
+    def tenants(self) -> set[str]:
+        """Tenants with ratings."""
+        return {str(r[0]) for r in self._read("SELECT DISTINCT tenant FROM feedback")}

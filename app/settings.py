@@ -16,6 +16,15 @@ def default_data_dir() -> Path:
     return Path(base).expanduser() / "verity"
 
 
+AbuseAction = Literal["record", "throttle", "suspend"]
+
+
+def default_abuse_actions() -> dict[str, AbuseAction]:
+    """Suspend a shared key and a probing one; throttle keys of a correlated burst and a spiking tenant."""
+    return {"shared_key": "suspend", "correlated_burst": "throttle", "probing": "suspend",
+            "tenant_spike": "throttle"}  # fmt: skip
+
+
 def default_threads() -> int:
     """Half the cores, at least one: llama.cpp slows sharply when its threads compete for cores."""
     return max(1, (os.cpu_count() or 2) // 2)
@@ -144,6 +153,43 @@ class Settings(BaseSettings):
         "", description="category=action pairs overriding the default safety policy, e.g. pii=flag,harm=block"
     )
 
+    # Governance (docs/governance.md): retention in days (none: kept until deleted), abuse detection
+    retention_usage_days: float | None = Field(400, gt=0, description="usage ledger records")
+    retention_conversations_days: float | None = Field(
+        365, gt=0, description="conversations, counted from their last message"
+    )
+    retention_feedback_days: float | None = Field(365, gt=0, description="ratings of answers")
+    retention_uploads_days: float | None = Field(
+        None, gt=0, description="uploaded documents, with their chunks, vectors and files"
+    )
+    retention_jobs_days: float | None = Field(30, gt=0, description="finished ingest job records")
+    retention_audit_days: float | None = Field(730, gt=0, description="audit entries (then redacted)")
+    purge_interval_s: float = Field(
+        3600, ge=0, description="how often the server purges what is past its retention (0: never)"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description='addresses whose X-Forwarded-For is believed, as a JSON list, e.g. ["127.0.0.1"]',
+    )
+    abuse_actions: dict[str, AbuseAction] = Field(
+        default_factory=default_abuse_actions,
+        description="what each abuse signal does: record, throttle (lower limits for a while) or suspend "
+        "(the key, or the tenant for tenant_spike, until an admin lifts it)",
+    )  # fmt: skip
+    abuse_window_s: float = Field(600, gt=0, description="the window of the shared-key and probing signals")
+    abuse_key_addresses: int = Field(5, ge=2, description="addresses of one key that flag it as shared")
+    abuse_probe_blocks: int = Field(5, ge=1, description="safety blocks of one key that flag it as probing")
+    abuse_burst_keys: int = Field(5, ge=2, description="keys bursting in the same slice that flag a burst")
+    abuse_burst_slice_s: float = Field(60, gt=0, description="the slice a burst is counted in")
+    abuse_burst_min: int = Field(10, ge=1, description="requests in a slice for a key to count as bursting")
+    abuse_burst_factor: float = Field(5.0, gt=1, description="times its own mean a bursting key must reach")
+    abuse_baseline_hours: float = Field(24, gt=0, description="the history a tenant's baseline is taken from")
+    abuse_spike_factor: float = Field(10.0, gt=1, description="times its hourly baseline that flags a tenant")
+    abuse_spike_min: int = Field(200, ge=1, description="requests in the last hour before a spike counts")
+    abuse_throttle_s: float = Field(3600, gt=0, description="how long a throttle lasts")
+    abuse_throttle_rpm: int = Field(2, ge=1, description="requests per minute a throttled key or tenant gets")
+    abuse_scan_interval_s: float = Field(60, ge=0, description="how often the server scans (0: never)")
+
     @property
     def catalog_path(self) -> Path:
         """The SQLite catalog file."""
@@ -163,6 +209,11 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """The conversations' SQLite file."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def governance_path(self) -> Path:
+        """The governance SQLite file: the audit trail, retention overrides and abuse flags."""
+        return self.data_dir / "governance.sqlite3"
 
     @property
     def uploads_dir(self) -> Path:

@@ -156,6 +156,27 @@ class JobStore:
         with self._lock:
             self._conn.close()
 
+    # governance: retention and erasure (app/governance)
+
+    def delete_finished_before(self, tenant: str, before: float) -> int:
+        """Remove the tenant's finished jobs created before `before` (unix seconds)."""
+        sql = "DELETE FROM jobs WHERE tenant = ? AND created_at < ? AND state NOT IN ('queued', 'running')"
+        with self._lock:
+            return int(self._conn.execute(sql, (tenant, before)).rowcount)
+
+    def erase_tenant(self, tenant: str) -> int:
+        """Remove every finished job of a tenant (unfinished ones stay: check `unfinished_of` first)."""
+        return self.delete_finished_before(tenant, float("inf"))
+
+    def unfinished_of(self, tenant: str) -> list[Job]:
+        """The tenant's jobs still queued or running."""
+        return self._select("tenant = ? AND state IN ('queued', 'running')", (tenant,))
+
+    def tenants(self) -> set[str]:
+        """Tenants with job records."""
+        with self._lock:
+            return {str(r[0]) for r in self._conn.execute("SELECT DISTINCT tenant FROM jobs")}
+
 
 def _job_from_row(r: tuple[Any, ...]) -> Job:
     return Job(

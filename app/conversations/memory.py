@@ -93,3 +93,22 @@ class MemoryConversationStore:
                 for i, m in enumerate(messages):
                     if m.id == message_id and m.tenant == tenant:
                         messages[i] = dataclasses.replace(m, answer=copy.deepcopy(answer))
+
+    # governance: retention and erasure (app/governance)
+
+    def delete_before(self, tenant: str, before: str) -> int:
+        """Remove the tenant's conversations last updated before `before` (ISO UTC)."""
+        with self._lock:
+            mine = [c for c in self._conversations.values() if c.tenant == tenant]
+            stale = [c.id for c in mine if c.updated_at < before]
+            for cid in stale:
+                del self._conversations[cid], self._messages[cid]
+            return len(stale)
+
+    def erase_tenant(self, tenant: str) -> int:
+        """Remove every conversation of a tenant."""
+        return self.delete_before(tenant, "\uffff")
+
+    def tenants(self) -> set[str]:
+        """Tenants with conversations."""
+        return {c.tenant for c in self._conversations.values()}

@@ -57,6 +57,14 @@ class ConversationStore(Protocol):
 
     def close(self) -> None: ...
 
+    # governance: retention and erasure (app/governance)
+
+    def delete_before(self, tenant: str, before: str) -> int: ...
+
+    def erase_tenant(self, tenant: str) -> int: ...
+
+    def tenants(self) -> set[str]: ...
+
 
 class SqliteConversationStore(SqliteFile):
     """Conversations in one SQLite file (WAL), safe to share between threads."""
@@ -149,6 +157,29 @@ class SqliteConversationStore(SqliteFile):
                 "UPDATE messages SET answer = ? WHERE tenant = ? AND id = ?",
                 (_json(answer), tenant, message_id),
             )
+
+    # governance: retention and erasure (app/governance)
+
+    def delete_before(self, tenant: str, before: str) -> int:
+        """Remove the tenant's conversations last updated before `before` (ISO UTC), with their messages."""
+        stale = "SELECT id FROM conversations WHERE tenant = ? AND updated_at < ?"
+        with self._write() as db:
+            db.execute(
+                f"DELETE FROM messages WHERE tenant = ? AND conversation_id IN ({stale})",
+                (tenant, tenant, before),
+            )
+            sql = "DELETE FROM conversations WHERE tenant = ? AND updated_at < ?"
+            return int(db.execute(sql, (tenant, before)).rowcount)
+
+    def erase_tenant(self, tenant: str) -> int:
+        """Remove every conversation and message of a tenant; returns how many conversations."""
+        with self._write() as db:
+            db.execute("DELETE FROM messages WHERE tenant = ?", (tenant,))
+            return int(db.execute("DELETE FROM conversations WHERE tenant = ?", (tenant,)).rowcount)
+
+    def tenants(self) -> set[str]:
+        """Tenants with conversations."""
+        return {str(r[0]) for r in self._read("SELECT DISTINCT tenant FROM conversations")}
 
 
 def _json(answer: dict[str, Any] | None) -> str | None:

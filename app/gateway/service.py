@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -68,6 +68,7 @@ class Gateway:
         self.store, self.clock, self.limiter, self.scheduler, self.prices = (
             store, clock, limiter, scheduler, prices)  # fmt: skip
         self.auth, self.credits_required = auth, credits_required
+        self.on_safety_block: Callable[[Caller], object] | None = None  # the abuse monitor (app/governance)
 
     def auth_enabled(self) -> bool:
         """On when required, or (by default) once any key was ever created; off only when set off."""

@@ -247,6 +247,40 @@ class GatewayStore(SqliteFile):
                 drifts.append(Drift(tenant, stored, recomputed))
         return drifts
 
+    # governance: retention and erasure (app/governance); kept apart from the gateway's own methods
+
+    def scrub_usage_before(self, tenant: str, before: float) -> int:
+        """Forget the tenant's ledger records older than `before`: uncharged ones are removed; charged
+        ones keep only their request id, time, status and credits (the credit ledger replays them)."""
+        with self._write() as db:
+            old = "tenant = ? AND at < ?"
+            removed = db.execute(f"DELETE FROM usage WHERE {old} AND credits = 0", (tenant, before)).rowcount
+            scrubbed = db.execute(
+                f"UPDATE usage SET key_id = NULL, endpoint = '', model = '', tokens_in = 0, tokens_out = 0, "
+                f"duration_ms = 0, latency_ms = '{{}}' WHERE {old} AND credits > 0 AND endpoint != ''",
+                (tenant, before),
+            ).rowcount
+        return int(removed) + int(scrubbed)
+
+    def erase_tenant(self, tenant: str) -> dict[str, int]:
+        """Remove a tenant's keys, credit grants, debits and ledger records; returns how many of each."""
+        counts = {}
+        with self._write() as db:
+            for table in ("keys", "grants", "debits", "usage"):
+                counts[table] = int(db.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant,)).rowcount)
+        return counts
+
+    def known_tenants(self) -> set[str]:
+        """Tenants with keys, grants or ledger records."""
+        sql = "SELECT tenant FROM keys UNION SELECT tenant FROM grants UNION SELECT tenant FROM usage"
+        return {str(r[0]) for r in self._read(sql)}
+
+    def set_scopes(self, key_id: str, scopes: str) -> None:
+        """Replace a key's scopes (JSON)."""
+        with self._write() as db:
+            if db.execute("UPDATE keys SET scopes = ? WHERE id = ?", (scopes, key_id)).rowcount == 0:
+                raise KeyNotFound(f"no key with id {key_id!r}")
+
 
 def _usage_record(row: tuple[Any, ...]) -> UsageRecord:
     fields = [*row[1:-1], json.loads(row[-1])]

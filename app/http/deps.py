@@ -9,8 +9,10 @@ from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.container import Container
+from app.gateway.errors import Unauthenticated
 from app.gateway.keys import Caller
 from app.http.errors import ApiError
+from app.http.governance_hooks import audit_failed_auth, watch
 
 bearer = HTTPBearer(auto_error=False, description="an API key: verity keys create --tenant NAME")
 
@@ -24,10 +26,17 @@ def authorize(endpoint: str) -> Callable[..., Caller]:
     """A dependency resolving the caller (tenant, key, scopes) and checking the key may use `endpoint`."""
 
     def caller(
+        request: Request,
         container: Container = Depends(get_container),
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Caller:
-        found = container.gateway.authenticate(credentials.credentials if credentials else None)
+        presented = credentials.credentials if credentials else None
+        try:
+            found = container.gateway.authenticate(presented)
+        except Unauthenticated as exc:
+            audit_failed_auth(container, request, presented, str(exc))
+            raise
+        watch(container, request, found)
         found.check_endpoint(endpoint)
         return found
 

@@ -21,6 +21,7 @@ from app.http import (
     routes_documents,
     routes_embeddings,
     routes_feedback,
+    routes_governance,
     routes_health,
     routes_jobs,
     routes_models,
@@ -29,6 +30,7 @@ from app.http import (
 )
 from app.http.api_docs import install_api_docs
 from app.http.errors import install_error_handlers
+from app.http.governance_tasks import governance_tasks
 from app.http.openapi import install_openapi
 from app.http.security_headers import SecurityHeaders
 from app.web import mount_web
@@ -42,7 +44,8 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         await run_in_threadpool(container.warm_up)
         if on_ready is not None:
             on_ready()
-        yield
+        async with governance_tasks(container):
+            yield
 
     app = FastAPI(
         title="Verity",
@@ -72,10 +75,12 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_usage,
         routes_account,
         routes_feedback,
+        routes_governance,
         routes_document_files,
     )
     for module in routers:
         app.include_router(module.router)
     app.include_router(routes_admin.router, include_in_schema=False)  # its own schema, admin key only
+    app.include_router(routes_governance.router, include_in_schema=False)
     mount_web(app)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -16,6 +16,7 @@ from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
+from app.http.governance_hooks import address_of, audit_failed_auth
 from app.http.known_fields import known_fields_only
 from app.http.times import IsoTime
 from app.names import TenantName
@@ -24,16 +25,20 @@ router = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(known_
 
 
 def require_admin(
+    request: Request,
     container: Container = Depends(get_container),
     credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
 ) -> Container:
-    """Let through only the admin key, compared in constant time."""
+    """Let through only the admin key, compared in constant time; each sign-in and failure is audited."""
     configured = container.settings.admin_key
     if configured is None:
         raise Forbidden("the admin API is off: set VERITY_ADMIN_KEY to use it")
     presented = (credentials.credentials if credentials else "").encode()
     if not hmac.compare_digest(presented, configured.get_secret_value().encode()):
+        audit_failed_auth(container, request, None, "invalid admin key")
         raise Unauthenticated("invalid admin key")
+    details = {"address": address_of(container, request), "path": request.url.path, "method": request.method}
+    container.audit.record("admin", "admin.sign_in", details=details)
     return container
 
 
@@ -111,6 +116,7 @@ def create(body: KeyIn, container: Container = Depends(require_admin)) -> KeyOut
         raise ApiError(400, str(exc), param="scopes") from exc
     gateway = container.gateway
     key, record = create_key(gateway.store, gateway.clock, body.tenant, scopes, body.name)
+    container.audit.record("admin", "key.create", record.id, record.tenant, {"scopes": scopes.describe()})
     return key_out(record, key)
 
 
@@ -129,6 +135,7 @@ def revoke(key_id: str, container: Container = Depends(require_admin)) -> KeyOut
     gateway.store.revoke_key(key_id, gateway.clock.now())
     record = gateway.store.get_key(key_id)
     assert record is not None
+    container.audit.record("admin", "key.revoke", record.id, record.tenant)
     return key_out(record)
 
 
@@ -144,9 +151,12 @@ def credits_out(container: Container, tenant: str) -> CreditsOut:
 @router.post("/credits", response_model=CreditsOut, status_code=201, responses=error_responses(400, 401, 403))
 def grant(body: GrantIn, container: Container = Depends(require_admin)) -> CreditsOut:
     """Grant a tenant a block of credits; `granted` is false when the idempotency key was already used."""
-    _, granted = container.gateway.grant(
+    block, granted = container.gateway.grant(
         body.tenant, body.amount, body.expires_at, body.priority, body.idempotency_key, body.granted_at
     )
+    if granted:
+        container.audit.record("admin", "credit.grant", block.key, body.tenant,
+                               {"amount": block.amount, "expires_at": block.expires_at})  # fmt: skip
     return credits_out(container, body.tenant).model_copy(update={"granted": granted})
 
 

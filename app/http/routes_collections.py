@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends
 
 from app.container import Container
 from app.gateway.keys import Caller
+from app.governance.service import actor_of
 from app.http import uploads
 from app.http.deps import authorize, get_container
 from app.http.errors import ApiError, error_responses
@@ -65,4 +66,6 @@ def delete_collection(
     deleted = container.documents.delete(caller.tenant, ids)
     uploads.remove_kept(container, deleted)
     uploads.remove_collection(container, caller.tenant, name)
+    details = {"documents": len(deleted)}
+    container.audit.record(actor_of(caller), "collection.delete", name, caller.tenant, details)
     return CollectionDeleted(id=name, documents_deleted=len(deleted))

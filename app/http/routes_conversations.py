@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from app.container import Container
 from app.conversations.records import Conversation, Cursor
 from app.gateway.keys import Caller
+from app.governance.service import actor_of
 from app.http.conversation_schemas import (
     ConversationCreate,
     ConversationDeleted,
@@ -118,6 +119,7 @@ def delete_conversation(
     """Delete a conversation and all its messages."""
     if not container.conversations.delete(caller.tenant, conversation_id):
         _found(container, caller, conversation_id)
+    container.audit.record(actor_of(caller), "conversation.delete", conversation_id, caller.tenant)
     return ConversationDeleted(id=conversation_id)
 
 

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
+from app.governance.service import actor_of
 from app.http import uploads
 from app.http.deps import authorize, get_container, require_collection
 from app.http.errors import api_error_from, error_responses
@@ -120,4 +121,7 @@ async def delete_document(
         caller.collection(found.collection)
     deleted = await run_in_threadpool(container.documents.delete, caller.tenant, [document_id])
     uploads.remove_kept(container, deleted)
+    gone = deleted[0]
+    details = {"collection": gone.collection, "source": PurePath(gone.source_path).name}
+    container.audit.record(actor_of(caller), "document.delete", gone.id, caller.tenant, details)
     return DeletedOut(id=deleted[0].id)

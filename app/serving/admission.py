@@ -19,7 +19,7 @@ from app.gateway.keys import Caller
 from app.gateway.service import Gateway, Ticket
 from app.http.errors import api_error_from
 from app.http.sse import iterate_in_thread
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent
 
 CLIENT_CLOSED = 499
 
@@ -33,6 +33,7 @@ class Meter:
     tokens_out: int = 0
     status: int = CLIENT_CLOSED
     timings_ms: dict[str, float] = field(default_factory=dict)
+    safety_blocked: bool = False
 
     def observe(self, event: AnswerEvent) -> None:
         """Count an event: a delta is a completion token, the done event has the real usage."""
@@ -42,6 +43,8 @@ class Meter:
             self.tokens_in = event.usage.prompt_tokens
             self.tokens_out, self.status = event.usage.completion_tokens, 200
             self.timings_ms = dict(event.timings_ms)
+        elif isinstance(event, SafetyEvent) and event.stage == "input" and event.action == "block":
+            self.safety_blocked = self.safety_blocked or event.decision == "flagged"
 
 
 @dataclass(frozen=True)
@@ -91,6 +94,8 @@ async def settled(gateway: Gateway, ticket: Ticket, prompt_estimate: int) -> Asy
         raise
     finally:
         gateway.settle(ticket, meter.tokens_in, meter.tokens_out, meter.status, meter.timings_ms)
+        if meter.safety_blocked and gateway.on_safety_block is not None:
+            gateway.on_safety_block(ticket.caller)
 
 
 async def run_stages(

@@ -1,0 +1,1 @@
+"""Governance: the audit trail, retention and erasure of tenants' data, and abuse detection."""

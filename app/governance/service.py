@@ -68,7 +68,7 @@ class Governance:
         """Audit the safety settings when they differ from the last ones audited (the first start too)."""
         now = {"safety": safety, "policy": policy}
         last = self.audit.entries(AuditFilter(action="safety.policy", limit=1))
-        if last and dict(last[0].details) == now:
+        before = {k: last[0].details.get(k) for k in now} if last else None
+        if before == now:
             return None
-        before = dict(last[0].details) if last else None
         return self.audit.record(actor, "safety.policy", details={**now, "before": before})

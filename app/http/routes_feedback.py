@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -71,7 +70,7 @@ def create_feedback(
             400, "question: give the question (or conversation_id and message_id)", param="question"
         )
     record = Feedback(tenant=caller.tenant, **fields)
-    return feedback_out(container.feedback.add(record, time.time()))
+    return feedback_out(container.feedback.add(record, container.gateway.clock.now()))
 
 
 def _stored_turn(

@@ -17,6 +17,12 @@ def address_of(container: Container, request: Request) -> str:
     return client_address(peer, forwarded, container.settings.trusted_proxies)
 
 
+def route_of(request: Request) -> str:
+    """The route's template (`/admin/tenants/{tenant}`), never the path: a path may name a tenant."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "")) or "(no route)"
+
+
 def key_id_of(presented: str | None) -> str | None:
     """The id part of a presented key of the right shape (ids are not secret), else None."""
     parts = (presented or "").split("-", 2)
@@ -26,7 +32,7 @@ def key_id_of(presented: str | None) -> str | None:
 
 def audit_failed_auth(container: Container, request: Request, presented: str | None, reason: str) -> None:
     """One `auth.failed` entry: where from, which path, the key's id if it had one (never the key)."""
-    details = {"address": address_of(container, request), "path": request.url.path, "reason": reason}
+    details = {"address": address_of(container, request), "route": route_of(request), "reason": reason}
     if (key_id := key_id_of(presented)) is not None:
         details["key_id"] = key_id
     container.audit.record("anonymous", "auth.failed", details=details)

@@ -16,7 +16,7 @@ from app.gateway.keys import Scopes, create_key
 from app.gateway.store import KeyRecord
 from app.http.deps import bearer, get_container
 from app.http.errors import ApiError, error_responses
-from app.http.governance_hooks import address_of, audit_failed_auth
+from app.http.governance_hooks import address_of, audit_failed_auth, route_of
 from app.http.known_fields import known_fields_only
 from app.http.times import IsoTime
 from app.names import TenantName
@@ -37,7 +37,11 @@ def require_admin(
     if not hmac.compare_digest(presented, configured.get_secret_value().encode()):
         audit_failed_auth(container, request, None, "invalid admin key")
         raise Unauthenticated("invalid admin key")
-    details = {"address": address_of(container, request), "path": request.url.path, "method": request.method}
+    details = {
+        "address": address_of(container, request),
+        "route": route_of(request),
+        "method": request.method,
+    }
     container.audit.record("admin", "admin.sign_in", details=details)
     return container
 

@@ -75,7 +75,6 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
         routes_usage,
         routes_account,
         routes_feedback,
-        routes_governance,
         routes_document_files,
     )
     for module in routers:

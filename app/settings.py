@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -189,6 +189,15 @@ class Settings(BaseSettings):
     abuse_throttle_s: float = Field(3600, gt=0, description="how long a throttle lasts")
     abuse_throttle_rpm: int = Field(2, ge=1, description="requests per minute a throttled key or tenant gets")
     abuse_scan_interval_s: float = Field(60, ge=0, description="how often the server scans (0: never)")
+
+    @field_validator(
+        "retention_usage_days", "retention_conversations_days", "retention_feedback_days",
+        "retention_uploads_days", "retention_jobs_days", "retention_audit_days", mode="before",
+    )  # fmt: skip
+    @classmethod
+    def _kept_forever(cls, value: object) -> object:
+        """An empty value, `forever` or `none` keeps that kind of data until it is deleted."""
+        return None if isinstance(value, str) and value.strip().lower() in ("", "forever", "none") else value
 
     @property
     def catalog_path(self) -> Path:

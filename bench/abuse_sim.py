@@ -248,7 +248,7 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--max-requests", type=int, default=6000)
-    parser.add_argument("--max-seconds", type=float, default=600.0)
+    parser.add_argument("--max-seconds", type=float, default=1200.0)
     parser.add_argument("--out", type=Path, default=Path("results/abuse_sim.json"))
     args = parser.parse_args()
     rng, clock = random.Random(args.seed), FakeClock()

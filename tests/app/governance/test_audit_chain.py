@@ -1,5 +1,5 @@
 """The hash chain on the in-memory audit trail: an edit or a removal is named; a redaction or a filter
-or a filter changes nothing the chain checks."""
+changes nothing the chain checks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One SQLite file that the app's own stores (gateway, conversations, feedback) keep their rows in."""
+"""One SQLite file that a store (gateway, conversations, feedback, jobs...) keeps its rows in."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from app.storage.migrations import Schema, migrate_sqlite
+from retrieval.databases.migrations import Schema, migrate_sqlite
 
 
 class SqliteFile:
     """A SQLite file in WAL mode, safe to share between threads and processes: each write is one
     IMMEDIATE transaction (rolled back on any error), reads and writes are serialised in the process.
 
-    `schema` is a versioned `Schema` (migrated on open, see app/storage/migrations.py) or, for a store
+    `schema` is a versioned `Schema` (migrated on open, see retrieval/databases/migrations.py) or, for a store
     not yet versioned, a script of `CREATE ... IF NOT EXISTS` statements."""
 
     def __init__(self, path: Path, schema: str | Schema) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from app.storage.errors import SchemaTooNew
+from retrieval.databases.errors import SchemaTooNew
 
 TABLE_SQL = (
     "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "

@@ -10,10 +10,16 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from app.sqlite_file import SqliteFile
-from app.storage.errors import SchemaTooNew, StorageUnavailable
-from app.storage.migrations import Migration, Schema, migrate_postgres, migrate_sqlite, sqlite_statements
-from app.storage.postgres import PostgresFile, open_pool, redact
+from retrieval.databases.errors import SchemaTooNew, StorageUnavailable
+from retrieval.databases.migrations import (
+    Migration,
+    Schema,
+    migrate_postgres,
+    migrate_sqlite,
+    sqlite_statements,
+)
+from retrieval.databases.postgres import PostgresFile, open_pool, redact
+from retrieval.databases.sqlite_file import SqliteFile
 from scripts.embedded_pg import free_port
 
 V1 = Migration(

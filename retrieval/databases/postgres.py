@@ -1,4 +1,4 @@
-"""PostgreSQL for the app's own stores: the pooled twin of `app.sqlite_file.SqliteFile`.
+"""PostgreSQL for the stores: the pooled twin of `retrieval.databases.sqlite_file.SqliteFile`.
 
 A store subclasses `PostgresFile` the way the SQLite stores subclass `SqliteFile`: `_write()` is one
 transaction (committed when the block ends, rolled back when it raises) and `_read()` returns the
@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 import psycopg_pool
 
-from app.storage.errors import StorageUnavailable
-from app.storage.migrations import Schema, migrate_postgres
+from retrieval.databases.errors import StorageUnavailable
+from retrieval.databases.migrations import Schema, migrate_postgres
 
 
 def postgres_sql(sql: str) -> str:

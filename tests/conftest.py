@@ -13,10 +13,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import llama_cpp
+import psycopg
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,6 +59,19 @@ def pg_dsn() -> Iterator[str]:
     finally:
         server.stop()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_pg_dsn(pg_dsn: str) -> Iterator[str]:
+    """A DSN of a new, empty database on the session's PostgreSQL, dropped when the test ends."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield pg_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="session")

@@ -140,3 +140,10 @@ def test_an_unreachable_postgres_is_storage_unavailable_without_the_password() -
         open_pool(dsn, 1)
     assert "secret" not in str(caught.value)
     assert redact(dsn).startswith("postgresql://verity@127.0.0.1:")
+
+
+def test_a_fresh_database_is_empty_and_separate(fresh_pg_dsn: str, pg_dsn: str) -> None:
+    assert fresh_pg_dsn != pg_dsn
+    with psycopg.connect(fresh_pg_dsn, autocommit=True) as conn:
+        tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone()
+    assert tables == (0,)

@@ -14,7 +14,7 @@ from app.gateway.clock import Clock, SystemClock
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
-from app.gateway.store import GatewayStore
+from app.gateway.store import SqliteGatewayStore
 from app.gateway.usage import Prices
 from app.serving.answers import Answers
 from app.serving.chat import Chat
@@ -404,7 +404,7 @@ class Container:
         scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
         prices = Prices(s.model_prices)
         return Gateway(
-            GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
+            SqliteGatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
         )
 
     @functools.cached_property

@@ -13,11 +13,11 @@ from app.gateway.errors import Forbidden, Overloaded, RateLimited, Unauthenticat
 from app.gateway.keys import Caller, Scopes, create_key, hash_secret, verify_key
 from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
-from app.gateway.store import GatewayStore
+from app.gateway.store import SqliteGatewayStore
 
 
 def test_keys_are_stored_as_hashes_and_revocation_takes_effect(tmp_path: Path) -> None:
-    store, clock = GatewayStore(tmp_path / "g.sqlite3"), FakeClock()
+    store, clock = SqliteGatewayStore(tmp_path / "g.sqlite3"), FakeClock()
     key, record = create_key(store, clock, "acme", Scopes.parse(["endpoint:embeddings"]))
     assert key not in (tmp_path / "g.sqlite3").read_bytes().decode("latin-1")
     assert record.hash == hash_secret(key) and len(key) > 40

@@ -2,11 +2,14 @@
 
 Checked with fresh, short-timeout connections (not the server's pools), so a probe never waits
 behind requests: the database (PostgreSQL at VERITY_DATABASE_URL, else DATA_DIR's SQLite files) and
-whether its schema is this release's, Redis (VERITY_REDIS_URL) and the vector store.
+whether its schema is this release's, Redis (VERITY_REDIS_URL) and the vector store. The probe answers
+anyone, so what it says names no host, path or address: a failure is its kind in words, and the
+whole error goes to the server's log.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +21,9 @@ import redis
 from app.migrate import status as migration_status
 from app.settings import Settings
 from retrieval.databases.errors import StorageError
-from retrieval.databases.postgres import redact
 
 TIMEOUT_S = 3
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -37,14 +40,18 @@ def _probe(name: str, backend: str, check: Callable[[], str]) -> BackendCheck:
     """Run one check; any failure becomes a not-ok line naming the error (a probe never raises)."""
     try:
         return BackendCheck(name, backend, True, check())
-    except Exception as error:  # every failure of a backend is "not ready", said in words
-        return BackendCheck(name, backend, False, f"{type(error).__name__}: {error}".strip())
+    except StorageError as error:  # our own words, naming no address
+        log.warning("readiness: %s (%s) is not ready: %s", name, backend, error)
+        return BackendCheck(name, backend, False, str(error))
+    except Exception as error:  # every failure of a backend is "not ready"
+        log.warning("readiness: %s (%s) is not ready: %s", name, backend, error)
+        return BackendCheck(name, backend, False, f"does not answer ({type(error).__name__})")
 
 
 def _postgres_answers(dsn: str) -> str:
     with psycopg.connect(dsn, connect_timeout=TIMEOUT_S, autocommit=True) as conn:
         conn.execute("SELECT 1")
-    return redact(dsn)
+    return "answers"
 
 
 def _schemas_current(settings: Settings) -> str:
@@ -60,15 +67,15 @@ def _database(settings: Settings) -> BackendCheck:
         reachable = _probe("database", "postgresql", lambda: _postgres_answers(url))
         if not reachable.ok:
             return reachable
-        return _probe("database", "postgresql", lambda: f"{reachable.detail}: {_schemas_current(settings)}")
-    return _probe("database", "sqlite", lambda: f"{_writable(settings)}: {_schemas_current(settings)}")
+        return _probe("database", "postgresql", lambda: f"answers; {_schemas_current(settings)}")
+    return _probe("database", "sqlite", lambda: f"{_writable(settings)}; {_schemas_current(settings)}")
 
 
 def _writable(settings: Settings) -> str:
     folder = settings.data_dir
     if not (folder.is_dir() and os.access(folder, os.W_OK)):
-        raise StorageError(f"the data folder {folder} is missing or not writable")
-    return str(folder)
+        raise StorageError("the data folder (VERITY_DATA_DIR) is missing or not writable")
+    return "the data folder is writable"
 
 
 def _redis_answers(url: str) -> str:
@@ -77,12 +84,12 @@ def _redis_answers(url: str) -> str:
         client.ping()
     finally:
         client.close()
-    return redact(url)
+    return "answers"
 
 
 def _qdrant_answers(url: str) -> str:
     httpx.get(f"{url.rstrip('/')}/readyz", timeout=TIMEOUT_S).raise_for_status()
-    return url
+    return "answers"
 
 
 def _vector_store(settings: Settings) -> BackendCheck:

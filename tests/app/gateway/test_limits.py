@@ -7,13 +7,20 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from app.container import Container
 from app.gateway.clock import FakeClock
 from app.gateway.errors import LimitsUnavailable, RateLimited
 from app.gateway.limits import Admission, Limiter, LimitSpec, RateLimiter
 from app.gateway.limits_redis import RedisRateLimiter, connect
+from app.http.main import create_app
+from app.settings import Settings
+from generation.engines.scripted import ScriptedEngine
+from retrieval.embedders import HashingEmbedder
 from scripts.redis_server import free_port
 
 # Opens a limiter on shared state (each call: another process's limiter on the same Redis).
@@ -139,3 +146,14 @@ def test_an_unreachable_redis_refuses_with_503_and_retry_after() -> None:
     limiter.settle(open_stream, 0)  # settling during an outage logs, never raises
     with pytest.raises(LimitsUnavailable):
         limiter.ping()
+
+
+def test_through_http_a_redis_outage_is_503_with_retry_after_and_in_the_ledger(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, tenant_rpm=5, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    container = Container(settings, embedder=HashingEmbedder(), engine=ScriptedEngine(lambda _: "ok"))
+    client = TestClient(create_app(container))  # no lifespan: nothing but the gateway is built
+    response = client.post("/v1/embeddings", json={"input": "ducks", "model": "default"})
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    assert response.json()["error"]["code"] == "limits_unavailable"
+    assert [r.status for r in container.gateway.store.usage("default")] == [503]
+    container.close()

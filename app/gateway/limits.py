@@ -87,8 +87,6 @@ class Limiter(Protocol):
 
     def settle(self, admission: Admission, actual_tokens: int) -> None: ...
 
-    def ping(self) -> None: ...
-
     def close(self) -> None: ...
 
 
@@ -182,9 +180,6 @@ class RateLimiter:
                     self._buckets[key] = Bucket(b.level + admission.tokens - actual_tokens, b.at)
                 if admission.stream:
                     self._streams[s] = max(0, self._streams.get(s, 0) - 1)
-
-    def ping(self) -> None:
-        """Always reachable: the buckets are in this process."""
 
     def close(self) -> None:
         """Nothing to release."""

@@ -155,13 +155,6 @@ class RedisRateLimiter:
         except redis.RedisError as error:
             raise LimitsUnavailable(f"the rate-limit store (Redis) cannot be reached: {error}") from error
 
-    def ping(self) -> None:
-        """Check Redis answers; `LimitsUnavailable` when it does not."""
-        try:
-            self._client.ping()
-        except redis.RedisError as error:
-            raise LimitsUnavailable(f"the rate-limit store (Redis) cannot be reached: {error}") from error
-
     def close(self) -> None:
         """Release the connections."""
         self._client.close()

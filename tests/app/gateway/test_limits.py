@@ -144,8 +144,6 @@ def test_an_unreachable_redis_refuses_with_503_and_retry_after() -> None:
     assert "Redis" in str(refused.value)
     open_stream = Admission(("tenant:acme", "key:k"), 0, True, slot="slot_x")
     limiter.settle(open_stream, 0)  # settling during an outage logs, never raises
-    with pytest.raises(LimitsUnavailable):
-        limiter.ping()
 
 
 def test_through_http_a_redis_outage_is_503_with_retry_after_and_in_the_ledger(tmp_path: Path) -> None:

@@ -1,10 +1,10 @@
 """Readiness: whether every backend the settings configure answers, and which one does not.
 
 Checked with fresh, short-timeout connections (not the server's pools), so a probe never waits
-behind requests: the database (PostgreSQL at VERITY_DATABASE_URL, else DATA_DIR's SQLite files) and
-whether its schema is this release's, Redis (VERITY_REDIS_URL) and the vector store. The probe answers
-anyone, so what it says names no host, path or address: a failure is its kind in words, and the
-whole error goes to the server's log.
+behind requests: the database (PostgreSQL at VERITY_DATABASE_URL and whether its schema is this
+release's, else DATA_DIR's SQLite files), Redis (VERITY_REDIS_URL) and the vector store. The probe
+answers anyone, so what it says names no host, path or address: a failure is its kind in words, and
+the whole error goes to the server's log.
 """
 
 from __future__ import annotations
@@ -68,7 +68,8 @@ def _database(settings: Settings) -> BackendCheck:
         if not reachable.ok:
             return reachable
         return _probe("database", "postgresql", lambda: f"answers; {_schemas_current(settings)}")
-    return _probe("database", "sqlite", lambda: f"{_writable(settings)}; {_schemas_current(settings)}")
+    # SQLite files are this machine's: each store brings its own file up to date as it opens it
+    return _probe("database", "sqlite", lambda: _writable(settings))
 
 
 def _writable(settings: Settings) -> str:

@@ -37,6 +37,7 @@ from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
 from ingest.pipeline import DuplicatePolicy, IngestPipeline, IngestReport
 from ingest.pipeline import Progress as IngestProgress
+from retrieval.databases.errors import StorageError
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Passage, Scope
 
@@ -280,7 +281,7 @@ def main() -> None:
             raise
         err.print(f"[red]{settings_error_line(exc)}[/red]", highlight=False, soft_wrap=True)
         sys.exit(SETTINGS_EXIT)
-    except (GenerationError, RetrievalError, SafetyError) as exc:
+    except (GenerationError, RetrievalError, SafetyError, StorageError) as exc:
         if VERBOSE.on:
             raise
         err.print(f"[red]{exc}[/red]  (--verbose shows the traceback)", highlight=False, soft_wrap=True)

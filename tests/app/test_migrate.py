@@ -59,3 +59,21 @@ def test_an_unreachable_database_is_one_line_and_exit_code_2(
     code, out = verity(monkeypatch, capsys, "migrate", "--status")
     assert code == 2 and "cannot reach PostgreSQL" in out and "secret" not in out
     assert "Traceback" not in out
+
+
+def test_gateway_commands_say_in_one_line_that_the_database_is_down(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VERITY_DATABASE_URL", f"postgresql://verity@127.0.0.1:{free_port()}/verity")
+    code, out = verity(monkeypatch, capsys, "keys", "list")
+    assert code == 2 and "cannot reach PostgreSQL" in out and "Traceback" not in out
+
+
+def test_a_database_url_that_is_not_postgres_is_refused_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("VERITY_DATABASE_URL", f"sqlite:///{tmp_path}/x.db")
+    code, out = verity(monkeypatch, capsys, "migrate")
+    assert code == 2 and "VERITY_DATABASE_URL must be a postgresql:// URL" in out

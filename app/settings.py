@@ -127,6 +127,16 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
     qdrant_collection: str = "verity_chunks"
     pg_dsn: str | None = Field(None, description="PostgreSQL with pgvector, e.g. postgresql://user@host/db")
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL for the catalog, keys, credits, usage, jobs and conversations, e.g. "
+        "postgresql://user@host/db; unset: SQLite files in DATA_DIR (one machine)",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for rate limits and concurrency slots shared by several processes, e.g. "
+        "redis://host:6379/0; unset: kept in the process (one machine)",
+    )
     pg_table: str = "verity_chunks"
 
     @model_validator(mode="after")
@@ -138,6 +148,16 @@ class Settings(BaseSettings):
             )
         if self.faiss_gpu and self.faiss_index != "flat":
             raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
+        return self
+
+    @model_validator(mode="after")
+    def _shared_state_urls_are_what_they_say(self) -> Settings:
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "VERITY_DATABASE_URL must be a postgresql:// URL (unset it to keep SQLite files in DATA_DIR)"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("VERITY_REDIS_URL must be a redis://, rediss:// or unix:// URL")
         return self
 
     safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")

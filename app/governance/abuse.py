@@ -25,7 +25,7 @@ from app.gateway.limits import Bucket, refill
 from app.gateway.store import GatewayStore
 from app.governance import abuse_signals as signals
 from app.governance.audit import AuditLog
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 Action = Literal["record", "throttle", "suspend"]
 DEFAULT_ACTIONS: dict[str, Action] = {

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from app.gateway.clock import Clock
 from app.governance.chain import GENESIS, AuditEntry, Head, first_break, sealed
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 SCHEMA = (
     """

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 KINDS = ("usage", "conversations", "feedback", "uploads", "jobs", "audit")
 DAY = 86400.0

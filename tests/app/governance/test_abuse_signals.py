@@ -9,7 +9,7 @@ import pytest
 from app.gateway.clock import FakeClock
 from app.gateway.errors import RateLimited
 from app.gateway.keys import Caller
-from app.gateway.store import GatewayStore
+from app.gateway.store import SqliteGatewayStore
 from app.gateway.usage import UsageRecord
 from app.governance.abuse import AbuseMonitor, AbuseStore, Response, Suspended
 from app.governance.abuse_signals import (
@@ -74,7 +74,7 @@ def test_the_monitor_acts_once_per_signal_audits_and_lifts(tmp_path: Path) -> No
     clock, audit = FakeClock(NOW), MemoryAuditLog(FakeClock(NOW))
     monitor = AbuseMonitor(
         AbuseStore(tmp_path / "g.sqlite3"),
-        GatewayStore(tmp_path / "gw.sqlite3"),
+        SqliteGatewayStore(tmp_path / "gw.sqlite3"),
         audit,
         clock,
         Thresholds(probe_blocks=2),

@@ -44,9 +44,7 @@ class Governance:
 
     def erase(self, tenant: str, actor: str) -> dict[str, int]:
         """Remove every trace of a tenant (`TenantBusy` while its jobs run); audited as `tenant.delete`."""
-        flags = self.abuse.forget(tenant)
-        counts = erase_tenant(self.data, tenant, actor)
-        return {**counts, "abuse_flags": flags}
+        return erase_tenant(self.data, tenant, actor, {"abuse_flags": self.abuse.forget})
 
     def retention(self, tenant: str) -> TenantRetention:
         """A tenant's retention now."""

@@ -101,3 +101,23 @@ def test_verity_tenants_delete_says_what_it_removed(
     code, out = verity(monkeypatch, capsys, "audit", "list", "--action", "tenant.delete", "--json")
     assert code == 0 and '"actor": "cli"' in out and '"target": "acme"' in out
     assert verity(monkeypatch, capsys, "tenants", "delete", "Not A Name", "--yes")[0] == 2
+
+
+def test_a_tenant_with_jobs_in_progress_is_not_erased(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    from ingest.jobs import Job
+
+    container = governed(
+        tmp_path, embedder, FakeClock(), abuse_key_addresses=2, trusted_proxies=["testclient"]
+    )
+    with TestClient(create_app(container)) as client:
+        key = client.post("/admin/keys", json={"tenant": "acme"}, headers=ADMIN).json()["key"]
+        for address in ("203.0.113.1", "203.0.113.2"):
+            client.get("/v1/models", headers=bearer(key) | {"X-Forwarded-For": address})
+        container.job_store.save(Job("job_waiting", "acme", "notes", "queued", ("a.md",)))
+        refused = client.delete("/admin/tenants/acme", headers=ADMIN)
+        assert refused.status_code == 409 and refused.json()["error"]["code"] == "tenant_busy"
+        assert container.gateway.store.list_keys("acme") and client.get("/admin/abuse", headers=ADMIN).json()
+        assert client.get("/admin/audit", params={"action": "tenant.delete"}, headers=ADMIN).json() == []
+    container.close()

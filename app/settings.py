@@ -219,6 +219,15 @@ class Settings(BaseSettings):
         """An empty value, `forever` or `none` keeps that kind of data until it is deleted."""
         return None if isinstance(value, str) and value.strip().lower() in ("", "forever", "none") else value
 
+    @field_validator("abuse_actions")
+    @classmethod
+    def _known_signals(cls, value: dict[str, AbuseAction]) -> dict[str, AbuseAction]:
+        """Every signal named must exist (a typo would otherwise leave its default in force silently)."""
+        if unknown := sorted(set(value) - set(default_abuse_actions())):
+            known = ", ".join(default_abuse_actions())
+            raise ValueError(f"unknown signals {unknown}; the signals are {known}")
+        return value
+
     @property
     def catalog_path(self) -> Path:
         """The SQLite catalog file."""

@@ -103,3 +103,13 @@ def test_the_monitor_acts_once_per_signal_audits_and_lifts(tmp_path: Path) -> No
         "abuse.throttle",
     ]
     assert audit.verify() is None
+
+
+def test_an_action_for_an_unknown_signal_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match="unknown signals \\['probe'\\]"):
+        Settings(abuse_actions={"probe": "record"})  # type: ignore[dict-item]
+    assert Settings(abuse_actions={"probing": "record"}).abuse_actions == {"probing": "record"}

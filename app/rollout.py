@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
 from generation.engines.canary import Decision
+
+log = logging.getLogger("verity.rollout")
 
 DECISIONS: tuple[Decision, ...] = ("active", "promoted", "rolled_back")
 
@@ -32,10 +35,8 @@ DECISIONS: tuple[Decision, ...] = ("active", "promoted", "rolled_back")
 class RolloutFile:
     """The drained replicas and the canary decision in a JSON file; see the module's docstring."""
 
-    def __init__(
-        self, path: Path, canary_model: str = "", on_decision: Callable[[str, str], None] | None = None
-    ):
-        self._path, self._canary_model, self._on_decision = path, canary_model, on_decision
+    def __init__(self, path: Path, canary_model: str = "") -> None:
+        self._path, self._canary_model = path, canary_model
         self._cache: tuple[float, dict[str, Any]] = (-1.0, {})
         self._lock = threading.Lock()
 
@@ -95,7 +96,8 @@ class RolloutFile:
         """Record a decision about the configured canary model."""
         with self._updating() as state:
             state["canary"] = {
-                "model": self._canary_model, "decision": decision, "reason": reason, "at": int(time.time())
-            }  # fmt: skip
-        if self._on_decision is not None:
-            self._on_decision(decision, reason)
+                "model": self._canary_model,
+                "decision": decision,
+                "reason": reason,
+                "at": int(time.time()),
+            }

@@ -79,7 +79,10 @@ def preferred(key: str, urls: Iterable[str]) -> str:
 
 
 class NoReplicaAvailable(EngineFailed):
-    """Every replica is unhealthy, open-circuited, drained or already tried for this request."""
+    """Every replica is unhealthy, open-circuited, drained or already tried for this request (the HTTP
+    layer answers 503 with these `headers`)."""
+
+    headers = {"Retry-After": "5"}  # noqa: RUF012 (read-only)
 
 
 class EnginePool:

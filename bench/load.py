@@ -10,7 +10,8 @@ requests per second, p50 and p99 latency, p50 time to first token, the error cla
 with `+RA` when it carried Retry-After, or `stream:<code>` for an error event inside a stream; under
 overload only `429+RA` and `503+RA` are expected) and the resident memory of the gateways and engines
 at start and end; then each setup's throughput as a ratio of the one-gateway, one-replica baseline
-measured in the same run.
+measured in the same run. A last run overloads one gateway and one replica on purpose (three times the
+clients, a queue of 2 and a 5 s deadline) to show what callers get then.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ from scripts import llama_servers
 
 SETUPS = ((1, 1), (1, 2), (2, 1), (2, 2))
 """(gateways, engine replicas); the first is the baseline."""
+OVERLOAD_QUEUE = {"VERITY_QUEUE_DEPTH": "2", "VERITY_QUEUE_DEADLINE_S": "5"}
+"""The last run overloads one gateway and one replica on purpose: 3x the clients, a short queue."""
 
 
 @dataclass
@@ -55,6 +58,7 @@ class Run:
     gateways: int
     replicas: int
     seconds: float
+    label: str = ""
     results: list[Result] = field(default_factory=list)
     memory_mib: dict[str, tuple[float, float]] = field(default_factory=dict)
 
@@ -123,7 +127,7 @@ def drive(urls: Sequence[str], model: str, clients: int, seconds: float, max_tok
 
 @contextmanager
 def gateways(
-    count: int, engine_urls: Sequence[str], data_dir: Path, slots: int
+    count: int, engine_urls: Sequence[str], data_dir: Path, slots: int, extra: dict[str, str] | None = None
 ) -> Iterator[list[tuple[str, int]]]:
     """`count` `verity serve` processes over the replicas; yields (url, pid) once all answer."""
     env = {
@@ -137,6 +141,7 @@ def gateways(
         "VERITY_QUEUE_DEADLINE_S": "20",
         "VERITY_LOG_FORMAT": "json",
         "HF_HUB_OFFLINE": "1",
+        **(extra or {}),
     }
     started = []
     for _ in range(count):
@@ -169,10 +174,16 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 
 def measure(
-    n_gateways: int, engines: Sequence[llama_servers.Replica], args: argparse.Namespace, data_dir: Path
+    n_gateways: int,
+    engines: Sequence[llama_servers.Replica],
+    args: argparse.Namespace,
+    data_dir: Path,
+    overload: bool = False,
 ) -> Run:
     """One setup: start its gateways, drive them for the bound, record memory before and after."""
-    with gateways(n_gateways, [e.url for e in engines], data_dir, args.slots) as running:
+    extra = OVERLOAD_QUEUE if overload else None
+    clients = args.clients * 3 if overload else args.clients
+    with gateways(n_gateways, [e.url for e in engines], data_dir, args.slots, extra) as running:
         pids = {f"gateway{i + 1}": pid for i, (_, pid) in enumerate(running)}
         pids |= {f"engine{i + 1}": e.process.pid for i, e in enumerate(engines)}
         before = {name: rss_mib(pid) for name, pid in pids.items()}
@@ -180,9 +191,9 @@ def measure(
         with httpx.Client(timeout=300) as client:  # one warm-up request per gateway, not counted
             for url in urls:
                 one_request(client, url, llama_servers.ALIAS, args.max_tokens, 0)
-        results = drive(urls, llama_servers.ALIAS, args.clients, args.seconds, args.max_tokens)
+        results = drive(urls, llama_servers.ALIAS, clients, args.seconds, args.max_tokens)
         after = {name: rss_mib(pid) for name, pid in pids.items()}
-    run = Run(n_gateways, len(engines), args.seconds, results)
+    run = Run(n_gateways, len(engines), args.seconds, "overload" if overload else "", results)
     run.memory_mib = {name: (before[name], after[name]) for name in pids}
     return run
 
@@ -199,7 +210,7 @@ def report(runs: Sequence[Run]) -> None:
     """Print one line per setup and the ratios to the baseline (the first run)."""
     base = runs[0]
     base_rate = sum(r.outcome == "ok" for r in base.results) / base.seconds
-    header = f"{'setup':<14}{'req/s':>7}{'p50 s':>8}{'p99 s':>8}{'ttft p50':>10}{'x base':>8}"
+    header = f"{'setup':<23}{'req/s':>7}{'p50 s':>8}{'p99 s':>8}{'ttft p50':>10}{'x base':>8}"
     print(f"{header}  errors / memory MiB")
     for run in runs:
         ok = [r for r in run.results if r.outcome == "ok"]
@@ -207,13 +218,13 @@ def report(runs: Sequence[Run]) -> None:
         ttft = [r.first_token_s for r in ok if r.first_token_s is not None]
         errors = Counter(r.outcome for r in run.results if r.outcome != "ok")
         memory = " ".join(f"{k} {a:.0f}->{b:.0f}" for k, (a, b) in run.memory_mib.items())
-        setup = f"{run.gateways} gw, {run.replicas} eng"
+        setup = f"{run.gateways} gw, {run.replicas} eng {run.label}".strip()
         seconds = [r.seconds for r in ok]
         p50, p99 = percentile(seconds, 50), percentile(seconds, 99)
         ttft_p50 = statistics.median(ttft) if ttft else float("nan")
         ratio = rate / base_rate if base_rate else float("nan")
         figures = f"{rate:>7.2f}{p50:>8.2f}{p99:>8.2f}{ttft_p50:>10.2f}{ratio:>8.2f}"
-        print(f"{setup:<14}{figures}  {dict(errors) or 'none'} / {memory}")
+        print(f"{setup:<23}{figures}  {dict(errors) or 'none'} / {memory}")
 
 
 def main() -> None:
@@ -241,6 +252,7 @@ def main() -> None:
         for n_gateways, n_replicas in SETUPS:
             data_dir = Path(tmp) / f"g{n_gateways}r{n_replicas}"
             runs.append(measure(n_gateways, engines[:n_replicas], args, data_dir))
+        runs.append(measure(1, engines[:1], args, Path(tmp) / "overload", overload=True))
     report(runs)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -140,3 +141,25 @@ def test_unreachable_replicas_answer_503_with_retry_after_and_show_in_metrics_an
         assert value(found, "verity_engine_replica_drained", pool="stable", replica=dead) == 1
     container.close()
     assert container.rollout.drained() == {dead}
+
+
+def test_the_grafana_dashboard_queries_only_metrics_verity_exports() -> None:
+    dashboard = json.loads((Path(__file__).parents[2] / "deploy" / "grafana" / "verity.json").read_text())
+    queried = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"verity_[a-z0-9_]+", target["expr"])
+    }
+    metrics = Metrics()
+    metrics.watch_queue(lambda: 0)
+    exported = {m.name for m in metrics.registry.collect()}
+    exported |= {
+        f"verity_engine_replica_{k}" for k in ("up", "drained", "breaker_open", "in_flight", "requests")
+    }
+    exported |= {f"verity_canary_{k}" for k in ("share", "requests", "errors", "first_token_p95_seconds")}
+    suffixes = ("_total", "_bucket", "_count", "_sum")
+    unknown = {
+        q for q in queried if q not in exported and not any(q.removesuffix(s) in exported for s in suffixes)
+    }
+    assert unknown == set() and len(queried) > 15

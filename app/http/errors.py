@@ -15,8 +15,13 @@ from app.gateway.errors import GatewayError
 from app.http.security_headers import security_headers
 from app.names import InvalidName
 from app.token_input import TokenIdsNotInVocabulary
-from generation.engines.pool import NoReplicaAvailable
-from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
+from generation.errors import (
+    EngineFailed,
+    GenerationError,
+    ModelNotFound,
+    NoReplicaAvailable,
+    PromptTooLong,
+)
 from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
 from ingest.errors import (
     DuplicateDocument,

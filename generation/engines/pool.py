@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from generation.engines.breaker import BreakerState, CircuitBreaker
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
-from generation.errors import EngineFailed
+from generation.errors import EngineFailed, NoReplicaAvailable
 
 _T = TypeVar("_T")
 
@@ -76,13 +76,6 @@ def prefix_key(messages: Sequence[ChatMessage], chars: int = PREFIX_CHARS) -> st
 def preferred(key: str, urls: Iterable[str]) -> str:
     """The URL rendezvous hashing picks for `key` (stable when other replicas come and go)."""
     return max(urls, key=lambda url: hashlib.blake2b(f"{url}\0{key}".encode(), digest_size=8).digest())
-
-
-class NoReplicaAvailable(EngineFailed):
-    """Every replica is unhealthy, open-circuited, drained or already tried for this request (the HTTP
-    layer answers 503 with these `headers`)."""
-
-    headers = {"Retry-After": "5"}  # noqa: RUF012 (read-only)
 
 
 class EnginePool:

@@ -8,10 +8,10 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from generation.engines.breaker import CircuitBreaker
-from generation.engines.pool import EnginePool, NoReplicaAvailable, Replica, prefix_key
+from generation.engines.pool import EnginePool, Replica, prefix_key
 from generation.engines.protocol import ChatMessage, GenerationParams
 from generation.engines.scripted import ScriptedEngine
-from generation.errors import EngineFailed
+from generation.errors import EngineFailed, NoReplicaAvailable
 
 PARAMS = GenerationParams(max_tokens=8)
 

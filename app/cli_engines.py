@@ -55,10 +55,13 @@ def _set_drained(url: str, drained: bool) -> None:
     settings = Settings()
     known = [u for _, u in _configured(settings)]
     if url not in known:
-        err.print(f"[red]no replica {url!r} is configured; known: {', '.join(known) or 'none'}[/red]")
+        err.print(
+            f"[red]no replica {url!r} is configured; known: {', '.join(known) or 'none'}[/red]",
+            soft_wrap=True,
+        )
         raise typer.Exit(1)
     now = _rollout(settings).set_drained(url, drained)
-    console.print(f"drained: {', '.join(sorted(now)) or 'none'}", highlight=False)
+    console.print(f"drained: {', '.join(sorted(now)) or 'none'}", highlight=False, soft_wrap=True)
 
 
 @engines_app.command("drain")
@@ -76,9 +79,8 @@ def engines_undrain(url: Annotated[str, typer.Argument(help="the replica's URL, 
 def _canary_settings() -> Settings:
     settings = Settings()
     if not settings.canary_engine_urls:
-        err.print(
-            "[red]no canary is configured (set VERITY_CANARY_ENGINE_URLS and VERITY_CANARY_MODEL)[/red]"
-        )
+        message = "no canary is configured (set VERITY_CANARY_ENGINE_URLS and VERITY_CANARY_MODEL)"
+        err.print(f"[red]{message}[/red]", soft_wrap=True)
         raise typer.Exit(1)
     return settings
 
@@ -91,12 +93,15 @@ def canary_status() -> None:
     decision, record = rollout.decision(), rollout.canary()
     share = {"active": settings.canary_share, "promoted": 1.0, "rolled_back": 0.0}[decision]
     console.print(
-        f"canary {settings.canary_model or 'canary'}: {decision}, {share:.0%} of traffic", highlight=False
+        f"canary {settings.canary_model or 'canary'}: {decision}, {share:.0%} of traffic",
+        highlight=False,
+        soft_wrap=True,
     )
     if record.get("model") == settings.canary_model and record.get("reason"):
         at = datetime.fromtimestamp(record["at"], UTC).isoformat(timespec="seconds")
-        console.print(f"decided {at}: {record['reason']}", highlight=False)
-    console.print("per-version requests, errors and latency: GET /metrics (verity_canary_*) or /admin/canary")
+        console.print(f"decided {at}: {record['reason']}", highlight=False, soft_wrap=True)
+    where = "per-version requests, errors and latency: GET /metrics (verity_canary_*) or /admin/canary"
+    console.print(where, soft_wrap=True)
 
 
 @canary_app.command("promote")

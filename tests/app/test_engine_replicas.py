@@ -62,6 +62,30 @@ def stream_chat(url: str, i: int) -> Outcome:
     return Outcome(200, deltas, error)
 
 
+def test_a_failing_canary_at_20_percent_is_rolled_back_and_no_caller_sees_it(
+    tmp_path: Path, two_replicas: list[llama_servers.Replica]
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path, safety="off", abstention=False, engine_model=llama_servers.ALIAS,
+        engine_urls=[two_replicas[1].url], canary_engine_urls=["http://127.0.0.1:9"], canary_model="broken",
+        canary_share=0.2, canary_min_requests=2, canary_max_error_rate=0.5,
+    )  # fmt: skip
+    container = Container(settings, embedder=HashingEmbedder())
+    server = serve(container)
+    gateway = next(server)
+    try:
+        outcomes = [stream_chat(gateway, i) for i in range(15)]
+        metrics = httpx.get(f"{gateway}/metrics").text
+    finally:
+        server.close()
+        container.close()
+    assert all(o.status == 200 and o.error is None and o.deltas > 0 for o in outcomes), outcomes
+    assert container.rollout.decision() == "rolled_back"
+    assert container.rollout.canary()["reason"].startswith("automatic: error rate 100% over 2 requests")
+    assert 'verity_canary_share{model="broken",version="canary"} 0.0' in metrics
+    assert 'verity_canary_errors_total{model="broken",version="canary"} 2.0' in metrics
+
+
 def test_killing_one_of_two_replicas_loses_no_request_that_had_not_started(
     tmp_path: Path, two_replicas: list[llama_servers.Replica]
 ) -> None:

@@ -49,6 +49,11 @@ class CircuitBreaker:
             if self.state == "half_open":
                 self._trial_running = True
 
+    def released(self) -> None:
+        """The request ended with no verdict (its reader left): a trial it was frees the half-open slot."""
+        with self._lock:
+            self._trial_running = False
+
     def succeeded(self) -> None:
         """The request succeeded: the breaker closes."""
         with self._lock:

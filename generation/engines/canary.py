@@ -115,6 +115,13 @@ class CanaryEngine:
         """The stable engine's count."""
         return self._engines["stable"].count_prompt_tokens(messages)
 
+    def choice_logprobs(self, messages: Sequence[ChatMessage], choices: Sequence[str]) -> dict[str, float]:
+        """Choice scores from the stable engine (the answerability check is not part of the rollout)."""
+        scorer = getattr(self._engines["stable"], "choice_logprobs", None)
+        if scorer is None:
+            raise EngineFailed(f"{self.name} cannot score choices")
+        return dict(scorer(messages, choices))
+
     def share(self) -> float:
         """The canary's share of traffic now."""
         decision = self._rollout.decision()

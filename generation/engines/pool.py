@@ -135,14 +135,16 @@ class EnginePool:
             replica = self._pick(key, tried)
             tried.add(replica.url)
             try:
-                return call(replica.engine)
+                answer = call(replica.engine)
             except EngineFailed:
                 replica.breaker.failed()
                 if len(tried) == len(self._replicas):
                     raise
+                continue
             finally:
-                with self._lock:
-                    replica.in_flight -= 1
+                self._release(replica)
+            replica.breaker.succeeded()
+            return answer
 
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
         """The reply from the replica routing picks; one that fails before its first token is replaced
@@ -167,8 +169,7 @@ class EnginePool:
     def _run(
         self, replica: Replica, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Iterator[str]:
-        """The replica's stream, counted in its load and its breaker."""
-        replica.breaker.started()
+        """The replica's stream (the replica already reserved by `_pick`), counted in its load and breaker."""
         try:
             yield from replica.engine.stream(messages, params)
         except EngineFailed:
@@ -179,8 +180,12 @@ class EnginePool:
             replica.served += 1
             replica.breaker.succeeded()
         finally:
-            with self._lock:
-                replica.in_flight -= 1
+            self._release(replica)
+
+    def _release(self, replica: Replica) -> None:
+        with self._lock:
+            replica.in_flight -= 1
+        replica.breaker.released()
 
     def _pick(self, key: str, tried: set[str]) -> Replica:
         """Reserve the replica for this request (its in-flight count taken); see the module's docstring."""
@@ -197,6 +202,7 @@ class EnginePool:
             if chosen.in_flight > least.in_flight + self._slack:
                 chosen = least
             chosen.in_flight += 1
+            chosen.breaker.started()
             return chosen
 
     def _unavailable_reason(self, drained: frozenset[str]) -> str:

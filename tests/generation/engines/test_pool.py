@@ -117,3 +117,18 @@ def test_the_prefix_key_ignores_the_end_of_a_long_last_message() -> None:
     long = "sources " * 100
     assert prefix_key(ask(long + "first question")) == prefix_key(ask(long + "another question"))
     assert prefix_key(ask("short one")) != prefix_key(ask("short two"))
+
+
+def test_a_half_open_trial_whose_reader_leaves_frees_the_slot_for_the_next_trial() -> None:
+    clock = Clock()
+    a = Flaky("a", down=True)
+    pool = EnginePool([replica("http://a", a, clock)])
+    for _ in range(2):
+        with pytest.raises(EngineFailed):
+            answer(pool, "q")
+    a.down, clock.now = False, 11.0
+    stream = pool.stream(ask("q"), PARAMS)
+    assert next(stream) == "ok"
+    stream.close()  # the client left mid-trial: no verdict, but the slot is free again
+    assert pool.status()[0].breaker == "half_open" and pool.status()[0].in_flight == 0
+    assert answer(pool, "q") == "ok from a" and pool.status()[0].breaker == "closed"

@@ -136,6 +136,7 @@ def test_unreachable_replicas_answer_503_with_retry_after_and_show_in_metrics_an
         unknown = client.post("/admin/engines/drain", json={"url": "http://x"}, headers=admin)
         assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "no_replica"
         assert client.get("/admin/engines", headers={"Authorization": "Bearer wrong"}).status_code == 401
+        assert "/admin/engines/drain" in client.get("/admin/openapi.json", headers=admin).json()["paths"]
         found = samples(client)
         assert value(found, "verity_engine_replica_up", pool="stable", replica=dead) == 0
         assert value(found, "verity_engine_replica_drained", pool="stable", replica=dead) == 1

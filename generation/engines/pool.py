@@ -134,17 +134,17 @@ class EnginePool:
         while True:
             replica = self._pick(key, tried)
             tried.add(replica.url)
+            outcome: bool | None = None
             try:
                 answer = call(replica.engine)
+                outcome = True
+                return answer
             except EngineFailed:
-                replica.breaker.failed()
+                outcome = False
                 if len(tried) == len(self._replicas):
                     raise
-                continue
             finally:
-                self._release(replica)
-            replica.breaker.succeeded()
-            return answer
+                self._release(replica, outcome, counted=False)
 
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
         """The reply from the replica routing picks; one that fails before its first token is replaced
@@ -170,22 +170,29 @@ class EnginePool:
         self, replica: Replica, messages: Sequence[ChatMessage], params: GenerationParams
     ) -> Iterator[str]:
         """The replica's stream (the replica already reserved by `_pick`), counted in its load and breaker."""
+        outcome: bool | None = None
         try:
             yield from replica.engine.stream(messages, params)
+            outcome = True
         except EngineFailed:
-            replica.failed += 1
-            replica.breaker.failed()
+            outcome = False
             raise
-        else:
-            replica.served += 1
-            replica.breaker.succeeded()
         finally:
-            self._release(replica)
+            self._release(replica, outcome)
 
-    def _release(self, replica: Replica) -> None:
+    def _release(self, replica: Replica, succeeded: bool | None, counted: bool = True) -> None:
+        """End a call on the replica: its load, its counts (streams only: `counted`), and its breaker's
+        verdict (None: the reader left before the end, which says nothing of the replica)."""
         with self._lock:
             replica.in_flight -= 1
-        replica.breaker.released()
+            replica.served += counted and succeeded is True
+            replica.failed += counted and succeeded is False
+        if succeeded is True:
+            replica.breaker.succeeded()
+        elif succeeded is False:
+            replica.breaker.failed()
+        else:
+            replica.breaker.released()
 
     def _pick(self, key: str, tried: set[str]) -> Replica:
         """Reserve the replica for this request (its in-flight count taken); see the module's docstring."""

@@ -5,10 +5,10 @@ a circuit breaker per replica, retry before the first token, and draining.
     pool.start_health_checks(interval_s=5.0)
     for piece in pool.stream(messages, params): ...
 
-Routing: each request has a prefix key (a hash of the conversation's messages but the last, and the
-start of the last), and rendezvous hashing maps the key to a preferred replica among those available,
-so the same conversation (and the same system prompt and sources) returns to the replica whose KV cache
-holds its prefix. The preferred replica is used unless it runs `affinity_slack` more requests than the
+Routing: each request has a prefix key (a hash of its messages up to the first user message: the
+opening every later turn of a conversation repeats), and rendezvous hashing maps the key to a preferred
+replica among those available, so a conversation's follow-ups return to the replica whose KV cache holds
+its prefix. The preferred replica is used unless it runs `affinity_slack` more requests than the
 least busy one; then the least busy one is. A replica is available when its last health check passed,
 its breaker allows a request and it is not drained. A request that fails before its first token (the
 replica refused, timed out or is gone) is sent to another available replica, up to one try on each; a
@@ -31,8 +31,8 @@ from generation.errors import EngineFailed, NoReplicaAvailable
 
 _T = TypeVar("_T")
 
-PREFIX_CHARS = 512
-"""Characters of the last message that count toward the prefix key (the rest varies per question)."""
+PREFIX_CHARS = 2048
+"""Characters of each message that count toward the prefix key."""
 
 
 @dataclass
@@ -64,12 +64,13 @@ class ReplicaStatus:
 
 
 def prefix_key(messages: Sequence[ChatMessage], chars: int = PREFIX_CHARS) -> str:
-    """A hash of the prompt's stable prefix: every message but the last, and the start of the last."""
+    """A hash of the conversation's opening: the messages up to and including the first user message
+    (the first `chars` characters of each), which every later turn of the conversation repeats."""
     digest = hashlib.blake2b(digest_size=8)
-    for m in messages[:-1]:
-        digest.update(f"{m.role}\0{m.content}\0".encode())
-    if messages:
-        digest.update(f"{messages[-1].role}\0{messages[-1].content[:chars]}".encode())
+    for m in messages:
+        digest.update(f"{m.role}\0{m.content[:chars]}\0".encode())
+        if m.role == "user":
+            break
     return digest.hexdigest()
 
 

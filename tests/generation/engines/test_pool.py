@@ -113,10 +113,12 @@ def test_drained_and_unhealthy_replicas_get_no_new_requests() -> None:
         answer(pool, "q")
 
 
-def test_the_prefix_key_ignores_the_end_of_a_long_last_message() -> None:
-    long = "sources " * 100
-    assert prefix_key(ask(long + "first question")) == prefix_key(ask(long + "another question"))
-    assert prefix_key(ask("short one")) != prefix_key(ask("short two"))
+def test_a_conversations_follow_ups_share_the_prefix_key_of_its_first_turn() -> None:
+    first = ask("What is a duck?")
+    follow_up = [*first, ChatMessage("assistant", "A bird."), ChatMessage("user", "What does it eat?")]
+    assert prefix_key(first) == prefix_key(follow_up)
+    assert prefix_key(ask("What is a goose?")) != prefix_key(first)
+    assert prefix_key(ask("x" * 3000 + "a")) == prefix_key(ask("x" * 3000 + "b"))  # past 2,048 characters
 
 
 def test_a_half_open_trial_whose_reader_leaves_frees_the_slot_for_the_next_trial() -> None:

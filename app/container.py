@@ -12,10 +12,10 @@ from app.conversations.store import ConversationStore, SqliteConversationStore
 from app.engine_pools import RemoteEngines, build_remote_engines
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
-from app.gateway.limits import LimitSpec, RateLimiter
+from app.gateway.limits import Limiter, LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
-from app.gateway.store import GatewayStore
+from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
 from app.metrics import Metrics
 from app.rollout import RolloutFile
@@ -79,6 +79,30 @@ def store_backend(settings: Settings) -> StoreBackend:
         return StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, table))
     params = FaissParams(kind=settings.faiss_index, gpu=settings.faiss_gpu)
     return StoreBackend("faiss", lambda d: FaissVectorStore(d, params), FaissVectorStore.load)
+
+
+def gateway_store(settings: Settings) -> GatewayStore:
+    """Keys, credits and the usage ledger: in PostgreSQL when VERITY_DATABASE_URL is set (several
+    processes share it), else in DATA_DIR/gateway.sqlite3. Its schema is migrated as it opens."""
+    if settings.database_url:
+        from app.gateway.store_postgres import PostgresGatewayStore
+
+        return PostgresGatewayStore(settings.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteGatewayStore(settings.gateway_path)
+
+
+def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """Rate limits and stream slots: in Redis when VERITY_REDIS_URL is set (shared by every process),
+    else kept in this process."""
+    s = settings
+    per_key = LimitSpec(s.key_rpm, s.key_tpm, s.key_streams)
+    per_tenant = LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams)
+    if s.redis_url:
+        from app.gateway.limits_redis import RedisRateLimiter, connect
+
+        return RedisRateLimiter(connect(s.redis_url), clock, per_key, per_tenant)
+    return RateLimiter(clock, per_key, per_tenant)
 
 
 def offline_environment() -> None:
@@ -421,21 +445,13 @@ class Container:
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        clock = self._clock
-        limiter = RateLimiter(
-            clock,
-            per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
-            per_tenant=LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
-        )
         capacity = s.engine_slots * len(s.engine_urls) if self.remote_engines is not None else 1
         scheduler = FairScheduler(
             capacity, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers
         )
         prices = Prices(s.model_prices)
-        gateway = Gateway(
-            GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
-        )
+        store, limiter = gateway_store(s), rate_limiter(s, self._clock)
+        gateway = Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required)
         gateway.observers.append(self.metrics.observe_settled)
         return gateway
 
@@ -468,6 +484,7 @@ class Container:
             self.catalog.close()
         if self._built("gateway"):
             self.gateway.store.close()
+            self.gateway.limiter.close()
         if self._built("conversation_store"):
             self.conversation_store.close()
         if "feedback" in self.__dict__:

@@ -18,7 +18,7 @@ from app.gateway.clock import Clock
 from app.gateway.credits import Grant, grant_problem
 from app.gateway.errors import AuthMisconfigured, GatewayError, InvalidGrant, Unauthenticated
 from app.gateway.keys import Caller, verify_key
-from app.gateway.limits import Admission, RateLimiter
+from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices, Settled, UsageRecord
@@ -59,7 +59,7 @@ class Gateway:
         self,
         store: GatewayStore,
         clock: Clock,
-        limiter: RateLimiter,
+        limiter: Limiter,
         scheduler: FairScheduler,
         prices: Prices,
         auth: AuthMode = "auto",

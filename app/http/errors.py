@@ -31,6 +31,7 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFile,
 )
+from retrieval.databases.errors import StorageUnavailable
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -119,6 +120,7 @@ def api_error_from(exc: Exception) -> ApiError:
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
         (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
+        (StorageUnavailable, 503, "server_error", "storage_unavailable"),
         (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
         (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
         (SafetyError, 500, "server_error", "safety_failed"),

@@ -21,7 +21,7 @@ from app.gateway.keys import Caller, verify_key
 from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore
-from app.gateway.usage import Prices, UsageRecord
+from app.gateway.usage import Prices, Settled, UsageRecord
 from app.names import InvalidName, check_tenant_name
 from retrieval.types import DEFAULT_TENANT
 
@@ -68,7 +68,7 @@ class Gateway:
         self.store, self.clock, self.limiter, self.scheduler, self.prices = (
             store, clock, limiter, scheduler, prices)  # fmt: skip
         self.auth, self.credits_required = auth, credits_required
-        self.on_safety_block: Callable[[Caller], object] | None = None  # the abuse monitor (app/governance)
+        self.observers: list[Callable[[Settled], None]] = []  # told of each metered request as it ends
 
     def auth_enabled(self) -> bool:
         """On when required, or (by default) once any key was ever created; off only when set off."""

@@ -23,6 +23,7 @@ from app.gateway.errors import Forbidden, GatewayError, RateLimited
 from app.gateway.keys import Caller
 from app.gateway.limits import Bucket, refill
 from app.gateway.store import GatewayStore
+from app.gateway.usage import Settled
 from app.governance import abuse_signals as signals
 from app.governance.audit import AuditLog
 from retrieval.databases.sqlite_file import SqliteFile
@@ -234,6 +235,15 @@ class AbuseMonitor:
         if count is None:
             return None
         return self._raise("probing", caller.tenant, caller.key_id, {"safety_blocks": count})
+
+    def saw_settled(self, settled: Settled) -> None:
+        """A gateway observer: a request whose question the safety policy blocked counts as probing."""
+        blocked = any(
+            stage == "input" and decision == "flagged" and action == "block"
+            for stage, _, decision, action in settled.safety
+        )
+        if blocked:
+            self.saw_safety_block(Caller(settled.tenant, settled.key_id))
 
     def scan(self) -> list[Flag]:
         """Run the ledger signals (correlated bursts, tenant spikes) now; returns the flags raised."""

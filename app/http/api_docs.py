@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.container import Container
-from app.http import routes_admin, routes_governance
+from app.http import routes_admin, routes_engines, routes_governance
 from app.http.openapi import build_schema
 
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
@@ -63,9 +63,9 @@ def admin_schema(container: Container = Depends(routes_admin.require_admin)) -> 
     return build_schema(
         "Verity admin API",
         "0.1.0",
-        "Keys and credits of tenants, the audit trail, retention, erasure and abuse flags; every route "
-        "needs the admin key (VERITY_ADMIN_KEY).",
-        [*routes_admin.router.routes, *routes_governance.router.routes],
+        "Keys and credits of tenants, engine replicas and the canary, the audit trail, retention, erasure "
+        "and abuse flags; every route needs the admin key (VERITY_ADMIN_KEY).",
+        [*routes_admin.router.routes, *routes_engines.router.routes, *routes_governance.router.routes],
     )
 
 

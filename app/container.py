@@ -466,7 +466,7 @@ class Container:
         store, limiter = gateway_store(s), rate_limiter(s, self._clock)
         gateway = Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required)
         gateway.observers.append(self.metrics.observe_settled)
-        gateway.observers.append(self.abuse.saw_settled)
+        gateway.observers.append(lambda settled: self.abuse.saw_settled(settled))  # built on first use
         return gateway
 
     @functools.cached_property

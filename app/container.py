@@ -16,11 +16,15 @@ from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore
 from app.gateway.usage import Prices
+from app.serving.account import Account
 from app.serving.answers import Answers
 from app.serving.chat import Chat
 from app.serving.conversations import ConversationTurns
 from app.serving.documents import Documents
 from app.serving.embeddings import Embeddings
+from app.serving.ingestion import Ingestion
+from app.serving.library import Library
+from app.serving.uploads import Uploads
 from app.settings import Settings
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline, Retriever
@@ -232,6 +236,21 @@ class Container:
         return Documents(self.index, self.catalog, self.embedding_cache, self.conversations.forget_documents)
 
     @functools.cached_property
+    def uploads(self) -> Uploads:
+        """Uploaded files: received under the size limit (VERITY_MAX_UPLOAD_MB), kept once ingested."""
+        return Uploads(self.settings.uploads_dir, self.settings.max_upload_mb << 20)
+
+    @functools.cached_property
+    def ingestion(self) -> Ingestion:
+        """Uploads into the index, now or as background jobs (the serving layer's ingestion use case)."""
+        return Ingestion(self.uploads, self.ingest_pipeline, self.jobs)
+
+    @functools.cached_property
+    def library(self) -> Library:
+        """The caller's documents, collections and passages (no model is loaded)."""
+        return Library(self.catalog, self.documents, self.uploads)
+
+    @functools.cached_property
     def engine(self) -> Engine:
         """The llama.cpp model, loaded once."""
         if self._engine is not None:
@@ -403,9 +422,14 @@ class Container:
         )
         scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
         prices = Prices(s.model_prices)
-        return Gateway(
-            GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
-        )
+        admin_key = s.admin_key.get_secret_value() if s.admin_key is not None else None
+        store = GatewayStore(s.gateway_path)
+        return Gateway(store, clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key)
+
+    @functools.cached_property
+    def account(self) -> Account:
+        """The caller's usage, credits and limits (the serving layer's account use case)."""
+        return Account(self.gateway)
 
     @functools.cached_property
     def embedding_batcher(self) -> EmbeddingBatcher:

@@ -66,6 +66,16 @@ class RateLimiter:
         self._streams: dict[str, int] = {}
         self._lock = threading.Lock()
 
+    @property
+    def per_key(self) -> LimitSpec:
+        """The limits of each key."""
+        return self._per_key
+
+    @property
+    def per_tenant(self) -> LimitSpec:
+        """The limits of each tenant."""
+        return self._per_tenant
+
     def _spec(self, subject: str) -> LimitSpec:
         return self._per_tenant if subject.startswith("tenant:") else self._per_key
 

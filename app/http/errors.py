@@ -14,6 +14,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.gateway.errors import GatewayError
 from app.http.security_headers import security_headers
 from app.names import InvalidName
+from app.serving.errors import (
+    CollectionNotFound,
+    DocumentMissing,
+    FileNotKept,
+    InvalidFileName,
+    JobNotFound,
+    PassageNotFound,
+    ServingError,
+    UploadTooLarge,
+)
 from app.token_input import TokenIdsNotInVocabulary
 from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
 from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
@@ -88,12 +98,26 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+SERVING_ERRORS: dict[type[ServingError], tuple[int, str]] = {
+    InvalidFileName: (400, "invalid_file_name"),
+    UploadTooLarge: (413, "file_too_large"),
+    CollectionNotFound: (404, "collection_not_found"),
+    DocumentMissing: (404, "document_not_found"),
+    FileNotKept: (404, "file_not_kept"),
+    JobNotFound: (404, "job_not_found"),
+    PassageNotFound: (404, "passage_not_found"),
+}
+
+
 def api_error_from(exc: Exception) -> ApiError:
     """The API error for an exception of ours; anything else is an internal error."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
+    if isinstance(exc, ServingError) and type(exc) in SERVING_ERRORS:
+        status, code = SERVING_ERRORS[type(exc)]
+        return ApiError(status, str(exc), param=exc.param, code=code)
     if isinstance(exc, TokenIdsNotInVocabulary):
         return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")
     table: list[tuple[type[Exception], int, str, str]] = [
@@ -167,6 +191,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    kinds = (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, SafetyError, Exception)
-    for kind in kinds:
+    kinds = (ApiError, GatewayError, ServingError, IngestError, RetrievalError, GenerationError, SafetyError)
+    for kind in (*kinds, Exception):
         app.add_exception_handler(kind, on_api_error)

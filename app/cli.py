@@ -17,7 +17,7 @@ from rich.progress import Progress, TaskID
 from app import cli_chat, cli_docs, cli_feedback, cli_gateway
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
-from app.cli_eval import eval_app
+from app.cli_eval import EVAL_ERRORS, eval_app
 from app.cli_safety import safety_app
 from app.container import Container
 from app.gateway.errors import GatewayError
@@ -261,6 +261,10 @@ class _Verbosity:
 VERBOSE = _Verbosity()
 
 
+# Named errors of the packages a command can meet, printed as one line with exit code 2.
+CLI_ERRORS: tuple[type[Exception], ...] = (GenerationError, RetrievalError, SafetyError, *EVAL_ERRORS)
+
+
 def main() -> None:
     """Entry point of the `verity` command: settings and model errors are one line and exit code 2
     (the traceback only with --verbose); third-party progress bars and logs only with --verbose."""
@@ -279,7 +283,7 @@ def main() -> None:
             raise
         err.print(f"[red]{settings_error_line(exc)}[/red]", highlight=False, soft_wrap=True)
         sys.exit(SETTINGS_EXIT)
-    except (GenerationError, RetrievalError, SafetyError) as exc:
+    except CLI_ERRORS as exc:
         if VERBOSE.on:
             raise
         err.print(f"[red]{exc}[/red]  (--verbose shows the traceback)", highlight=False, soft_wrap=True)

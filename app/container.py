@@ -22,6 +22,7 @@ from app.serving.chat import Chat
 from app.serving.conversations import ConversationTurns
 from app.serving.documents import Documents
 from app.serving.embeddings import Embeddings
+from app.serving.feedback import Ratings
 from app.serving.ingestion import Ingestion
 from app.serving.library import Library
 from app.serving.uploads import Uploads
@@ -440,6 +441,12 @@ class Container:
     def feedback(self) -> FeedbackStore:
         """Ratings of answers, per tenant, beside the catalog."""
         return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+
+    @functools.cached_property
+    def ratings(self) -> Ratings:
+        """Ratings of answers, checked against stored conversations (the serving layer's feedback use
+        case)."""
+        return Ratings(self.feedback, self.conversations)
 
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""

@@ -19,7 +19,9 @@ from app.serving.errors import (
     DocumentMissing,
     FileNotKept,
     InvalidFileName,
+    InvalidRequest,
     JobNotFound,
+    MessageNotFound,
     PassageNotFound,
     ServingError,
     UploadTooLarge,
@@ -99,6 +101,7 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
 
 
 SERVING_ERRORS: dict[type[ServingError], tuple[int, str]] = {
+    InvalidRequest: (400, "invalid_value"),
     InvalidFileName: (400, "invalid_file_name"),
     UploadTooLarge: (413, "file_too_large"),
     CollectionNotFound: (404, "collection_not_found"),
@@ -106,6 +109,8 @@ SERVING_ERRORS: dict[type[ServingError], tuple[int, str]] = {
     FileNotKept: (404, "file_not_kept"),
     JobNotFound: (404, "job_not_found"),
     PassageNotFound: (404, "passage_not_found"),
+    MessageNotFound: (404, "message_not_found"),
+    ServingError: (400, "invalid_value"),  # the base, never raised bare
 }
 
 
@@ -115,8 +120,8 @@ def api_error_from(exc: Exception) -> ApiError:
         return exc
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
-    if isinstance(exc, ServingError) and type(exc) in SERVING_ERRORS:
-        status, code = SERVING_ERRORS[type(exc)]
+    if isinstance(exc, ServingError):
+        status, code = next(SERVING_ERRORS[k] for k in type(exc).__mro__ if k in SERVING_ERRORS)
         return ApiError(status, str(exc), param=exc.param, code=code)
     if isinstance(exc, TokenIdsNotInVocabulary):
         return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")

@@ -2,13 +2,15 @@
 refused before anything is stored. `app/http/errors.py` maps each to its status; `param` names the field.
 
 ServingError
+├── InvalidRequest      400: a request whose fields do not go together (`param` names the one to fix)
 ├── InvalidFileName     400: an uploaded file's name is empty, too long or holds control characters
 ├── UploadTooLarge      413: an upload above the size limit (VERITY_MAX_UPLOAD_MB)
 ├── CollectionNotFound  404: no collection of that name for the caller
 ├── DocumentMissing     404: no document with that id for the caller
 ├── FileNotKept         404: the document's original file is not kept (ingested from the command line)
 ├── JobNotFound         404: no ingest job with that id for the caller
-└── PassageNotFound     404: no passage with that id for the caller (or its document is deleted)
+├── PassageNotFound     404: no passage with that id for the caller (or its document is deleted)
+└── MessageNotFound     404: no answer with that id in the caller's conversation
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ class ServingError(Exception):
         super().__init__(message)
         if param is not None:
             self.param = param
+
+
+class InvalidRequest(ServingError):
+    """A request whose fields do not go together."""
 
 
 class InvalidFileName(ServingError):
@@ -65,3 +71,9 @@ class PassageNotFound(ServingError):
     """No passage with that id for the caller."""
 
     param = "chunk_id"
+
+
+class MessageNotFound(ServingError):
+    """No answer with that id in the caller's conversation."""
+
+    param = "message_id"

@@ -20,11 +20,9 @@ from generation.abstention import Abstainer, Decision
 from generation.citations import (
     Citation,
     SentenceCheck,
-    Verification,
     check_sentence,
     checkable_sentences,
     finished_sentences,
-    sentence_spans,
     verify_citations,
 )
 from generation.engines.protocol import ChatMessage, Engine, GenerationParams
@@ -426,7 +424,8 @@ class AnswerRun:
             history=receipt,
         )
         text = "" if abstained else generated.text
-        verification = reuse_checks(text, packed.included, self._streamed)
+        known = [(event.check, event.citations) for event in self._streamed]
+        verification = verify_citations(text, packed.included, known=known)
         timings["total"] = elapsed_ms(self._start)
         yield DoneEvent(
             generated.text if abstained else verification.text,
@@ -442,33 +441,6 @@ class AnswerRun:
             declined_because=MODEL_DECLINED if abstained else None,
             closest_passages=list(packed.included) if abstained else [],
         )
-
-
-def reuse_checks(text: str, passages: Sequence[Passage], streamed: Sequence[SentenceEvent]) -> Verification:
-    """`verify_citations(text, passages)`, reusing the checks of the sentences streamed already: only the
-    sentences not checked while streaming (the last one, or all when the answer was held back or
-    redacted) are checked now."""
-    found: dict[int, Citation] = {}
-    checks: list[SentenceCheck] = []
-    pieces: list[str] = []
-    done = 0
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        index = len(checks)
-        if index < len(streamed) and streamed[index].check.raw_text == sentence:
-            checked: tuple[SentenceCheck, list[Citation]] | None = (
-                streamed[index].check, streamed[index].citations)  # fmt: skip
-        else:
-            checked = check_sentence(sentence, passages)
-        if checked is None:
-            continue
-        pieces.extend((text[done:start], checked[0].text))
-        done = end
-        checks.append(checked[0])
-        for citation in checked[1]:
-            found.setdefault(citation.number, citation)
-    pieces.append(text[done:])
-    return Verification(list(found.values()), checks, "".join(pieces))
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,16 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
     qdrant_collection: str = "verity_chunks"
     pg_dsn: str | None = Field(None, description="PostgreSQL with pgvector, e.g. postgresql://user@host/db")
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL for the catalog, keys, credits, usage, jobs and conversations, e.g. "
+        "postgresql://user@host/db; unset: SQLite files in DATA_DIR (one machine)",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for rate limits and concurrency slots shared by several processes, e.g. "
+        "redis://host:6379/0; unset: kept in the process (one machine)",
+    )
     pg_table: str = "verity_chunks"
 
     @model_validator(mode="after")

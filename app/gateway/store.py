@@ -15,7 +15,7 @@ from typing import Any
 from app.gateway.credits import Debit, Grant, available, balance, fits, replay
 from app.gateway.errors import InsufficientCredits, KeyNotFound
 from app.gateway.usage import UsageRecord
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS keys (

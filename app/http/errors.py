@@ -37,6 +37,7 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFile,
 )
+from retrieval.databases.errors import SchemaTooNew, StorageError, StorageUnavailable
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -140,6 +141,9 @@ def api_error_from(exc: Exception) -> ApiError:
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
+        (StorageUnavailable, 503, "server_error", "storage_unavailable"),
+        (SchemaTooNew, 500, "server_error", "schema_too_new"),
+        (StorageError, 500, "server_error", "storage_failed"),
         (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
         (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
         (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
@@ -196,6 +200,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    kinds = (ApiError, GatewayError, ServingError, IngestError, RetrievalError, GenerationError, SafetyError)
+    ours: tuple[type[Exception], ...] = (ApiError, GatewayError, ServingError, IngestError, RetrievalError)
+    kinds = (*ours, StorageError, GenerationError, SafetyError)
     for kind in (*kinds, Exception):
         app.add_exception_handler(kind, on_api_error)

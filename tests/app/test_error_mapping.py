@@ -18,6 +18,7 @@ import eval.errors
 import generation.errors
 import generation.safety.errors
 import ingest.errors
+import retrieval.databases.errors
 import retrieval.errors
 from app.http.errors import api_error_from, install_error_handlers
 from app.names import InvalidName
@@ -29,6 +30,7 @@ from tests.conftest import REPO
 ERROR_MODULES: list[ModuleType] = [
     ingest.errors,
     retrieval.errors,
+    retrieval.databases.errors,
     generation.errors,
     generation.safety.errors,
     app.gateway.errors,

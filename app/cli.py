@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from app import cli_chat, cli_docs, cli_feedback, cli_gateway
+from app import cli_chat, cli_docs, cli_feedback, cli_gateway, cli_storage
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
 from app.cli_eval import EVAL_ERRORS, eval_app
@@ -37,6 +37,7 @@ from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
 from ingest.pipeline import DuplicatePolicy, IngestPipeline, IngestReport
 from ingest.pipeline import Progress as IngestProgress
+from retrieval.databases.errors import StorageError
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Passage, Scope
 
@@ -52,6 +53,7 @@ app = typer.Typer(
 )
 eval_app.command("export-feedback")(cli_feedback.export_feedback)
 app.command("chat")(cli_chat.chat)
+app.command("migrate")(cli_storage.migrate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")
 app.add_typer(cli_gateway.keys_app, name="keys")
@@ -262,7 +264,8 @@ VERBOSE = _Verbosity()
 
 
 # Named errors of the packages a command can meet, printed as one line with exit code 2.
-CLI_ERRORS: tuple[type[Exception], ...] = (GenerationError, RetrievalError, SafetyError, *EVAL_ERRORS)
+CLI_ERRORS: tuple[type[Exception], ...] = (
+    GenerationError, RetrievalError, SafetyError, StorageError, *EVAL_ERRORS)  # fmt: skip
 
 
 def main() -> None:

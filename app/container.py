@@ -11,11 +11,12 @@ from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
-from app.gateway.limits import LimitSpec, RateLimiter
+from app.gateway.limits import Limiter, Limits, LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
-from app.gateway.store import GatewayStore
+from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
+from app.readiness import BackendCheck, check_backends
 from app.serving.account import Account
 from app.serving.answers import Answers
 from app.serving.chat import Chat
@@ -81,6 +82,39 @@ def store_backend(settings: Settings) -> StoreBackend:
         return StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, table))
     params = FaissParams(kind=settings.faiss_index, gpu=settings.faiss_gpu)
     return StoreBackend("faiss", lambda d: FaissVectorStore(d, params), FaissVectorStore.load)
+
+
+def gateway_store(settings: Settings) -> GatewayStore:
+    """Keys, credits and the usage ledger: in PostgreSQL when VERITY_DATABASE_URL is set (several
+    processes share it), else in DATA_DIR/gateway.sqlite3. Its schema is migrated as it opens."""
+    if settings.database_url:
+        from app.gateway.store_postgres import PostgresGatewayStore
+
+        return PostgresGatewayStore(settings.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteGatewayStore(settings.gateway_path)
+
+
+def limits_of(settings: Settings) -> Limits:
+    """The rate limits per key and per tenant the settings give."""
+    s = settings
+    return Limits(
+        LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
+        LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
+    )
+
+
+def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """Rate limits and stream slots: in Redis when VERITY_REDIS_URL is set (shared by every process),
+    else kept in this process."""
+    s = settings
+    limits = limits_of(s)
+    per_key, per_tenant = limits.per_key, limits.per_tenant
+    if s.redis_url:
+        from app.gateway.limits_redis import RedisRateLimiter, connect
+
+        return RedisRateLimiter(connect(s.redis_url), clock, per_key, per_tenant)
+    return RateLimiter(clock, per_key, per_tenant)
 
 
 def offline_environment() -> None:
@@ -414,23 +448,16 @@ class Container:
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        clock = self._clock
-        limiter = RateLimiter(
-            clock,
-            per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
-            per_tenant=LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
-        )
         scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
         prices = Prices(s.model_prices)
+        store, limiter = gateway_store(s), rate_limiter(s, self._clock)
         admin_key = s.admin_key.get_secret_value() if s.admin_key is not None else None
-        store = GatewayStore(s.gateway_path)
-        return Gateway(store, clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key)
+        return Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key)
 
     @functools.cached_property
     def account(self) -> Account:
         """The caller's usage, credits and limits (the serving layer's account use case)."""
-        return Account(self.gateway)
+        return Account(self.gateway, limits_of(self.settings))
 
     @functools.cached_property
     def embedding_batcher(self) -> EmbeddingBatcher:
@@ -447,6 +474,10 @@ class Container:
         """Ratings of answers, checked against stored conversations (the serving layer's feedback use
         case)."""
         return Ratings(self.feedback, self.conversations)
+
+    def backend_checks(self) -> list[BackendCheck]:
+        """Whether each configured backend (database, Redis, vector store) answers now (`/readyz`)."""
+        return check_backends(self.settings)
 
     def warm_up(self) -> None:
         """Build everything now, so no request pays for loading a model."""
@@ -467,6 +498,7 @@ class Container:
             self.catalog.close()
         if self._built("gateway"):
             self.gateway.store.close()
+            self.gateway.limiter.close()
         if self._built("conversation_store"):
             self.conversation_store.close()
         if "feedback" in self.__dict__:

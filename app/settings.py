@@ -141,6 +141,16 @@ class Settings(BaseSettings):
             raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
         return self
 
+    @model_validator(mode="after")
+    def _shared_state_urls_are_what_they_say(self) -> Settings:
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "VERITY_DATABASE_URL must be a postgresql:// URL (unset it to keep SQLite files in DATA_DIR)"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("VERITY_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        return self
+
     safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")
     safety_scan_at_ingest: bool = Field(
         True, description="scan chunks for planted instructions while ingesting, not when first retrieved"

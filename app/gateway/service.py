@@ -26,7 +26,7 @@ from app.gateway.errors import (
     Unauthenticated,
 )
 from app.gateway.keys import Caller, Scopes, create_key, verify_key
-from app.gateway.limits import Admission, LimitSpec, RateLimiter
+from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore, KeyRecord
 from app.gateway.usage import Prices, UsageRecord
@@ -67,7 +67,7 @@ class Gateway:
         self,
         store: GatewayStore,
         clock: Clock,
-        limiter: RateLimiter,
+        limiter: Limiter,
         scheduler: FairScheduler,
         prices: Prices,
         auth: AuthMode = "auto",
@@ -113,10 +113,6 @@ class Gateway:
     def usage(self, tenant: str, start: float | None = None, end: float | None = None) -> list[UsageRecord]:
         """The tenant's requests in the ledger with `start <= at < end`, oldest first."""
         return self.store.usage(tenant, start, end)
-
-    def limits(self) -> tuple[LimitSpec, LimitSpec]:
-        """The rate limits per key and per tenant."""
-        return self.limiter.per_key, self.limiter.per_tenant
 
     def auth_enabled(self) -> bool:
         """On when required, or (by default) once any key was ever created; off only when set off."""

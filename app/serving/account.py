@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from app.gateway.keys import Caller
+from app.gateway.limits import Limits
 from app.gateway.service import Gateway
 from app.gateway.usage import UsageRecord
 
@@ -59,7 +60,7 @@ class PeriodUsage:
 
 
 @dataclass(frozen=True)
-class Limits:
+class RateLimits:
     """The server's rate limits (None: none)."""
 
     key_rpm: int | None
@@ -79,7 +80,7 @@ class AccountSummary:
     key_id: str | None
     credits: CreditsSummary
     today: PeriodUsage
-    limits: Limits
+    limits: RateLimits
 
 
 def midnight_utc(now: float) -> float:
@@ -101,8 +102,8 @@ def period_usage(since: float, records: Sequence[UsageRecord]) -> PeriodUsage:
 class Account:
     """What a caller's tenant has spent, may still spend, and may do."""
 
-    def __init__(self, gateway: Gateway) -> None:
-        self._gateway = gateway
+    def __init__(self, gateway: Gateway, limits: Limits) -> None:
+        self._gateway, self._limits = gateway, limits
 
     def usage(self, caller: Caller, start: float | None, end: float | None) -> UsageReport:
         """The tenant's requests with `start <= at < end`, oldest first, with their totals."""
@@ -114,8 +115,8 @@ class Account:
         """Credits left and their expiry, use since `since` (default: UTC midnight), the rate limits."""
         now = self._gateway.clock.now()
         start = midnight_utc(now) if since is None else since
-        per_key, per_tenant = self._gateway.limits()
-        limits = Limits(
+        per_key, per_tenant = self._limits.per_key, self._limits.per_tenant
+        limits = RateLimits(
             per_key.requests_per_minute, per_key.tokens_per_minute, per_key.streams,
             per_tenant.requests_per_minute, per_tenant.tokens_per_minute, per_tenant.streams,
         )  # fmt: skip

@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from app import kept_uploads
 from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.engine_pools import RemoteEngines, build_remote_engines
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
 from app.gateway.limits import Limiter, Limits, LimitSpec, RateLimiter
@@ -16,7 +17,9 @@ from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
+from app.metrics import Metrics
 from app.readiness import BackendCheck, check_backends
+from app.rollout import RolloutFile
 from app.serving.account import Account
 from app.serving.answers import Answers
 from app.serving.chat import Chat
@@ -290,9 +293,32 @@ class Container:
         """The llama.cpp model, loaded once."""
         if self._engine is not None:
             return self._engine
+        if self.remote_engines is not None:
+            return self.remote_engines.engine
         s = self.settings
         path = resolve_model_path(s.llm_model, s.model_cache_dir)
         return LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
+
+    @functools.cached_property
+    def rollout(self) -> RolloutFile:
+        """Drained replicas and the canary's decision, shared with other gateways and the CLI."""
+        return RolloutFile(self.settings.rollout_path, self.settings.canary_model)
+
+    @functools.cached_property
+    def remote_engines(self) -> RemoteEngines | None:
+        """The engine replicas (and canary) of VERITY_ENGINE_URLS; None for the in-process model."""
+        if not self.settings.engine_urls or self._engine is not None:
+            return None
+        return build_remote_engines(self.settings, self.rollout)
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """The Prometheus metrics /metrics serves."""
+        metrics = Metrics()
+        metrics.watch_queue(lambda: self.gateway.scheduler.depth)
+        if self.remote_engines is not None:
+            metrics.watch_engines(self.remote_engines.pools(), self.remote_engines.canary)
+        return metrics
 
     @functools.cached_property
     def answers(self) -> AnswerPipeline:
@@ -415,7 +441,8 @@ class Container:
         """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
         store = JobStore(self.settings.data_dir / "jobs.sqlite3")
-        return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
+        hooks = self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
+        return IngestJobs(self.ingest_pipeline, store, hooks)
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:
@@ -448,11 +475,18 @@ class Container:
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
-        scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
+        capacity = s.engine_slots * len(s.engine_urls) if self.remote_engines is not None else 1
+        scheduler = FairScheduler(
+            capacity, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers
+        )
         prices = Prices(s.model_prices)
         store, limiter = gateway_store(s), rate_limiter(s, self._clock)
         admin_key = s.admin_key.get_secret_value() if s.admin_key is not None else None
-        return Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key)
+        gateway = Gateway(
+            store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key
+        )
+        gateway.observers.append(self.metrics.observe_settled)
+        return gateway
 
     @functools.cached_property
     def account(self) -> Account:
@@ -503,3 +537,5 @@ class Container:
             self.conversation_store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if self._built("remote_engines") and self.remote_engines is not None:
+            self.remote_engines.close()

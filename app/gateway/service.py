@@ -11,7 +11,7 @@ import hmac
 import ipaddress
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -29,7 +29,7 @@ from app.gateway.keys import Caller, Scopes, create_key, verify_key
 from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore, KeyRecord
-from app.gateway.usage import Prices, UsageRecord
+from app.gateway.usage import Prices, Settled, UsageRecord
 from app.names import InvalidName, check_tenant_name
 from retrieval.types import DEFAULT_TENANT
 
@@ -77,6 +77,7 @@ class Gateway:
         self.store, self.clock, self.limiter, self.scheduler, self.prices = (
             store, clock, limiter, scheduler, prices)  # fmt: skip
         self.auth, self.credits_required = auth, credits_required
+        self.observers: list[Callable[[Settled], None]] = []  # told of each metered request as it ends
         self._admin_key = admin_key
 
     def check_admin(self, presented: str | None) -> None:

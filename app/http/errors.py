@@ -27,7 +27,13 @@ from app.serving.errors import (
     UploadTooLarge,
 )
 from app.token_input import TokenIdsNotInVocabulary
-from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
+from generation.errors import (
+    EngineFailed,
+    GenerationError,
+    ModelNotFound,
+    NoReplicaAvailable,
+    PromptTooLong,
+)
 from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
 from ingest.errors import (
     DuplicateDocument,
@@ -137,6 +143,7 @@ def api_error_from(exc: Exception) -> ApiError:
         (IngestError, 400, "invalid_request_error", "ingest_failed"),
         (ModelUnavailable, 503, "server_error", "model_unavailable"),
         (ModelNotFound, 503, "server_error", "model_unavailable"),
+        (NoReplicaAvailable, 503, "server_error", "engine_unavailable"),
         (EngineFailed, 502, "server_error", "engine_failed"),
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),

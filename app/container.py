@@ -40,7 +40,7 @@ from generation.safety.policy import parse_policy
 from generation.safety.scanner import PassageScanner
 from generation.safety.verdicts import VerdictStore
 from ingest.checks import FileLimits
-from ingest.jobs import IngestJobs, JobStore
+from ingest.jobs import IngestJobs, SqliteJobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
@@ -360,7 +360,7 @@ class Container:
     def jobs(self) -> IngestJobs:
         """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
-        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
+        store = SqliteJobStore(self.settings.data_dir / "jobs.sqlite3")
         return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
 
     @functools.cached_property

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.jobs import _SCHEMA, INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
+from ingest.job_store import LEGACY_SCHEMA, SqliteJobStore
+from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
@@ -44,7 +45,7 @@ def wait_finished(store: JobStore, job: Job) -> Job:
 def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, tmp_path: Path) -> None:
     seen: list[str] = []
     hooks = JobHooks(after_file=lambda j, f, o: seen.append(f"{f.name}:{o.status}"))
-    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"), hooks)
+    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"), hooks)
     files = [write(tmp_path / "in", f"note{i}.md", f"# Note {i}\n\nThe number is {i}.\n") for i in range(3)]
     job = jobs.submit(files, "default", "notes")
     assert job.state == "queued" and job.files == ("note0.md", "note1.md", "note2.md")
@@ -57,7 +58,7 @@ def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, t
 
 
 def test_failed_files_are_listed_and_the_rest_ingested(pipeline: IngestPipeline, tmp_path: Path) -> None:
-    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
+    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"))
     good = write(tmp_path / "in", "good.md", "# Good\n\nThis one works.\n")
     empty = write(tmp_path / "in", "empty.txt", "")
     done = wait_finished(jobs.store, jobs.submit([good, empty], "default", "c"))
@@ -70,7 +71,7 @@ def test_failed_files_are_listed_and_the_rest_ingested(pipeline: IngestPipeline,
 
 
 def test_jobs_are_private_to_their_tenant(pipeline: IngestPipeline, tmp_path: Path) -> None:
-    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
+    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"))
     job = jobs.submit([write(tmp_path / "in", "a.md", "# A\n\nText.\n")], "alice", "c")
     wait_finished(jobs.store, job)
     assert jobs.store.get("bob", job.id) is None and jobs.store.list_jobs("bob") == []
@@ -92,7 +93,7 @@ def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
     pipeline: IngestPipeline, tmp_path: Path
 ) -> None:
     files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
-    store = JobStore(tmp_path / "jobs.db")
+    store = SqliteJobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
     seen: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
@@ -110,7 +111,7 @@ def test_an_interrupted_job_whose_file_is_gone_reports_that_file(
 ) -> None:
     files = [write(tmp_path / "in", name, "# T\n\nText.\n") for name in ("a.md", "b.md")]
     files[1].path.unlink()
-    store = JobStore(tmp_path / "jobs.db")
+    store = SqliteJobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
     ended: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_job=lambda j, f: ended.append(j.state)))
@@ -122,10 +123,10 @@ def test_an_interrupted_job_whose_file_is_gone_reports_that_file(
 
 def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "jobs.db") as conn:
-        conn.execute(_SCHEMA)
+        conn.execute(LEGACY_SCHEMA)
         row = ("job_old", "t", "c", "succeeded", '["a.md"]', 1, 2, "[]", 1.0, 1.0, 2.0)
         conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     conn.close()
-    job = JobStore(tmp_path / "jobs.db").get("t", "job_old")
+    job = SqliteJobStore(tmp_path / "jobs.db").get("t", "job_old")
     assert job is not None and job.state == "succeeded" and job.chunks_done == 2
     assert job.paths == () and job.on_duplicate == "overwrite" and job.resumed == 0

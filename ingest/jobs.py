@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Protocol
 
 from ingest.job_store import Job, JobFile, JobState, JobStore, SqliteJobStore
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
@@ -28,6 +29,7 @@ __all__ = [
     "Job",
     "JobFile",
     "JobHooks",
+    "JobQueue",
     "JobRunner",
     "JobStore",
     "SqliteJobStore",
@@ -63,6 +65,26 @@ def new_job(
         paths=tuple(str(f.path) for f in files),
         on_duplicate=on_duplicate,
     )
+
+
+class JobQueue(Protocol):
+    """Where the API hands jobs over: `IngestJobs` (a thread here) or `ingest.workers.QueuedJobs`."""
+
+    @property
+    def store(self) -> JobStore:
+        """Where job records are kept."""
+
+    def submit(
+        self,
+        files: Sequence[JobFile],
+        tenant: str,
+        collection: str,
+        on_duplicate: DuplicatePolicy = "overwrite",
+    ) -> Job:
+        """Queue files for ingestion; returns the queued job at once."""
+
+    def close(self) -> None:
+        """Stop taking jobs (the in-process runner finishes those queued first)."""
 
 
 class JobRunner:

@@ -6,6 +6,8 @@ live there. Start as many as the files need, on this machine or others that see 
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,6 +15,7 @@ import typer
 from app.cli_console import err
 from app.container import Container
 from app.preflight import check_models, load_settings
+from ingest.loaders import warm_up_parsers
 from ingest.workers import WorkerTimings, run_worker
 
 
@@ -39,8 +42,9 @@ def serve_jobs(container: Container, name: str | None = None) -> None:
     assert settings.database_url, "workers take their jobs from PostgreSQL"
     timings = WorkerTimings(settings.worker_heartbeat_s, settings.worker_stalled_after_s)
     try:
-        with err.status("loading models"):
+        with err.status("loading models"), tempfile.TemporaryDirectory() as scratch:
             runner = container.job_runner
+            warm_up_parsers(Path(scratch))
         err.print(f"worker {name or ''} ready: running ingest jobs from the queue".replace("  ", " "))
         run_worker(settings.database_url, runner, timings, name)
     finally:

@@ -22,6 +22,7 @@ from typing import Protocol
 
 from ingest.job_store import Job, JobFile, JobState, JobStore, SqliteJobStore
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
+from retrieval.types import Document
 
 __all__ = [
     "INTERRUPTED",
@@ -103,6 +104,7 @@ class JobRunner:
     def resume(self, job: Job) -> Job | None:
         """An interrupted job queued again from its first unfinished file (saved), or None when it could
         not go on: then it is finished, with its files gone from disk reported as errors."""
+        job = self._count_filed_in_flight(job)
         remaining = job.remaining_files() if len(job.paths) == len(job.files) else []
         missing = [f.name for f in remaining if not f.path.is_file()]
         if missing or not remaining:
@@ -117,6 +119,18 @@ class JobRunner:
         resumed = replace(job, state="queued", resumed=job.resumed + 1)
         self._store.save(resumed)
         return resumed
+
+    def _count_filed_in_flight(self, job: Job) -> Job:
+        """The job with its first unfinished file counted as done when the cut-short run had filed it
+        (since the job started) and its upload is gone: the after-file hook moved it away before the
+        record was saved. Anything else is left to run again."""
+        remaining = job.remaining_files() if len(job.paths) == len(job.files) else []
+        if not remaining or remaining[0].path.is_file():
+            return job
+        document = self._pipeline.filed_document(job.tenant, job.collection, remaining[0].name)
+        if document is None or not _filed_since(document, job.started_at):
+            return job
+        return replace(job, files_done=job.files_done + 1, chunks_done=job.chunks_done + document.n_chunks)
 
     def run_by_id(self, job_id: str) -> Job | None:
         """Run the job with this id to its end, resuming it if an earlier run was cut short (a crashed
@@ -138,7 +152,7 @@ class JobRunner:
                 file.path, file.name, job.tenant, job.collection, job.on_duplicate
             )
             # after a resume, the first file may have been filed by the run that stopped: its chunks count
-            resumed_here = i == 0 and job.resumed > 0 and _filed_since(outcome, job.started_at)
+            resumed_here = i == 0 and job.resumed > 0 and _unchanged_since(outcome, job.started_at)
             job = _advance(job, file, outcome, resumed_here)
             if self._hooks.after_file is not None:
                 self._hooks.after_file(job, file, outcome)
@@ -195,11 +209,18 @@ class IngestJobs:
         self._worker.join()
 
 
-def _filed_since(outcome: FileOutcome, started_at: float | None) -> bool:
+def _unchanged_since(outcome: FileOutcome, started_at: float | None) -> bool:
     """Whether an "unchanged" file's document was filed after `started_at` (to the second)."""
-    if outcome.status != "unchanged" or outcome.document is None or started_at is None:
+    if outcome.status != "unchanged" or outcome.document is None:
         return False
-    filed = datetime.fromisoformat(outcome.document.created_at).timestamp()
+    return _filed_since(outcome.document, started_at)
+
+
+def _filed_since(document: Document, started_at: float | None) -> bool:
+    """Whether a document was filed after `started_at` (to the second)."""
+    if started_at is None:
+        return False
+    filed = datetime.fromisoformat(document.created_at).timestamp()
     return filed >= math.floor(started_at)
 
 

@@ -8,6 +8,7 @@ can kill it there, deterministically, without waiting on the clock.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -41,7 +42,8 @@ class GatedEmbedder(HashingEmbedder):
 
 
 def main(gate: str, name: str) -> None:
-    """Run the worker until it is stopped."""
+    """Run the worker until it is stopped, logging what it does (to the test's log file)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(name)s %(message)s")
     serve_jobs(Container(Settings(), embedder=GatedEmbedder(Path(gate))), name)
 
 

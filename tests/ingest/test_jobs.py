@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from ingest.job_store import LEGACY_SCHEMA, SqliteJobStore
-from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
+from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobRunner, JobStore
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
@@ -130,3 +131,36 @@ def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> 
     job = SqliteJobStore(tmp_path / "jobs.db").get("t", "job_old")
     assert job is not None and job.state == "succeeded" and job.chunks_done == 2
     assert job.paths == () and job.on_duplicate == "overwrite" and job.resumed == 0
+
+
+def test_a_worker_resumes_a_job_it_finds_running_from_its_first_unfinished_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    store.save(interrupted_job(files, files_done=1))
+    seen: list[str] = []
+    runner = JobRunner(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
+    done = runner.run_by_id("job_x")
+    assert seen == ["n1.md", "n2.md"]
+    assert done is not None and done.state == "succeeded" and done.resumed == 1 and done.files_done == 3
+    assert runner.run_by_id("job_x") == done, "a finished job is left as it is"
+    assert runner.run_by_id("job_missing") is None and seen == ["n1.md", "n2.md"]
+
+
+def test_a_file_filed_and_moved_away_before_its_progress_was_saved_is_counted_once(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    """The cut fell between the after-file hook (which moved the upload away) and saving the record."""
+    files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
+    job = replace(interrupted_job(files, files_done=1), started_at=time.time() - 1)
+    for file in files[:2]:
+        assert pipeline.ingest_file(file.path, file.name, "default", "c").status == "added"
+    files[1].path.unlink()
+    store = SqliteJobStore(tmp_path / "jobs.db")
+    store.save(job)
+    done = JobRunner(pipeline, store).run_by_id("job_x")
+    assert done is not None and done.state == "succeeded" and done.errors == ()
+    assert done.files_done == 3 and done.chunks_done == 3, "each file's chunks counted once"
+    titles = sorted(d.title for d in pipeline._index.catalog.list_documents(Scope("default", "c")))
+    assert titles == ["N0", "N1", "N2"]

@@ -24,9 +24,13 @@ from fastapi.testclient import TestClient
 from app.container import Container
 from app.http.main import create_app
 from app.settings import Settings
+from ingest.job_store import PostgresJobStore
+from ingest.jobs import IngestJobs
+from ingest.workers import QueuedJobs
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.types import Scope
+from tests.app.cli_run import verity
 
 REPO = Path(__file__).resolve().parents[2]
 WORDS = ("alpha", "bravo", "charlie")
@@ -144,4 +148,25 @@ def test_a_worker_killed_mid_job_loses_no_file_and_files_none_twice(
     assert not list((data_dir / "uploads" / "incoming").iterdir()), "the incoming uploads are cleared"
     listed = client.get("/v1/jobs").json()["data"]
     assert [j["id"] for j in listed] == [job_id]
+    container.close()
+
+
+def test_without_a_database_url_the_api_runs_jobs_itself_and_verity_worker_says_why_it_cannot_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    container = Container(Settings(data_dir=tmp_path), embedder=HashingEmbedder())
+    assert isinstance(container.jobs, IngestJobs)
+    container.close()
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("VERITY_DATABASE_URL", raising=False)
+    code, printed = verity(monkeypatch, capsys, "worker")
+    assert code == 2 and "VERITY_DATABASE_URL" in printed
+
+
+def test_with_a_database_url_the_api_records_jobs_in_postgres_and_queues_them(
+    tmp_path: Path, fresh_pg_dsn: str
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=fresh_pg_dsn)
+    container = Container(settings, embedder=HashingEmbedder())
+    assert isinstance(container.jobs, QueuedJobs) and isinstance(container.job_store, PostgresJobStore)
     container.close()

@@ -40,7 +40,7 @@ from generation.safety.policy import parse_policy
 from generation.safety.scanner import PassageScanner
 from generation.safety.verdicts import VerdictStore
 from ingest.checks import FileLimits
-from ingest.job_store import JobStore, PostgresJobStore, SqliteJobStore
+from ingest.job_store import JobRecords, JobStore, PostgresJobStore
 from ingest.jobs import IngestJobs, JobHooks, JobQueue, JobRunner
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
@@ -358,11 +358,11 @@ class Container:
         return Abstainer(model, scorer)
 
     @functools.cached_property
-    def job_store(self) -> JobStore:
+    def job_store(self) -> JobRecords:
         """Ingest job records: in PostgreSQL when `database_url` is set, else SQLite beside the catalog."""
         if self.settings.database_url:
             return PostgresJobStore(self.settings.database_url)
-        return SqliteJobStore(self.settings.data_dir / "jobs.sqlite3")
+        return JobStore(self.settings.data_dir / "jobs.sqlite3")
 
     @functools.cached_property
     def job_hooks(self) -> JobHooks:

@@ -111,7 +111,7 @@ class Job:
         return round(per_file * (len(self.files) - self.files_done), 1)
 
 
-class JobStore(Protocol):
+class JobRecords(Protocol):
     """Job records: saved whole after every step, read by id, tenant or state."""
 
     def save(self, job: Job) -> None:
@@ -175,7 +175,7 @@ class _JobQueries:
         return [job_from_row(row) for row in self._read(sql, params)]
 
 
-class SqliteJobStore(SqliteFile, _JobQueries):
+class JobStore(SqliteFile, _JobQueries):
     """Job records in a SQLite file (one machine)."""
 
     def __init__(self, path: Path) -> None:

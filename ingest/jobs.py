@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from ingest.job_store import Job, JobFile, JobState, JobStore, SqliteJobStore
+from ingest.job_store import Job, JobFile, JobRecords, JobState, JobStore
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
 from retrieval.types import Document
 
@@ -31,9 +31,9 @@ __all__ = [
     "JobFile",
     "JobHooks",
     "JobQueue",
+    "JobRecords",
     "JobRunner",
     "JobStore",
-    "SqliteJobStore",
 ]
 
 INTERRUPTED = (
@@ -72,7 +72,7 @@ class JobQueue(Protocol):
     """Where the API hands jobs over: `IngestJobs` (a thread here) or `ingest.workers.QueuedJobs`."""
 
     @property
-    def store(self) -> JobStore:
+    def store(self) -> JobRecords:
         """Where job records are kept."""
 
     def submit(
@@ -91,13 +91,13 @@ class JobQueue(Protocol):
 class JobRunner:
     """Runs one job at a time through the pipeline, saving its record after every file."""
 
-    def __init__(self, pipeline: IngestPipeline, store: JobStore, hooks: JobHooks | None = None) -> None:
+    def __init__(self, pipeline: IngestPipeline, store: JobRecords, hooks: JobHooks | None = None) -> None:
         self._pipeline = pipeline
         self._store = store
         self._hooks = hooks or JobHooks()
 
     @property
-    def store(self) -> JobStore:
+    def store(self) -> JobRecords:
         """Where job records are kept."""
         return self._store
 
@@ -170,7 +170,7 @@ class IngestJobs:
     On start it resumes the jobs an earlier process left unfinished, before any new one.
     """
 
-    def __init__(self, pipeline: IngestPipeline, store: JobStore, hooks: JobHooks | None = None) -> None:
+    def __init__(self, pipeline: IngestPipeline, store: JobRecords, hooks: JobHooks | None = None) -> None:
         self._runner = JobRunner(pipeline, store, hooks)
         self._queue: queue.Queue[str | None] = queue.Queue()
         for job in store.unfinished():
@@ -180,7 +180,7 @@ class IngestJobs:
         self._worker.start()
 
     @property
-    def store(self) -> JobStore:
+    def store(self) -> JobRecords:
         """Where job records are kept."""
         return self._runner.store
 

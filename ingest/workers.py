@@ -29,7 +29,7 @@ import psycopg
 from procrastinate import exceptions as queue_errors
 from procrastinate.schema import SchemaManager
 
-from ingest.job_store import Job, JobFile, JobStore
+from ingest.job_store import Job, JobFile, JobRecords
 from ingest.jobs import JobRunner, new_job
 from ingest.pipeline import DuplicatePolicy
 from retrieval.databases.errors import StorageUnavailable
@@ -77,7 +77,7 @@ def install_queue_schema(dsn: str) -> bool:
 class QueuedJobs:
     """The API's side of worker ingestion: jobs recorded in the store, run by `verity worker` processes."""
 
-    def __init__(self, store: JobStore, dsn: str) -> None:
+    def __init__(self, store: JobRecords, dsn: str) -> None:
         install_queue_schema(dsn)
         self._store = store
         self._app = queue_app(dsn).open()
@@ -85,7 +85,7 @@ class QueuedJobs:
             self._enqueue(job.id)
 
     @property
-    def store(self) -> JobStore:
+    def store(self) -> JobRecords:
         """Where job records are kept."""
         return self._store
 

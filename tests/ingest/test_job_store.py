@@ -14,17 +14,17 @@ from ingest.job_store import (
     JOBS_SCHEMA,
     LEGACY_SCHEMA,
     Job,
+    JobRecords,
     JobStore,
     PostgresJobStore,
-    SqliteJobStore,
 )
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobStore]:
-    opened: JobStore
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[JobRecords]:
+    opened: JobRecords
     if request.param == "sqlite":
-        opened = SqliteJobStore(tmp_path / "jobs.sqlite3")
+        opened = JobStore(tmp_path / "jobs.sqlite3")
     else:
         opened = PostgresJobStore(request.getfixturevalue("fresh_pg_dsn"))
     yield opened
@@ -36,7 +36,7 @@ def a_job(job_id: str, tenant: str = "t", created_at: float = 1.0, **fields: obj
     return replace(job, **fields)  # type: ignore[arg-type]
 
 
-def test_a_saved_job_reads_back_field_for_field(store: JobStore) -> None:
+def test_a_saved_job_reads_back_field_for_field(store: JobRecords) -> None:
     job = a_job(
         "job_1",
         files_done=1,
@@ -52,7 +52,7 @@ def test_a_saved_job_reads_back_field_for_field(store: JobStore) -> None:
     assert store.find("job_1") == job
 
 
-def test_saving_again_replaces_the_record(store: JobStore) -> None:
+def test_saving_again_replaces_the_record(store: JobRecords) -> None:
     store.save(a_job("job_1"))
     done = a_job("job_1", files_done=2, chunks_done=4, started_at=2.0, finished_at=3.0)
     store.save(replace(done, state="succeeded"))
@@ -61,13 +61,13 @@ def test_saving_again_replaces_the_record(store: JobStore) -> None:
     assert found.files_done == 2 and len(store.list_jobs("t")) == 1
 
 
-def test_jobs_are_private_to_their_tenant(store: JobStore) -> None:
+def test_jobs_are_private_to_their_tenant(store: JobRecords) -> None:
     store.save(a_job("job_a", tenant="alice"))
     assert store.get("bob", "job_a") is None and store.list_jobs("bob") == []
     assert store.get("alice", "job_a") is not None and store.find("missing") is None
 
 
-def test_lists_are_newest_first_and_unfinished_oldest_first(store: JobStore) -> None:
+def test_lists_are_newest_first_and_unfinished_oldest_first(store: JobRecords) -> None:
     store.save(a_job("job_old", created_at=1.0))
     store.save(a_job("job_mid", created_at=2.0, state="running"))
     store.save(Job("job_done", "t", "c", "succeeded", ("a.md",), 1, 1, created_at=3.0, finished_at=4.0))
@@ -76,7 +76,7 @@ def test_lists_are_newest_first_and_unfinished_oldest_first(store: JobStore) -> 
     assert [j.id for j in store.unfinished()] == ["job_old", "job_mid", "job_new"]
 
 
-def test_the_schema_version_is_recorded(store: JobStore) -> None:
+def test_the_schema_version_is_recorded(store: JobRecords) -> None:
     rows = store._read("SELECT version FROM schema_migrations WHERE component = ?", ("jobs",))  # type: ignore[attr-defined]
     assert [int(r[0]) for r in rows] == [JOBS_SCHEMA.latest] == [1]
 
@@ -110,7 +110,7 @@ def test_a_sqlite_file_of_an_earlier_release_is_adopted_with_its_rows(tmp_path: 
                 conn.execute(f"ALTER TABLE jobs ADD COLUMN {column}")
             conn.execute("UPDATE jobs SET paths = '[\"/u/0.md\"]', resumed = 1")
     conn.close()
-    store = SqliteJobStore(tmp_path / "jobs.sqlite3")
+    store = JobStore(tmp_path / "jobs.sqlite3")
     job = store.find("job_old")
     assert job is not None and job.state == "running" and job.started_at == 1.5
     assert job.paths == (("/u/0.md",) if release == "previous" else ())

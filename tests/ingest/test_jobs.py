@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.job_store import LEGACY_SCHEMA, SqliteJobStore
-from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobRunner, JobStore
+from ingest.job_store import LEGACY_SCHEMA, JobStore
+from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobRecords, JobRunner
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
@@ -34,7 +34,7 @@ def write(folder: Path, name: str, text: str) -> JobFile:
     return JobFile(folder / name, name)
 
 
-def wait_finished(store: JobStore, job: Job) -> Job:
+def wait_finished(store: JobRecords, job: Job) -> Job:
     deadline = time.monotonic() + 60
     while (current := store.get(job.tenant, job.id)) is not None and current.finished_at is None:
         assert time.monotonic() < deadline, "the job did not finish"
@@ -46,7 +46,7 @@ def wait_finished(store: JobStore, job: Job) -> Job:
 def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, tmp_path: Path) -> None:
     seen: list[str] = []
     hooks = JobHooks(after_file=lambda j, f, o: seen.append(f"{f.name}:{o.status}"))
-    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"), hooks)
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"), hooks)
     files = [write(tmp_path / "in", f"note{i}.md", f"# Note {i}\n\nThe number is {i}.\n") for i in range(3)]
     job = jobs.submit(files, "default", "notes")
     assert job.state == "queued" and job.files == ("note0.md", "note1.md", "note2.md")
@@ -59,7 +59,7 @@ def test_job_ingests_every_file_and_reports_progress(pipeline: IngestPipeline, t
 
 
 def test_failed_files_are_listed_and_the_rest_ingested(pipeline: IngestPipeline, tmp_path: Path) -> None:
-    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"))
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
     good = write(tmp_path / "in", "good.md", "# Good\n\nThis one works.\n")
     empty = write(tmp_path / "in", "empty.txt", "")
     done = wait_finished(jobs.store, jobs.submit([good, empty], "default", "c"))
@@ -72,7 +72,7 @@ def test_failed_files_are_listed_and_the_rest_ingested(pipeline: IngestPipeline,
 
 
 def test_jobs_are_private_to_their_tenant(pipeline: IngestPipeline, tmp_path: Path) -> None:
-    jobs = IngestJobs(pipeline, SqliteJobStore(tmp_path / "jobs.db"))
+    jobs = IngestJobs(pipeline, JobStore(tmp_path / "jobs.db"))
     job = jobs.submit([write(tmp_path / "in", "a.md", "# A\n\nText.\n")], "alice", "c")
     wait_finished(jobs.store, job)
     assert jobs.store.get("bob", job.id) is None and jobs.store.list_jobs("bob") == []
@@ -94,7 +94,7 @@ def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
     pipeline: IngestPipeline, tmp_path: Path
 ) -> None:
     files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
-    store = SqliteJobStore(tmp_path / "jobs.db")
+    store = JobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
     seen: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
@@ -112,7 +112,7 @@ def test_an_interrupted_job_whose_file_is_gone_reports_that_file(
 ) -> None:
     files = [write(tmp_path / "in", name, "# T\n\nText.\n") for name in ("a.md", "b.md")]
     files[1].path.unlink()
-    store = SqliteJobStore(tmp_path / "jobs.db")
+    store = JobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
     ended: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_job=lambda j, f: ended.append(j.state)))
@@ -128,7 +128,7 @@ def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> 
         row = ("job_old", "t", "c", "succeeded", '["a.md"]', 1, 2, "[]", 1.0, 1.0, 2.0)
         conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     conn.close()
-    job = SqliteJobStore(tmp_path / "jobs.db").get("t", "job_old")
+    job = JobStore(tmp_path / "jobs.db").get("t", "job_old")
     assert job is not None and job.state == "succeeded" and job.chunks_done == 2
     assert job.paths == () and job.on_duplicate == "overwrite" and job.resumed == 0
 
@@ -137,7 +137,7 @@ def test_a_worker_resumes_a_job_it_finds_running_from_its_first_unfinished_file(
     pipeline: IngestPipeline, tmp_path: Path
 ) -> None:
     files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
-    store = SqliteJobStore(tmp_path / "jobs.db")
+    store = JobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
     seen: list[str] = []
     runner = JobRunner(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
@@ -157,7 +157,7 @@ def test_a_file_filed_and_moved_away_before_its_progress_was_saved_is_counted_on
     for file in files[:2]:
         assert pipeline.ingest_file(file.path, file.name, "default", "c").status == "added"
     files[1].path.unlink()
-    store = SqliteJobStore(tmp_path / "jobs.db")
+    store = JobStore(tmp_path / "jobs.db")
     store.save(job)
     done = JobRunner(pipeline, store).run_by_id("job_x")
     assert done is not None and done.state == "succeeded" and done.errors == ()

@@ -15,10 +15,10 @@ import queue
 import threading
 import time
 import uuid
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from ingest.job_store import Job, JobFile, JobRecords, JobState, JobStore
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
@@ -68,12 +68,16 @@ def new_job(
     )
 
 
-class JobQueue(Protocol):
+class JobQueue(ABC):
     """Where the API hands jobs over: `IngestJobs` (a thread here) or `ingest.workers.QueuedJobs`."""
+
+    def __init__(self, store: JobRecords) -> None:
+        self._store = store
 
     @property
     def store(self) -> JobRecords:
         """Where job records are kept."""
+        return self._store
 
     def submit(
         self,
@@ -82,8 +86,17 @@ class JobQueue(Protocol):
         collection: str,
         on_duplicate: DuplicatePolicy = "overwrite",
     ) -> Job:
-        """Queue files for ingestion; returns the queued job at once."""
+        """Record and queue files for ingestion; returns the queued job at once."""
+        job = new_job(files, tenant, collection, on_duplicate)
+        self._store.save(job)
+        self._enqueue(job.id)
+        return job
 
+    @abstractmethod
+    def _enqueue(self, job_id: str) -> None:
+        """Hand a recorded job to whoever runs it."""
+
+    @abstractmethod
     def close(self) -> None:
         """Stop taking jobs (the in-process runner finishes those queued first)."""
 
@@ -164,13 +177,14 @@ class JobRunner:
         return job
 
 
-class IngestJobs:
+class IngestJobs(JobQueue):
     """Runs ingest jobs on one background thread of the API process (one machine).
 
     On start it resumes the jobs an earlier process left unfinished, before any new one.
     """
 
     def __init__(self, pipeline: IngestPipeline, store: JobRecords, hooks: JobHooks | None = None) -> None:
+        super().__init__(store)
         self._runner = JobRunner(pipeline, store, hooks)
         self._queue: queue.Queue[str | None] = queue.Queue()
         for job in store.unfinished():
@@ -179,23 +193,8 @@ class IngestJobs:
         self._worker = threading.Thread(target=self._run, name="ingest-jobs", daemon=True)
         self._worker.start()
 
-    @property
-    def store(self) -> JobRecords:
-        """Where job records are kept."""
-        return self._runner.store
-
-    def submit(
-        self,
-        files: Sequence[JobFile],
-        tenant: str,
-        collection: str,
-        on_duplicate: DuplicatePolicy = "overwrite",
-    ) -> Job:
-        """Queue files for ingestion; returns the queued job at once."""
-        job = new_job(files, tenant, collection, on_duplicate)
-        self.store.save(job)
-        self._queue.put(job.id)
-        return job
+    def _enqueue(self, job_id: str) -> None:
+        self._queue.put(job_id)
 
     def _run(self) -> None:
         while (job_id := self._queue.get()) is not None:

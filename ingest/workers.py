@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import procrastinate
@@ -29,9 +29,8 @@ import psycopg
 from procrastinate import exceptions as queue_errors
 from procrastinate.schema import SchemaManager
 
-from ingest.job_store import Job, JobFile, JobRecords
-from ingest.jobs import JobRunner, new_job
-from ingest.pipeline import DuplicatePolicy
+from ingest.job_store import JobRecords
+from ingest.jobs import JobQueue, JobRunner
 from retrieval.databases.errors import StorageUnavailable
 from retrieval.databases.postgres import redact
 
@@ -74,33 +73,15 @@ def install_queue_schema(dsn: str) -> bool:
         raise StorageUnavailable(f"cannot reach PostgreSQL at {redact(dsn)}: {error}") from error
 
 
-class QueuedJobs:
+class QueuedJobs(JobQueue):
     """The API's side of worker ingestion: jobs recorded in the store, run by `verity worker` processes."""
 
     def __init__(self, store: JobRecords, dsn: str) -> None:
+        super().__init__(store)
         install_queue_schema(dsn)
-        self._store = store
         self._app = queue_app(dsn).open()
         for job in store.unfinished():
             self._enqueue(job.id)
-
-    @property
-    def store(self) -> JobRecords:
-        """Where job records are kept."""
-        return self._store
-
-    def submit(
-        self,
-        files: Sequence[JobFile],
-        tenant: str,
-        collection: str,
-        on_duplicate: DuplicatePolicy = "overwrite",
-    ) -> Job:
-        """Record and queue files for ingestion by a worker; returns the queued job at once."""
-        job = new_job(files, tenant, collection, on_duplicate)
-        self._store.save(job)
-        self._enqueue(job.id)
-        return job
 
     def _enqueue(self, job_id: str) -> None:
         """Queue the job's task; one already waiting for it is enough."""
@@ -117,9 +98,13 @@ class QueuedJobs:
 def job_lock(dsn: str, job_id: str) -> Iterator[None]:
     """Hold the job's advisory lock on a connection of its own; released when the block ends or the
     process dies (the server drops a dead connection's locks)."""
+    key = f"verity:ingest-job:{job_id}"
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (f"verity:ingest-job:{job_id}",))
-        yield
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
 
 
 def worker_app(dsn: str, runner: JobRunner) -> procrastinate.App:

@@ -90,12 +90,18 @@ def interrupted_job(files: list[JobFile], files_done: int) -> Job:
     return Job("job_x", "default", "c", "running", names, files_done, 1, started_at=1.0, paths=paths)
 
 
-def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
-    pipeline: IngestPipeline, tmp_path: Path
-) -> None:
+def three_notes_one_done(tmp_path: Path) -> tuple[list[JobFile], JobStore]:
+    """Three notes on disk, and a store holding their job as a stop left it: running, one file done."""
     files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
     store = JobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
+    return files, store
+
+
+def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    files, store = three_notes_one_done(tmp_path)
     seen: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
     done = wait_finished(store, store.get("default", "job_x") or interrupted_job(files, 1))
@@ -136,9 +142,7 @@ def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> 
 def test_a_worker_resumes_a_job_it_finds_running_from_its_first_unfinished_file(
     pipeline: IngestPipeline, tmp_path: Path
 ) -> None:
-    files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
-    store = JobStore(tmp_path / "jobs.db")
-    store.save(interrupted_job(files, files_done=1))
+    _, store = three_notes_one_done(tmp_path)
     seen: list[str] = []
     runner = JobRunner(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
     done = runner.run_by_id("job_x")

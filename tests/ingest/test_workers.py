@@ -102,4 +102,4 @@ def test_a_job_runs_under_a_lock_that_its_connection_holds(fresh_pg_dsn: str) ->
             taken = other.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
             assert taken == (False,), "a second runner of the job waits"
         taken = other.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (key,)).fetchone()
-        assert taken == (True,), "released when the runner's connection ends"
+        assert taken == (True,), "released when the job ends"

@@ -121,17 +121,30 @@ class JobRunner:
         remaining = job.remaining_files() if len(job.paths) == len(job.files) else []
         missing = [f.name for f in remaining if not f.path.is_file()]
         if missing or not remaining:
-            names = missing or list(job.files[job.files_done :])
-            errors = job.errors + tuple((name, INTERRUPTED) for name in names)
-            job = replace(job, errors=errors, files_done=len(job.files), finished_at=time.time())
-            job = replace(job, state=_final_state(job))
-            self._store.save(job)
-            if self._hooks.after_job is not None:
-                self._hooks.after_job(job, remaining)
+            self._finish_with_errors(job, missing or list(job.files[job.files_done :]), INTERRUPTED)
             return None
         resumed = replace(job, state="queued", resumed=job.resumed + 1)
         self._store.save(resumed)
         return resumed
+
+    def abandon(self, job_id: str, reason: str) -> Job | None:
+        """Finish a job that cannot go on (it failed every attempt): each file not yet done is reported
+        with `reason`. A finished or unknown job is left as it is."""
+        job = self._store.find(job_id)
+        if job is None or job.finished_at is not None:
+            return job
+        return self._finish_with_errors(job, list(job.files[job.files_done :]), reason)
+
+    def _finish_with_errors(self, job: Job, names: Sequence[str], reason: str) -> Job:
+        """Record the job finished, with `reason` as the error of each of `names`; its hook runs."""
+        remaining = job.remaining_files() if len(job.paths) == len(job.files) else []
+        errors = job.errors + tuple((name, reason) for name in names)
+        job = replace(job, errors=errors, files_done=len(job.files), finished_at=time.time())
+        job = replace(job, state=_final_state(job))
+        self._store.save(job)
+        if self._hooks.after_job is not None:
+            self._hooks.after_job(job, remaining)
+        return job
 
     def _count_filed_in_flight(self, job: Job) -> Job:
         """The job with its first unfinished file counted as done when the cut-short run had filed it

@@ -36,7 +36,8 @@ from retrieval.databases.postgres import redact
 
 TASK_NAME = "verity.ingest_job"
 QUEUE = "verity_ingest"
-RETRY = procrastinate.RetryStrategy(max_attempts=5, wait=5)  # e.g. the database restarting mid-job
+RETRY_ATTEMPTS = 5
+RETRY = procrastinate.RetryStrategy(max_attempts=RETRY_ATTEMPTS, wait=5)  # e.g. the database restarting
 log = logging.getLogger(__name__)
 
 
@@ -111,10 +112,15 @@ def worker_app(dsn: str, runner: JobRunner) -> procrastinate.App:
     """A procrastinate app whose one task runs an ingest job by id with `runner`."""
     app = queue_app(dsn)
 
-    @app.task(name=TASK_NAME, queue=QUEUE, retry=RETRY)
-    def ingest_job(job_id: str) -> None:
-        with job_lock(dsn, job_id):
-            job = runner.run_by_id(job_id)
+    @app.task(name=TASK_NAME, queue=QUEUE, retry=RETRY, pass_context=True)
+    def ingest_job(context: procrastinate.JobContext, job_id: str) -> None:
+        try:
+            with job_lock(dsn, job_id):
+                job = runner.run_by_id(job_id)
+        except Exception as error:
+            if context.job.attempts >= RETRY_ATTEMPTS:  # the last try: record why, not "running" forever
+                runner.abandon(job_id, f"ingestion failed on every try; the last error: {error}")
+            raise
         if job is not None:
             log.info("ingest job %s ended %s (%d files)", job_id, job.state, len(job.files))
 

@@ -9,13 +9,14 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+import procrastinate
 import psycopg
 import pytest
 
 from ingest.job_store import JobFile, PostgresJobStore
 from ingest.jobs import JobRunner
-from ingest.pipeline import IngestPipeline
-from ingest.workers import QUEUE, QueuedJobs, install_queue_schema, job_lock, worker_app
+from ingest.pipeline import FileOutcome, IngestPipeline
+from ingest.workers import QUEUE, RETRY_ATTEMPTS, QueuedJobs, install_queue_schema, job_lock, worker_app
 from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
@@ -77,18 +78,50 @@ def test_the_worker_app_runs_queued_jobs_with_progress_and_per_file_errors(
     jobs = QueuedJobs(store, fresh_pg_dsn)
     good = write(tmp_path / "in", "good.md", "# Good\n\nThis one works.\n")
     job = jobs.submit([good, write(tmp_path / "in", "empty.txt", "")], "t", "c")
-    app = worker_app(fresh_pg_dsn, runner)
-
-    async def drain() -> None:
-        async with app.open_async():
-            await app.run_worker_async(queues=[QUEUE], wait=False, install_signal_handlers=False)
-
-    asyncio.run(drain())
+    drain(worker_app(fresh_pg_dsn, runner))
     done = store.get("t", job.id)
     assert done is not None and done.state == "partial" and done.files_done == 2 and done.chunks_done == 1
     assert [name for name, _ in done.errors] == ["empty.txt"]
     assert tasks(fresh_pg_dsn) == [(job.id, "succeeded")]
     assert [d.title for d in index.catalog.list_documents(Scope("t", "c"))] == ["Good"]
+    jobs.close()
+    index.close()
+
+
+class BrokenPipeline(IngestPipeline):
+    """A pipeline failing in a way no file explains (as when its database is gone)."""
+
+    def ingest_file(self, *args: object, **kwargs: object) -> FileOutcome:
+        raise RuntimeError("the catalog's disk is gone")
+
+
+def drain(app: procrastinate.App) -> None:
+    """Run the worker app until the queue is empty."""
+
+    async def run() -> None:
+        async with app.open_async():
+            await app.run_worker_async(queues=[QUEUE], wait=False, install_signal_handlers=False)
+
+    asyncio.run(run())
+
+
+def test_a_job_failing_on_its_last_try_is_recorded_failed_with_the_reason(
+    store: PostgresJobStore, fresh_pg_dsn: str, tmp_path: Path
+) -> None:
+    embedder = HashingEmbedder()
+    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, embedder.dimension)
+    jobs = QueuedJobs(store, fresh_pg_dsn)
+    job = jobs.submit([write(tmp_path / "in", "a.md", "# A\n\nText.\n")], "t", "c")
+    with psycopg.connect(fresh_pg_dsn) as conn:  # as if it had failed every earlier try
+        conn.execute("UPDATE procrastinate_jobs SET attempts = %s", (RETRY_ATTEMPTS,))
+    drain(worker_app(fresh_pg_dsn, JobRunner(BrokenPipeline(index, embedder), store)))
+    failed = store.get("t", job.id)
+    assert failed is not None and failed.state == "failed" and failed.finished_at is not None
+    assert failed.errors == (
+        ("a.md", "ingestion failed on every try; the last error: the catalog's disk is gone"),
+    )
+    assert tasks(fresh_pg_dsn) == [(job.id, "failed")]
     jobs.close()
     index.close()
 

@@ -8,6 +8,7 @@ file shared in one DATA_DIR.
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -57,10 +58,14 @@ def settings_env(data_dir: Path, dsn: str) -> dict[str, str]:
     }
 
 
-def registered_workers(dsn: str) -> int:
-    with psycopg.connect(dsn) as conn:
-        row = conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
-    return int(row[0]) if row else 0
+def workers_registered(dsn: str, n: int) -> bool:
+    """Whether `n` workers have registered with the queue (none before its tables exist)."""
+    try:
+        with psycopg.connect(dsn) as conn:
+            row = conn.execute("SELECT count(*) FROM procrastinate_workers").fetchone()
+    except psycopg.errors.UndefinedTable:
+        return False
+    return row is not None and int(row[0]) >= n
 
 
 @pytest.fixture
@@ -76,7 +81,8 @@ def workers(tmp_path: Path, fresh_pg_dsn: str) -> Iterator[dict[int, subprocess.
             command = [sys.executable, "-m", "tests.app.worker_process", str(gate), f"w{n}"]
             process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
             started[process.pid] = process
-            wait_for(f"worker {n} to start", lambda n=n: registered_workers_safe(fresh_pg_dsn) >= n)
+            ready = functools.partial(workers_registered, fresh_pg_dsn, n)
+            wait_for(f"worker {n} to start (models, parsers)", ready, seconds=600)
         yield started
     finally:
         for process in started.values():
@@ -87,14 +93,6 @@ def workers(tmp_path: Path, fresh_pg_dsn: str) -> Iterator[dict[int, subprocess.
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-
-
-def registered_workers_safe(dsn: str) -> int:
-    """Workers registered so far (0 before the queue's tables exist)."""
-    try:
-        return registered_workers(dsn)
-    except psycopg.errors.UndefinedTable:
-        return 0
 
 
 def test_a_worker_killed_mid_job_loses_no_file_and_files_none_twice(

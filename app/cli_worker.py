@@ -45,7 +45,7 @@ def serve_jobs(container: Container, name: str | None = None) -> None:
         with err.status("loading models"), tempfile.TemporaryDirectory() as scratch:
             runner = container.job_runner
             warm_up_parsers(Path(scratch))
-        err.print(f"worker {name or ''} ready: running ingest jobs from the queue".replace("  ", " "))
+        err.print(f"{f'worker {name}' if name else 'worker'} ready: running ingest jobs from the queue")
         run_worker(settings.database_url, runner, timings, name)
     finally:
         container.close()

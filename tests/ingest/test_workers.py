@@ -23,10 +23,20 @@ from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.types import Scope
 
+EMBEDDER = HashingEmbedder()
+
 
 @pytest.fixture
 def store(fresh_pg_dsn: str) -> Iterator[PostgresJobStore]:
     opened = PostgresJobStore(fresh_pg_dsn)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def index(tmp_path: Path) -> Iterator[ChunkIndex]:
+    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+    opened = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, EMBEDDER.dimension)
     yield opened
     opened.close()
 
@@ -69,12 +79,9 @@ def test_an_unfinished_job_whose_task_was_lost_is_queued_again_when_the_api_star
 
 
 def test_the_worker_app_runs_queued_jobs_with_progress_and_per_file_errors(
-    store: PostgresJobStore, fresh_pg_dsn: str, tmp_path: Path
+    store: PostgresJobStore, index: ChunkIndex, fresh_pg_dsn: str, tmp_path: Path
 ) -> None:
-    embedder = HashingEmbedder()
-    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, embedder.dimension)
-    runner = JobRunner(IngestPipeline(index, embedder), store)
+    runner = JobRunner(IngestPipeline(index, EMBEDDER), store)
     jobs = QueuedJobs(store, fresh_pg_dsn)
     good = write(tmp_path / "in", "good.md", "# Good\n\nThis one works.\n")
     job = jobs.submit([good, write(tmp_path / "in", "empty.txt", "")], "t", "c")
@@ -85,7 +92,6 @@ def test_the_worker_app_runs_queued_jobs_with_progress_and_per_file_errors(
     assert tasks(fresh_pg_dsn) == [(job.id, "succeeded")]
     assert [d.title for d in index.catalog.list_documents(Scope("t", "c"))] == ["Good"]
     jobs.close()
-    index.close()
 
 
 class BrokenPipeline(IngestPipeline):
@@ -106,16 +112,13 @@ def drain(app: procrastinate.App) -> None:
 
 
 def test_a_job_failing_on_its_last_try_is_recorded_failed_with_the_reason(
-    store: PostgresJobStore, fresh_pg_dsn: str, tmp_path: Path
+    store: PostgresJobStore, index: ChunkIndex, fresh_pg_dsn: str, tmp_path: Path
 ) -> None:
-    embedder = HashingEmbedder()
-    backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, embedder.dimension)
     jobs = QueuedJobs(store, fresh_pg_dsn)
     job = jobs.submit([write(tmp_path / "in", "a.md", "# A\n\nText.\n")], "t", "c")
     with psycopg.connect(fresh_pg_dsn) as conn:  # as if it had failed every earlier try
         conn.execute("UPDATE procrastinate_jobs SET attempts = %s", (RETRY_ATTEMPTS,))
-    drain(worker_app(fresh_pg_dsn, JobRunner(BrokenPipeline(index, embedder), store)))
+    drain(worker_app(fresh_pg_dsn, JobRunner(BrokenPipeline(index, EMBEDDER), store)))
     failed = store.get("t", job.id)
     assert failed is not None and failed.state == "failed" and failed.finished_at is not None
     assert failed.errors == (
@@ -123,7 +126,6 @@ def test_a_job_failing_on_its_last_try_is_recorded_failed_with_the_reason(
     )
     assert tasks(fresh_pg_dsn) == [(job.id, "failed")]
     jobs.close()
-    index.close()
 
 
 def test_a_job_runs_under_a_lock_that_its_connection_holds(fresh_pg_dsn: str) -> None:

@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from app import cli_chat, cli_docs, cli_engines, cli_feedback, cli_gateway, cli_storage
+from app import cli_chat, cli_docs, cli_engines, cli_feedback, cli_gateway, cli_storage, cli_worker
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
 from app.cli_eval import EVAL_ERRORS, eval_app
@@ -53,6 +53,7 @@ app = typer.Typer(
 )
 eval_app.command("export-feedback")(cli_feedback.export_feedback)
 app.command("chat")(cli_chat.chat)
+app.command("worker")(cli_worker.worker)
 app.command("migrate")(cli_storage.migrate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")

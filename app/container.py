@@ -49,7 +49,8 @@ from generation.safety.policy import parse_policy
 from generation.safety.scanner import PassageScanner
 from generation.safety.verdicts import VerdictStore
 from ingest.checks import FileLimits
-from ingest.jobs import IngestJobs, JobStore
+from ingest.job_store import JobRecords, JobStore, PostgresJobStore
+from ingest.jobs import IngestJobs, JobHooks, JobQueue, JobRunner
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
@@ -437,12 +438,32 @@ class Container:
         return Abstainer(model, scorer)
 
     @functools.cached_property
-    def jobs(self) -> IngestJobs:
-        """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
+    def job_store(self) -> JobRecords:
+        """Ingest job records: in PostgreSQL when `database_url` is set, else SQLite beside the catalog."""
+        if self.settings.database_url:
+            return PostgresJobStore(self.settings.database_url)
+        return JobStore(self.settings.data_dir / "jobs.sqlite3")
+
+    @functools.cached_property
+    def job_hooks(self) -> JobHooks:
+        """Keep each ingested upload, remove a job's incoming folder when it ends; count ingest metrics."""
+        return self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
+
+    @functools.cached_property
+    def jobs(self) -> JobQueue:
+        """Background ingest jobs: run by `verity worker` processes when `database_url` is set, else on a
+        thread of this process; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
-        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
-        hooks = self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
-        return IngestJobs(self.ingest_pipeline, store, hooks)
+        if self.settings.database_url:
+            from ingest.workers import QueuedJobs
+
+            return QueuedJobs(self.job_store, self.settings.database_url)
+        return IngestJobs(self.ingest_pipeline, self.job_store, self.job_hooks)
+
+    @functools.cached_property
+    def job_runner(self) -> JobRunner:
+        """What a `verity worker` runs each ingest job with."""
+        return JobRunner(self.ingest_pipeline, self.job_store, self.job_hooks)
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:
@@ -521,7 +542,8 @@ class Container:
         """Finish queued ingest jobs, then release the databases."""
         if self._built("jobs"):
             self.jobs.close()
-            self.jobs.store.close()
+        if self._built("job_store"):
+            self.job_store.close()
         if self._built("index"):
             self.index.close()
         if self._built("embedding_cache"):

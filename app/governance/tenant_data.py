@@ -13,7 +13,7 @@ from app.gateway.store import GatewayStore
 from app.governance.audit import AuditLog
 from app.governance.retention import RetentionStore
 from app.serving.documents import Documents
-from ingest.jobs import JobStore
+from ingest.job_store import JobRecords
 from retrieval.catalog import Catalog
 from retrieval.types import Document, Scope
 
@@ -26,7 +26,7 @@ class TenantData:
     catalog: Catalog
     documents: Callable[[], Documents]
     uploads_dir: Path
-    jobs: JobStore
+    jobs: JobRecords
     conversations: ConversationStore
     feedback: FeedbackStore
     gateway: GatewayStore

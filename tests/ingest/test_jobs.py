@@ -10,7 +10,7 @@ import pytest
 
 from ingest.jobs import _SCHEMA, INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -22,7 +22,9 @@ BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 @pytest.fixture
 def pipeline(tmp_path: Path) -> IngestPipeline:
     embedder = HashingEmbedder()
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension)
+    index = ChunkIndex(
+        tmp_path / "index", SqliteCatalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension
+    )
     return IngestPipeline(index, embedder)
 
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import Catalog, NewDocument, SqliteCatalog
 from retrieval.embedders import HashingEmbedder
-from retrieval.errors import DocumentNotFound, IndexCorrupt
+from retrieval.errors import DocumentNotFound, DuplicateDocument, IndexCorrupt
 from retrieval.index import VERSION_KEY, ChunkIndex, DocumentWrite, StoreBackend
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -87,7 +87,7 @@ def opened(tmp_path: Path) -> Iterator[Callable[[StoreBackend], ChunkIndex]]:
     catalogs: list[Catalog] = []
 
     def open_index(backend: StoreBackend) -> ChunkIndex:
-        catalog = Catalog(tmp_path / "catalog.sqlite3")
+        catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
         catalogs.append(catalog)
         return ChunkIndex(tmp_path / "index", catalog, backend, DIM)
 
@@ -285,7 +285,7 @@ def fail_publish(index: ChunkIndex, how: str) -> None:
         # the second write reuses a path in the same collection: the catalog refuses it mid-publish
         first = make_write("d9", ["volcanoes erupt lava"])
         second = make_write("d10", ["volcanoes again"], path="/docs/d1.md")
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(DuplicateDocument):
             index.replace_documents([DocumentWrite(*first), DocumentWrite(*second)])
     elif how == "delete":
         FlakyStore.fail = True

@@ -1,4 +1,5 @@
-"""Feedback on answers (thumbs up or down, an optional comment), kept per tenant in one SQLite file.
+"""Feedback on answers (thumbs up or down, an optional comment), kept per tenant: in one SQLite file, or
+in PostgreSQL (`app/feedback_postgres.py`) with the same queries.
 
 Each record holds what was asked, what was answered and the passages cited, so the feedback can be
 exported as an evaluation dataset (`verity eval export-feedback`). Rating the same message again
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from retrieval.databases.migrations import Migration, Schema
 from retrieval.databases.sqlite_file import SqliteFile
 
 Rating = Literal["up", "down"]
 
-SCHEMA = """
+_V1 = """
 CREATE TABLE IF NOT EXISTS feedback (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -36,6 +39,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS feedback_message ON feedback (tenant, message_
     WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS feedback_tenant ON feedback (tenant, created_at);
 """
+
+FEEDBACK_SCHEMA = Schema(
+    "feedback",
+    (Migration(1, "feedback", _V1, _V1.replace("created_at REAL", "created_at DOUBLE PRECISION")),),
+)
+"""The feedback table; version 1 is the schema of the release before migrations."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +73,31 @@ class Feedback:
         return row
 
 
-class FeedbackStore(SqliteFile):
-    """Feedback records in SQLite; safe to share between threads."""
+class FeedbackStore(Protocol):
+    """Where ratings of answers are kept, per tenant."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def add(self, feedback: Feedback, at: float) -> Feedback: ...
+
+    def list(self, tenant: str | None = None) -> list[Feedback]: ...
+
+    def iter(self, tenant: str | None = None) -> Iterator[Feedback]: ...
+
+    def close(self) -> None: ...
+
+
+class _Statements(Protocol):
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> object: ...
+
+
+class FeedbackQueries:
+    """The store's queries, the same on SQLite and PostgreSQL; listed after the database base class,
+    which supplies `_write` and `_read` (declared here for the type checker)."""
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[_Statements]: ...
+
+        def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
     def add(self, feedback: Feedback, at: float) -> Feedback:
         """Store a rating (replacing an earlier one of the same message) and return it with id and time."""
@@ -106,3 +135,10 @@ class FeedbackStore(SqliteFile):
                 answer=r[6], reference=r[7], citations=json.loads(r[8]), conversation_id=r[9],
                 message_id=r[10],
             )  # fmt: skip
+
+
+class SqliteFeedbackStore(SqliteFile, FeedbackQueries):
+    """Feedback records in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, FEEDBACK_SCHEMA)

@@ -1,0 +1,94 @@
+"""Two index instances sharing one catalog and one pgvector table, as two API processes would: a document
+deleted through one is never served by the other (not by BM25, not by dense search, not from its result
+cache), and a document added through one is found by the other. Real PostgreSQL and pgvector; the
+catalog in PostgreSQL or in one SQLite file both processes open."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from retrieval.catalog import Catalog, NewDocument, SqliteCatalog
+from retrieval.catalog_postgres import PostgresCatalog
+from retrieval.embedders import HashingEmbedder
+from retrieval.index import ChunkIndex, DocumentWrite, StoreBackend
+from retrieval.result_cache import VersionedCache
+from retrieval.search import HybridSearcher, SearchMode, SearchResult
+from retrieval.stores.pgvector_store import PgVectorStore
+from retrieval.types import ChunkDraft, Scope
+
+EMBEDDER = HashingEmbedder(dimension=32)
+MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
+
+
+class Replica:
+    """One process's view: its own catalog connection, index (BM25 in memory) and result cache."""
+
+    def __init__(self, catalog: Catalog, dsn: str, directory: Path) -> None:
+        backend = StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, "shared_chunks"))
+        self.index = ChunkIndex(directory, catalog, backend, EMBEDDER.dimension)
+        self.searcher = HybridSearcher(self.index, EMBEDDER, cache=VersionedCache[SearchResult](64))
+
+    def add(self, doc_id: str, text: str) -> None:
+        new = NewDocument(doc_id, "acme", "docs", f"/{doc_id}.md", f"h-{doc_id}", doc_id)
+        drafts = [ChunkDraft(text, None, None, 0, len(text))]
+        self.index.replace_documents([DocumentWrite(new, drafts, EMBEDDER.embed([text]))])
+
+    def found(self, query: str, mode: SearchMode) -> set[str]:
+        result = self.searcher.search(query, Scope("acme"), 5, mode)
+        return {p.chunk.document_id for p in result.passages}
+
+    def close(self) -> None:
+        self.index.close()
+        self.index.catalog.close()
+
+
+@pytest.fixture(params=["postgres-catalog", "sqlite-catalog"])
+def replicas(request: pytest.FixtureRequest, fresh_pg_dsn: str, tmp_path: Path) -> Iterator[list[Replica]]:
+    def catalog() -> Catalog:
+        if request.param == "postgres-catalog":
+            return PostgresCatalog(fresh_pg_dsn)
+        return SqliteCatalog(tmp_path / "catalog.sqlite3")
+
+    opened = [Replica(catalog(), fresh_pg_dsn, tmp_path / name) for name in ("a", "b")]
+    yield opened
+    for replica in opened:
+        replica.close()
+
+
+def test_a_delete_through_one_replica_is_never_served_by_the_other(replicas: list[Replica]) -> None:
+    a, b = replicas
+    a.add("zebra", "zebras graze on the savanna grass")
+    a.add("penguin", "penguins slide across the antarctic ice")
+    for mode in MODES:  # B serves both, and caches what it served
+        assert "zebra" in b.found("zebras savanna", mode)
+        assert "zebra" in b.found("zebras savanna", mode)
+    a.index.delete_document("acme", "zebra")
+    for mode in MODES:
+        assert "zebra" not in b.found("zebras savanna", mode)
+    assert b.found("penguins ice", "bm25") == {"penguin"}
+    assert b.index.version == a.index.version
+
+
+def test_a_document_added_through_one_replica_is_found_by_the_other(replicas: list[Replica]) -> None:
+    a, b = replicas
+    a.add("penguin", "penguins slide across the antarctic ice")
+    assert b.found("volcanoes lava", "bm25") == set()  # cached as empty under the old version
+    a.add("volcano", "volcanoes erupt with molten lava")
+    for mode in MODES:
+        assert "volcano" in b.found("volcanoes lava", mode)
+
+
+def test_both_replicas_publish_and_each_serves_every_version(replicas: list[Replica]) -> None:
+    a, b = replicas
+    a.add("one", "apples grow in orchards")
+    b.add("two", "bananas grow on plants")
+    a.add("three", "cherries grow on trees")
+    for replica in (a, b):
+        assert replica.found("grow", "bm25") == {"one", "two", "three"}
+        assert replica.index.version == 3
+    b.index.delete_document("acme", "one")
+    assert "one" not in a.found("apples orchards", "hybrid")
+    assert a.index.version == 4

@@ -420,7 +420,9 @@ class Container:
         return open_feedback_store(self.settings)
 
     def warm_up(self) -> None:
-        """Build everything now, so no request pays for loading a model."""
+        """Build everything now, so no request pays for loading a model; a shared catalog with a vector
+        index of one machine is refused first (`SharedIndexUnsupported`)."""
+        check_shared_index(self.settings)
         _ = self.answers, self.chat, self.jobs, self.gateway
 
     def close(self) -> None:

@@ -417,3 +417,20 @@ def test_vector_file_from_an_older_format_is_reported(
     faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM)), str(path))  # what Verity wrote before
     with pytest.raises(IndexCorrupt, match="re-ingest"):
         opened(BACKENDS["faiss"])
+
+
+def test_two_instances_on_one_catalog_file_build_on_each_others_versions(
+    backend: StoreBackend, opened: Callable[..., ChunkIndex], tmp_path: Path
+) -> None:
+    """Two processes of one machine (the server and a CLI command) over one data directory."""
+    a, b = opened(backend), opened(backend)
+    (apples,) = add(a, "d1", ["apples grow in orchards"])
+    (rivers,) = add(b, "d2", ["rivers flow to the sea"])  # b had not seen version 1: it starts from it
+    assert (a.version, b.version) == (1, 2)
+    assert vector_files(tmp_path) == [f"vectors-00000002.{backend.name}"]
+    assert a.refresh() == 2
+    for index in (a, b):
+        assert dense(index, "apples orchards")[0] == apples and lexical(index, "rivers sea") == [rivers]
+    a.delete_document("acme", "d2")
+    assert b.refresh() == 3 and lexical(b, "rivers sea") == [] and rivers not in dense(b, "rivers sea")
+    assert opened(backend).version == 3  # a restart reads a complete version

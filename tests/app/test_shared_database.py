@@ -15,6 +15,7 @@ from app.container import Container
 from app.conversations.store_postgres import PostgresConversationStore
 from app.feedback_postgres import PostgresFeedbackStore
 from app.http.main import create_app
+from app.preflight import PreflightError, require_documents
 from app.settings import Settings
 from app.store_backends import SharedIndexUnsupported
 from generation.engines.scripted import ScriptedEngine
@@ -111,3 +112,8 @@ def test_a_shared_catalog_with_an_index_of_one_machine_is_refused_at_start_up(
     with pytest.raises(SharedIndexUnsupported, match=named) as refused, TestClient(create_app(container)):
         pass
     assert "pgvector" in str(refused.value) and "VERITY_QDRANT_URL" in str(refused.value)
+
+
+def test_the_cli_preflight_reads_the_shared_catalog(fresh_pg_dsn: str, tmp_path: Path) -> None:
+    with pytest.raises(PreflightError, match=r"nothing is ingested in .*\(VERITY_DATABASE_URL\)"):
+        require_documents(Settings(data_dir=tmp_path, database_url=fresh_pg_dsn), None)

@@ -104,7 +104,7 @@ class Catalog(Protocol):
 
     def set_meta(self, key: str, value: str) -> None: ...
 
-    def increment_meta(self, key: str) -> int: ...
+    def increment_meta(self, key: str, by: int = 1) -> int: ...
 
     def find_document(self, tenant: str, collection: str, source_path: str) -> Document | None: ...
 
@@ -176,13 +176,14 @@ class CatalogQueries:
             (key, value),
         )
 
-    def increment_meta(self, key: str) -> int:
-        """Add one to an integer metadata value (absent counts as 0) and return the new value. Inside a
-        transaction the row stays locked until it ends, so concurrent writers are serialised."""
+    def increment_meta(self, key: str, by: int = 1) -> int:
+        """Add `by` to an integer metadata value (absent counts as 0) and return the new value. Inside a
+        transaction the row stays locked until it ends, so concurrent writers are serialised (`by=0`
+        takes the lock and reads the value)."""
         rows = self._rows(
-            "INSERT INTO meta(key, value) VALUES (?, '1') ON CONFLICT(key) DO UPDATE "
-            "SET value = CAST(CAST(meta.value AS INTEGER) + 1 AS TEXT) RETURNING value",
-            (key,),
+            "INSERT INTO meta(key, value) VALUES (?, CAST(? AS TEXT)) ON CONFLICT(key) DO UPDATE "
+            "SET value = CAST(CAST(meta.value AS INTEGER) + ? AS TEXT) RETURNING value",
+            (key, by, by),
         )
         return int(rows[0]["value"])
 

@@ -107,7 +107,9 @@ class ChunkIndex:
         self._bm25 = self._build_bm25()
         if backend.durable:
             self._store = backend.create(dimension)
-            self._reconcile()
+            with catalog.transaction():
+                catalog.increment_meta(VERSION_KEY, 0)  # no other process publishes while this one looks
+                self._reconcile()
         else:
             self._store = self._load_version(self._version)
             self._remove_other_versions()

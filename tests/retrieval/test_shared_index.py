@@ -5,10 +5,13 @@ catalog in PostgreSQL or in one SQLite file both processes open."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from retrieval.catalog import Catalog, NewDocument, SqliteCatalog
 from retrieval.catalog_postgres import PostgresCatalog
@@ -17,17 +20,32 @@ from retrieval.index import ChunkIndex, DocumentWrite, StoreBackend
 from retrieval.result_cache import VersionedCache
 from retrieval.search import HybridSearcher, SearchMode, SearchResult
 from retrieval.stores.pgvector_store import PgVectorStore
+from retrieval.stores.protocol import VectorRecord
 from retrieval.types import ChunkDraft, Scope
 
 EMBEDDER = HashingEmbedder(dimension=32)
 MODES: tuple[SearchMode, ...] = ("bm25", "dense", "hybrid")
 
 
+class PausingStore(PgVectorStore):
+    """pgvector that, once armed, stops after writing new vectors (before the catalog commits them)."""
+
+    def __init__(self, dsn: str, dimension: int, table: str) -> None:
+        super().__init__(dsn, dimension, table)
+        self.armed, self.written, self.go_on = False, threading.Event(), threading.Event()
+
+    def add(self, records: Sequence[VectorRecord], vectors: NDArray[np.float32]) -> None:
+        super().add(records, vectors)
+        if self.armed:
+            self.written.set()
+            self.go_on.wait(timeout=60)
+
+
 class Replica:
     """One process's view: its own catalog connection, index (BM25 in memory) and result cache."""
 
     def __init__(self, catalog: Catalog, dsn: str, directory: Path) -> None:
-        backend = StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, "shared_chunks"))
+        backend = StoreBackend("pgvector", lambda d: PausingStore(dsn, d, "shared_chunks"))
         self.index = ChunkIndex(directory, catalog, backend, EMBEDDER.dimension)
         self.searcher = HybridSearcher(self.index, EMBEDDER, cache=VersionedCache[SearchResult](64))
 
@@ -53,6 +71,7 @@ def replicas(request: pytest.FixtureRequest, fresh_pg_dsn: str, tmp_path: Path) 
         return SqliteCatalog(tmp_path / "catalog.sqlite3")
 
     opened = [Replica(catalog(), fresh_pg_dsn, tmp_path / name) for name in ("a", "b")]
+    opened[0].open_another = lambda: Replica(catalog(), fresh_pg_dsn, tmp_path / "c")  # type: ignore[attr-defined]
     yield opened
     for replica in opened:
         replica.close()
@@ -92,3 +111,49 @@ def test_both_replicas_publish_and_each_serves_every_version(replicas: list[Repl
     b.index.delete_document("acme", "one")
     assert "one" not in a.found("apples orchards", "hybrid")
     assert a.index.version == 4
+
+
+def test_publishes_from_both_replicas_at_once_are_serialised(replicas: list[Replica]) -> None:
+    a, b = replicas
+
+    def ingest(replica: Replica, prefix: str) -> None:
+        for i in range(6):
+            replica.add(f"{prefix}{i}", f"report {prefix} number {i} on orchards")
+
+    threads = [threading.Thread(target=ingest, args=(r, p)) for r, p in ((a, "a"), (b, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert a.index.refresh() == b.index.refresh() == 12
+    expected = {f"{p}{i}" for p in "ab" for i in range(6)}
+    for replica in (a, b):
+        assert {c.document_id for c in replica.index.catalog.iter_chunks()} == expected
+        assert replica.index.store.ids() == {c.id for c in replica.index.catalog.iter_chunks()}
+
+
+def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(replicas: list[Replica]) -> None:
+    """A starting process removes vectors a crash left behind; those of a publish still in flight in
+    another process are not left behind: the start waits for that publish to commit."""
+    a, _ = replicas
+    store = a.index.store
+    assert isinstance(store, PausingStore)
+    store.armed = True
+    publishing = threading.Thread(target=a.add, args=("late", "volcanoes erupt with molten lava"))
+    publishing.start()
+    assert store.written.wait(timeout=60)
+    started: list[Replica] = []
+    starting = threading.Thread(target=lambda: started.append(a.open_another()))  # type: ignore[attr-defined]
+    starting.start()
+    starting.join(timeout=2)
+    waited = starting.is_alive()
+    store.go_on.set()
+    publishing.join()
+    starting.join()
+    (c,) = started
+    try:
+        assert waited, "the new process reconciled while a publish was in flight"
+        assert "late" in c.found("volcanoes lava", "dense")
+        assert {x.id for x in c.index.catalog.iter_chunks()} <= c.index.store.ids()
+    finally:
+        c.close()

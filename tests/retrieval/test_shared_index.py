@@ -6,7 +6,7 @@ catalog in PostgreSQL or in one SQLite file both processes open."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -64,17 +64,28 @@ class Replica:
 
 
 @pytest.fixture(params=["postgres-catalog", "sqlite-catalog"])
-def replicas(request: pytest.FixtureRequest, fresh_pg_dsn: str, tmp_path: Path) -> Iterator[list[Replica]]:
-    def catalog() -> Catalog:
-        if request.param == "postgres-catalog":
-            return PostgresCatalog(fresh_pg_dsn)
-        return SqliteCatalog(tmp_path / "catalog.sqlite3")
+def open_replica(
+    request: pytest.FixtureRequest, fresh_pg_dsn: str, tmp_path: Path
+) -> Iterator[Callable[[str], Replica]]:
+    """Opens a replica (a process) by name; all share the catalog and the pgvector table."""
+    opened: list[Replica] = []
 
-    opened = [Replica(catalog(), fresh_pg_dsn, tmp_path / name) for name in ("a", "b")]
-    opened[0].open_another = lambda: Replica(catalog(), fresh_pg_dsn, tmp_path / "c")  # type: ignore[attr-defined]
-    yield opened
+    def open_one(name: str) -> Replica:
+        if request.param == "postgres-catalog":
+            catalog: Catalog = PostgresCatalog(fresh_pg_dsn)
+        else:
+            catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
+        opened.append(Replica(catalog, fresh_pg_dsn, tmp_path / name))
+        return opened[-1]
+
+    yield open_one
     for replica in opened:
         replica.close()
+
+
+@pytest.fixture
+def replicas(open_replica: Callable[[str], Replica]) -> list[Replica]:
+    return [open_replica("a"), open_replica("b")]
 
 
 def test_a_delete_through_one_replica_is_never_served_by_the_other(replicas: list[Replica]) -> None:
@@ -132,7 +143,9 @@ def test_publishes_from_both_replicas_at_once_are_serialised(replicas: list[Repl
         assert replica.index.store.ids() == {c.id for c in replica.index.catalog.iter_chunks()}
 
 
-def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(replicas: list[Replica]) -> None:
+def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(
+    replicas: list[Replica], open_replica: Callable[[str], Replica]
+) -> None:
     """A starting process removes vectors a crash left behind; those of a publish still in flight in
     another process are not left behind: the start waits for that publish to commit."""
     a, _ = replicas
@@ -143,7 +156,7 @@ def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(repl
     publishing.start()
     assert store.written.wait(timeout=60)
     started: list[Replica] = []
-    starting = threading.Thread(target=lambda: started.append(a.open_another()))  # type: ignore[attr-defined]
+    starting = threading.Thread(target=lambda: started.append(open_replica("c")))
     starting.start()
     starting.join(timeout=2)
     waited = starting.is_alive()
@@ -151,9 +164,6 @@ def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(repl
     publishing.join()
     starting.join()
     (c,) = started
-    try:
-        assert waited, "the new process reconciled while a publish was in flight"
-        assert "late" in c.found("volcanoes lava", "dense")
-        assert {x.id for x in c.index.catalog.iter_chunks()} <= c.index.store.ids()
-    finally:
-        c.close()
+    assert waited, "the new process reconciled while a publish was in flight"
+    assert "late" in c.found("volcanoes lava", "dense")
+    assert {x.id for x in c.index.catalog.iter_chunks()} <= c.index.store.ids()

@@ -73,6 +73,19 @@ class Feedback:
         return row
 
 
+_COLUMNS = (
+    "id", "tenant", "created_at", "rating", "comment", "question", "answer", "reference", "citations",
+    "conversation_id", "message_id",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM feedback"
+_UPSERT = (
+    f"INSERT INTO feedback ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (tenant, message_id) WHERE message_id IS NOT NULL DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("tenant", "message_id"))
+)
+"""A rating of a message already rated replaces the earlier one (a new id and time) in one statement."""
+
+
 class FeedbackStore(Protocol):
     """Where ratings of answers are kept, per tenant."""
 
@@ -107,13 +120,8 @@ class FeedbackQueries:
             stored.reference, json.dumps(stored.citations, ensure_ascii=False), stored.conversation_id,
             stored.message_id,
         )  # fmt: skip
-        with self._write() as db:
-            if stored.message_id is not None:
-                db.execute(
-                    "DELETE FROM feedback WHERE tenant = ? AND message_id = ?",
-                    (stored.tenant, stored.message_id),
-                )
-            db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+        with self._write() as db:  # one statement: two processes rating one message never clash
+            db.execute(_UPSERT, row)
         return stored
 
     def list(self, tenant: str | None = None) -> list[Feedback]:
@@ -122,10 +130,7 @@ class FeedbackQueries:
 
     def iter(self, tenant: str | None = None) -> Iterator[Feedback]:
         """Iterate a tenant's feedback (every tenant's when None), oldest first."""
-        sql = (
-            "SELECT id, tenant, created_at, rating, comment, question, answer, reference, citations, "
-            "conversation_id, message_id FROM feedback"
-        )
+        sql = _SELECT
         args: tuple[str, ...] = ()
         if tenant is not None:
             sql, args = sql + " WHERE tenant = ?", (tenant,)

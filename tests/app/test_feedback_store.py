@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,18 @@ def test_a_file_from_the_previous_release_is_adopted_with_its_rows(tmp_path: Pat
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT component, version FROM schema_migrations").fetchall() == [("feedback", 1)]
     db.close()
+
+
+def test_two_processes_rating_one_message_at_once_keep_one_rating(fresh_pg_dsn: str) -> None:
+    stores = [PostgresFeedbackStore(fresh_pg_dsn) for _ in range(2)]
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            done = list(
+                pool.map(lambda i: stores[i % 2].add(rated("up", message_id="m1"), at=float(i)), range(16))
+            )
+        assert len(done) == 16
+        (kept,) = stores[1].list("acme")
+        assert kept.message_id == "m1" and kept.id in {f.id for f in done}
+    finally:
+        for store in stores:
+            store.close()

@@ -69,6 +69,8 @@ class Rows(Protocol):
     @property
     def rowcount(self) -> int: ...
 
+    def fetchone(self) -> Any: ...
+
 
 class Statements(Protocol):
     """A connection inside a transaction that takes SQLite's `?` placeholders."""
@@ -141,18 +143,25 @@ class ConversationQueries:
         return [_message(row) for row in rows]
 
     def add_turn(self, tenant: str, conversation_id: str, messages: Sequence[Message], at: str) -> None:
-        """Append messages (a question and its answer) and touch the conversation, in one transaction."""
+        """Append messages (a question and its answer) and touch the conversation, in one transaction.
+
+        The messages are numbered after the ones stored (their own `seq` is ignored): the conversation's
+        row is updated first, which holds it until the transaction ends, so turns appended at once by
+        two processes follow each other. Nothing is stored when the tenant has no such conversation."""
         with self._write() as db:
-            for m in messages:
+            row = db.execute(
+                "UPDATE conversations SET updated_at = ?, message_count = message_count + ? "
+                "WHERE tenant = ? AND id = ? RETURNING message_count",
+                (at, len(messages), tenant, conversation_id),
+            ).fetchone()
+            if row is None:
+                return
+            first = int(row[0]) - len(messages)
+            for seq, m in enumerate(messages, start=first):
                 db.execute(
                     f"INSERT INTO messages ({_MESSAGE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (m.id, conversation_id, tenant, m.seq, m.role, m.content, m.created_at, _json(m.answer)),
+                    (m.id, conversation_id, tenant, seq, m.role, m.content, m.created_at, _json(m.answer)),
                 )
-            db.execute(
-                "UPDATE conversations SET updated_at = ?, message_count = message_count + ? "
-                "WHERE tenant = ? AND id = ?",
-                (at, len(messages), tenant, conversation_id),
-            )
 
     def messages_citing(self, tenant: str, document_id: str) -> list[Message]:
         """The tenant's answers whose stored JSON names the document (a superset: callers check)."""

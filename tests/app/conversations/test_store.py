@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -87,6 +88,34 @@ def test_answers_citing_a_document_are_found_and_replaced(store: ConversationSto
     assert [m.seq for m in found] == [1] and store.messages_citing("globex", "doc_1") == []
     store.replace_answer("acme", found[0].id, {"answer": "x", "citations": [{"document_id": "doc_1"}]})
     assert "secret" not in str(store.messages("acme", "c")[1].answer)
+
+
+def test_turns_are_numbered_after_the_stored_ones(store: ConversationStore) -> None:
+    store.create(conversation("c"))
+    store.add_turn("acme", "c", turn("c", 0, {"answer": "x"}), "2026-01-02")
+    store.add_turn("acme", "c", turn("d", 0, {"answer": "y"}), "2026-01-03")  # built on a stale count
+    assert [m.seq for m in store.messages("acme", "c")] == [0, 1, 2, 3]
+    store.add_turn("acme", "missing", turn("e", 0, {"answer": "z"}), "2026-01-04")
+    assert store.messages("acme", "missing") == [] and store.get("acme", "missing") is None
+
+
+def test_two_processes_appending_turns_at_once_lose_none(fresh_pg_dsn: str) -> None:
+    stores = [PostgresConversationStore(fresh_pg_dsn) for _ in range(2)]
+    try:
+        stores[0].create(conversation("c"))
+        with ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(
+                    lambda i: stores[i % 2].add_turn("acme", "c", turn(f"t{i}", 0, {}), "2026-01-02"),
+                    range(20),
+                )
+            )
+        found = stores[1].get("acme", "c")
+        assert found is not None and found.message_count == 40
+        assert [m.seq for m in stores[1].messages("acme", "c")] == list(range(40))
+    finally:
+        for made in stores:
+            made.close()
 
 
 # The conversation tables as the release before migrations (f723cd7) created them.

@@ -32,11 +32,13 @@ from app.preflight import (
     require_documents,
     settings_error_line,
 )
+from app.store_backends import has_catalog
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
 from ingest.pipeline import DuplicatePolicy, IngestPipeline, IngestReport
 from ingest.pipeline import Progress as IngestProgress
+from retrieval.databases.errors import StorageError
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Passage, Scope
 
@@ -198,7 +200,7 @@ def reindex() -> None:
     VERITY_EMBEDDING_MODEL): no file is parsed again; searches see the new vectors all at once."""
     settings = load_settings()
     check_models(settings, answers=False)
-    if not settings.catalog_path.is_file():
+    if not has_catalog(settings):
         raise PreflightError(f"nothing is ingested in {settings.data_dir.resolve()}: nothing to reindex", 1)
     container = Container(settings)
     with progress_bars() as bar, quiet_native():
@@ -279,7 +281,7 @@ def main() -> None:
             raise
         err.print(f"[red]{settings_error_line(exc)}[/red]", highlight=False, soft_wrap=True)
         sys.exit(SETTINGS_EXIT)
-    except (GenerationError, RetrievalError, SafetyError) as exc:
+    except (GenerationError, RetrievalError, SafetyError, StorageError) as exc:
         if VERBOSE.on:
             raise
         err.print(f"[red]{exc}[/red]  (--verbose shows the traceback)", highlight=False, soft_wrap=True)

@@ -160,6 +160,7 @@ class Container:
     def checked_index(self) -> ChunkIndex:
         """The index, once its vectors are known to come from the configured embedder (`IndexMismatch`
         naming `verity reindex` otherwise); the embedder is recorded the first time."""
+        check_shared_index(self.settings)
         recorded = read_embedder(self.catalog)
         check_embedder(recorded, self.embedder_record)
         if recorded is None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from app.settings import Settings
-from app.store_backends import open_catalog
+from app.store_backends import has_catalog, open_catalog
 from generation.errors import GenerationError
 from generation.models import check_model_setting
 from ingest.loaders import SUPPORTED_SUFFIXES
@@ -96,7 +96,7 @@ def require_documents(settings: Settings, collection: str | None) -> None:
     url = settings.database_url
     data_dir = f"{settings.data_dir.resolve()} (VERITY_DATA_DIR)"
     where = f"{redact(url)} (VERITY_DATABASE_URL)" if url else data_dir
-    if not settings.database_url and not settings.catalog_path.is_file():
+    if not has_catalog(settings):
         raise PreflightError(f"nothing is ingested in {where}: run `verity ingest PATH` first", NOTHING_EXIT)
     catalog = open_catalog(settings)
     try:

@@ -7,9 +7,10 @@ from app.conversations.store import ConversationStore, SqliteConversationStore
 from app.feedback import FeedbackStore, SqliteFeedbackStore
 from app.settings import Settings
 from retrieval.catalog import Catalog, SqliteCatalog
+from retrieval.databases.errors import StorageError
 
 
-class SharedIndexUnsupported(ValueError):
+class SharedIndexUnsupported(StorageError):
     """A configuration in which several processes would each keep their own copy of the vector index."""
 
 
@@ -21,6 +22,11 @@ def open_catalog(settings: Settings) -> Catalog:
         return PostgresCatalog(settings.database_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return SqliteCatalog(settings.catalog_path)
+
+
+def has_catalog(settings: Settings) -> bool:
+    """Whether a catalog may hold documents: always in PostgreSQL, else when its SQLite file exists."""
+    return bool(settings.database_url) or settings.catalog_path.is_file()
 
 
 def open_conversation_store(settings: Settings) -> ConversationStore:

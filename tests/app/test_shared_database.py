@@ -21,6 +21,7 @@ from app.store_backends import SharedIndexUnsupported
 from generation.engines.scripted import ScriptedEngine
 from retrieval.catalog_postgres import PostgresCatalog
 from retrieval.embedders import HashingEmbedder
+from tests.app.cli_run import verity
 
 FACT = b"# Orchard notes\n\nThe quince tree in the north orchard was planted by Ilse Marchetti in 1987.\n"
 QUESTION = {"question": "Who planted the quince tree in the north orchard?", "collection": "orchard"}
@@ -117,3 +118,14 @@ def test_a_shared_catalog_with_an_index_of_one_machine_is_refused_at_start_up(
 def test_the_cli_preflight_reads_the_shared_catalog(fresh_pg_dsn: str, tmp_path: Path) -> None:
     with pytest.raises(PreflightError, match=r"nothing is ingested in .*\(VERITY_DATABASE_URL\)"):
         require_documents(Settings(data_dir=tmp_path, database_url=fresh_pg_dsn), None)
+
+
+def test_ingesting_from_the_cli_with_a_shared_catalog_and_faiss_is_one_line_and_exit_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.md").write_text("# Notes\n\nQuinces ripen in October.\n")
+    monkeypatch.setenv("VERITY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("VERITY_DATABASE_URL", "postgresql://verity@127.0.0.1:9/none")
+    code, out = verity(monkeypatch, capsys, "ingest", str(tmp_path / "notes.md"))
+    assert code == 2 and "VERITY_VECTOR_STORE=faiss keeps vectors in files of one machine" in out
+    assert "Traceback" not in out

@@ -2,7 +2,8 @@
 
 The same SQL as the SQLite catalog (`retrieval.catalog.CatalogQueries`) over a pool of connections.
 A `transaction()` block holds one pooled connection for its thread, and every catalog call the thread
-makes inside the block runs on it; a call outside one takes a connection for that call alone.
+makes inside the block runs on it; a call outside one takes a connection for that call alone. A server
+that cannot be reached is `StorageUnavailable` (503 `storage_unavailable` through the API).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from psycopg.rows import dict_row
 
 from retrieval.catalog import CATALOG_SCHEMA, CatalogQueries, Statements
 from retrieval.databases.migrations import migrate_postgres
-from retrieval.databases.postgres import open_pool, postgres_sql
+from retrieval.databases.postgres import open_pool, postgres_sql, unreachable_as_unavailable
 from retrieval.errors import DuplicateDocument
 
 
@@ -56,7 +57,7 @@ class PostgresCatalog(CatalogQueries):
         if getattr(self._local, "conn", None) is not None:
             yield
             return
-        with self._pool.connection() as conn, conn.transaction():
+        with unreachable_as_unavailable(), self._pool.connection() as conn, conn.transaction():
             self._local.conn = _DictRows(conn)
             try:
                 yield
@@ -69,5 +70,5 @@ class PostgresCatalog(CatalogQueries):
         if current is not None:
             yield current
             return
-        with self._pool.connection() as conn:
+        with unreachable_as_unavailable(), self._pool.connection() as conn:
             yield _DictRows(conn)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -167,3 +168,13 @@ def test_a_process_starting_mid_publish_leaves_the_publishers_vectors_alone(
     assert waited, "the new process reconciled while a publish was in flight"
     assert "late" in c.found("volcanoes lava", "dense")
     assert {x.id for x in c.index.catalog.iter_chunks()} <= c.index.store.ids()
+
+
+def test_processes_starting_together_create_the_vector_table_once(fresh_pg_dsn: str) -> None:
+    with ThreadPoolExecutor(4) as pool:
+        stores = list(pool.map(lambda _: PgVectorStore(fresh_pg_dsn, 32, "started_together"), range(4)))
+    try:
+        assert all(len(store) == 0 for store in stores)
+    finally:
+        for store in stores:
+            store.close()

@@ -19,14 +19,14 @@ from starlette.concurrency import run_in_threadpool
 from app.gateway.keys import Caller
 from app.serving.errors import JobNotFound
 from app.serving.uploads import Uploads, UploadSource
-from ingest.jobs import IngestJobs, Job
+from ingest.jobs import Job, JobQueue
 from ingest.pipeline import DuplicatePolicy, FileOutcome, IngestPipeline
 
 
 class Ingestion:
     """Uploads into the index, now or as background jobs, within the caller's collections."""
 
-    def __init__(self, uploads: Uploads, pipeline: IngestPipeline, jobs: IngestJobs) -> None:
+    def __init__(self, uploads: Uploads, pipeline: IngestPipeline, jobs: JobQueue) -> None:
         self._uploads, self._pipeline, self._jobs = uploads, pipeline, jobs
 
     async def ingest(

@@ -41,6 +41,7 @@ from app.preflight import (
     require_documents,
     settings_error_line,
 )
+from app.store_backends import has_catalog
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
@@ -213,7 +214,7 @@ def reindex() -> None:
     VERITY_EMBEDDING_MODEL): no file is parsed again; searches see the new vectors all at once."""
     settings = load_settings()
     check_models(settings, answers=False)
-    if not settings.catalog_path.is_file():
+    if not has_catalog(settings):
         raise PreflightError(f"nothing is ingested in {settings.data_dir.resolve()}: nothing to reindex", 1)
     container = Container(settings)
     with progress_bars() as bar, quiet_native():

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 
 from app import kept_uploads
 from app.conversations.service import Conversations
-from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.conversations.store import ConversationStore
 from app.engine_pools import RemoteEngines, build_remote_engines
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
@@ -38,6 +38,7 @@ from app.serving.ingestion import Ingestion
 from app.serving.library import Library
 from app.serving.uploads import Uploads
 from app.settings import Settings
+from app.store_backends import check_shared_index, open_catalog, open_conversation_store, open_feedback_store
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline, Retriever
 from generation.chat import ChatPipeline
@@ -186,14 +187,15 @@ class Container:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        """The SQLite catalog."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Catalog(self.settings.catalog_path)
+        """The catalog: PostgreSQL when VERITY_DATABASE_URL is set, else SQLite in the data directory."""
+        return open_catalog(self.settings)
 
     @functools.cached_property
     def index(self) -> ChunkIndex:
         """Catalog, vector store and BM25 kept in step (opened with the recorded vector dimension, so
-        maintenance such as deleting documents loads no model)."""
+        maintenance such as deleting documents loads no model). A shared catalog with a vector index of
+        one machine (FAISS, embedded Qdrant) is refused: `SharedIndexUnsupported`."""
+        check_shared_index(self.settings)
         backend = store_backend(self.settings)
         recorded = read_embedder(self.catalog)
         dimension = recorded.dimension if recorded is not None else self.embedder.dimension
@@ -208,6 +210,7 @@ class Container:
     def checked_index(self) -> ChunkIndex:
         """The index, once its vectors are known to come from the configured embedder (`IndexMismatch`
         naming `verity reindex` otherwise); the embedder is recorded the first time."""
+        check_shared_index(self.settings)
         recorded = read_embedder(self.catalog)
         check_embedder(recorded, self.embedder_record)
         if recorded is None:
@@ -348,8 +351,8 @@ class Container:
 
     @functools.cached_property
     def conversation_store(self) -> ConversationStore:
-        """Where conversations are kept (SQLite beside the catalog)."""
-        return SqliteConversationStore(self.settings.conversations_path)
+        """Where conversations are kept (PostgreSQL with VERITY_DATABASE_URL, else SQLite)."""
+        return open_conversation_store(self.settings)
 
     @functools.cached_property
     def conversations(self) -> Conversations:
@@ -529,8 +532,8 @@ class Container:
 
     @functools.cached_property
     def feedback(self) -> FeedbackStore:
-        """Ratings of answers, per tenant, beside the catalog."""
-        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+        """Ratings of answers, per tenant (PostgreSQL with VERITY_DATABASE_URL, else SQLite)."""
+        return open_feedback_store(self.settings)
 
     @functools.cached_property
     def audit(self) -> SqliteAuditLog:
@@ -568,7 +571,9 @@ class Container:
         return check_backends(self.settings)
 
     def warm_up(self) -> None:
-        """Build everything now, so no request pays for loading a model."""
+        """Build everything now, so no request pays for loading a model; a shared catalog with a vector
+        index of one machine is refused first (`SharedIndexUnsupported`)."""
+        check_shared_index(self.settings)
         _ = self.answers, self.chat, self.jobs, self.gateway
 
     def close(self) -> None:

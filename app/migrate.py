@@ -16,9 +16,12 @@ from pathlib import Path
 
 import psycopg
 
+from app.conversations.store import CONVERSATIONS_SCHEMA
+from app.feedback import FEEDBACK_SCHEMA
 from app.gateway.schema import GATEWAY_SCHEMA
 from app.settings import Settings
 from ingest.job_store import JOBS_SCHEMA
+from retrieval.catalog import CATALOG_SCHEMA
 from retrieval.databases.errors import StorageUnavailable
 from retrieval.databases.migrations import Schema, applied_versions, migrate_postgres, migrate_sqlite
 from retrieval.databases.postgres import redact
@@ -35,6 +38,9 @@ class Registered:
 SCHEMAS: tuple[Registered, ...] = (
     Registered(GATEWAY_SCHEMA, "gateway.sqlite3"),
     Registered(JOBS_SCHEMA, "jobs.sqlite3"),
+    Registered(CATALOG_SCHEMA, "catalog.sqlite3"),
+    Registered(CONVERSATIONS_SCHEMA, "conversations.sqlite3"),
+    Registered(FEEDBACK_SCHEMA, "feedback.sqlite3"),
 )
 
 

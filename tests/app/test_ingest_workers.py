@@ -25,10 +25,10 @@ from fastapi.testclient import TestClient
 from app.container import Container
 from app.http.main import create_app
 from app.settings import Settings
+from app.store_backends import open_catalog
 from ingest.job_store import PostgresJobStore
 from ingest.jobs import IngestJobs
 from ingest.workers import QueuedJobs
-from retrieval.catalog import Catalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.types import Scope
 from tests.app.cli_run import verity
@@ -135,7 +135,7 @@ def test_a_worker_killed_mid_job_loses_no_file_and_files_none_twice(
     assert (
         done["files_done"] == 3 and done["chunks_done"] == 3 and done["files"] == [f"{w}.md" for w in WORDS]
     )
-    catalog = Catalog(settings.catalog_path)
+    catalog = open_catalog(settings)  # the shared catalog, in PostgreSQL
     documents = catalog.list_documents(Scope("default", "c"))
     assert sorted(d.source_path for d in documents) == [f"{w}.md" for w in WORDS], "each file filed once"
     chunk_ids = {c.id for c in catalog.iter_chunks()}

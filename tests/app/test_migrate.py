@@ -16,7 +16,13 @@ from tests.app.cli_run import verity
 
 
 def test_the_registry_holds_every_store_schema() -> None:
-    assert [r.schema.component for r in SCHEMAS] == ["gateway", "jobs"]
+    assert [r.schema.component for r in SCHEMAS] == [
+        "gateway",
+        "jobs",
+        "catalog",
+        "conversations",
+        "feedback",
+    ]
     assert SCHEMAS[0].schema is GATEWAY_SCHEMA
 
 

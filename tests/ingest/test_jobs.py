@@ -12,7 +12,7 @@ import pytest
 from ingest.job_store import LEGACY_SCHEMA, JobStore
 from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobRecords, JobRunner
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -24,7 +24,9 @@ BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 @pytest.fixture
 def pipeline(tmp_path: Path) -> IngestPipeline:
     embedder = HashingEmbedder()
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension)
+    index = ChunkIndex(
+        tmp_path / "index", SqliteCatalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension
+    )
     return IngestPipeline(index, embedder)
 
 

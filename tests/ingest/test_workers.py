@@ -17,7 +17,7 @@ from ingest.job_store import JobFile, PostgresJobStore
 from ingest.jobs import JobRunner
 from ingest.pipeline import FileOutcome, IngestPipeline
 from ingest.workers import QUEUE, RETRY_ATTEMPTS, QueuedJobs, install_queue_schema, job_lock, worker_app
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -36,7 +36,9 @@ def store(fresh_pg_dsn: str) -> Iterator[PostgresJobStore]:
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[ChunkIndex]:
     backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
-    opened = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, EMBEDDER.dimension)
+    opened = ChunkIndex(
+        tmp_path / "index", SqliteCatalog(tmp_path / "catalog.db"), backend, EMBEDDER.dimension
+    )
     yield opened
     opened.close()
 

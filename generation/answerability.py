@@ -1,16 +1,17 @@
 """Verity's own answerability model: a MiniLM cross-encoder that reads (question, sentence) pairs.
 
-`verity eval train-answerability` fine-tunes the packaged all-MiniLM-L6-v2 end to end, with a linear head
-on its [CLS] vector, to say whether a sentence states the answer to a question (SQuAD 2.0 dev half A:
-answerable questions against the sentence holding their answer; unanswerable questions against their own
-paragraph's closest sentence, and answerable ones against retrieved sentences without the answer). It
-reads sentences, not whole passages, so that training fits two CPU cores (pairs of about 60 tokens
-instead of 200). A question's score over the passages shown is the best logit over their sentences;
-the abstainer uses it as the `trained` evidence feature.
+`verity eval train-answerability` fine-tunes the packaged all-MiniLM-L6-v2 (its lowest layers frozen) with
+a linear head on its mean-pooled token vectors (the pooling MiniLM was trained with), to say whether a
+sentence states the answer to a question (SQuAD 2.0 dev half A: answerable questions against the sentence
+holding their answer; unanswerable questions against their own paragraph's closest sentence, and
+answerable ones against retrieved sentences without the answer). It reads sentences, not whole
+passages, so that training fits two CPU cores (pairs of about 60 tokens instead of 200). A question's
+score over the passages shown is the best logit over the `CANDIDATES` sentences sharing the most words
+with it; the abstainer uses it as the `trained` evidence feature.
 
 The model is a local folder: `model.safetensors` + `config.json` (the encoder), `head.safetensors`, the
-tokenizer files, and `checksums.sha256` (SHA-256 of every other file). Loading verifies every checksum
-first and reads only safetensors (never a pickle).
+tokenizer files, `abstention.json` when trained with a calibration, and `checksums.sha256` (SHA-256 of
+every other file). Loading verifies every checksum first and reads only safetensors (never a pickle).
 """
 
 from __future__ import annotations
@@ -150,8 +151,10 @@ class CrossEncoder:
             padding=True,
             return_tensors="pt",
         )
-        hidden = self.encoder(**batch).last_hidden_state[:, 0]
-        out: torch.Tensor = self.head(hidden).squeeze(-1)
+        hidden = self.encoder(**batch).last_hidden_state
+        mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        out: torch.Tensor = self.head(pooled).squeeze(-1)
         return out
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 32) -> list[float]:

@@ -150,14 +150,17 @@ def train(
     pairs: Sequence[Pair],
     batch_size: int = 16,
     lr: float = 1e-4,
+    head_lr: float = 1e-3,
     progress: Progress | None = None,
 ) -> dict[str, float]:
-    """One epoch of binary cross-entropy over the pairs (AdamW, linear decay); returns the mean loss."""
+    """One epoch of binary cross-entropy over the pairs (AdamW, linear decay; the fresh head learns ten
+    times faster than the encoder); returns the mean loss."""
     import torch
 
     report = progress or (lambda stage, done, total: None)
-    params = [p for p in [*model.encoder.parameters(), *model.head.parameters()] if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    params = [p for p in model.encoder.parameters() if p.requires_grad]
+    groups = [{"params": params, "lr": lr}, {"params": list(model.head.parameters()), "lr": head_lr}]
+    optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
     steps = max(1, -(-len(pairs) // batch_size))
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / steps))
     loss_fn = torch.nn.BCEWithLogitsLoss()
@@ -172,7 +175,7 @@ def train(
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
-        losses.append(float(loss))
+        losses.append(loss.item())
         report("training", step + 1, steps)
     model.encoder.eval()
     return {

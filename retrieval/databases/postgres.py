@@ -47,17 +47,31 @@ class PostgresFile:
     @contextmanager
     def _write(self) -> Iterator[PostgresConnection]:
         """One write transaction: committed when the block ends, rolled back when it raises."""
-        with self._pool.connection() as conn, conn.transaction():
+        with unreachable_as_unavailable(), self._pool.connection() as conn, conn.transaction():
             yield PostgresConnection(conn)
 
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """The rows of one query."""
-        with self._pool.connection() as conn:
+        with unreachable_as_unavailable(), self._pool.connection() as conn:
             return list(conn.execute(postgres_sql(sql), tuple(args)).fetchall())
 
     def close(self) -> None:
         """Close every pooled connection."""
         self._pool.close()
+
+
+@contextmanager
+def unreachable_as_unavailable() -> Iterator[None]:
+    """A server that went away or a pool with no free connection in time, as `StorageUnavailable`."""
+    try:
+        yield
+    except psycopg_pool.PoolTimeout as error:
+        raise StorageUnavailable(f"PostgreSQL cannot be reached: {error}") from error
+    except psycopg.OperationalError as error:
+        # no SQLSTATE: the connection failed; 08: connection exception; 57P: the server is shutting down
+        if error.sqlstate is None or error.sqlstate.startswith(("08", "57P")):
+            raise StorageUnavailable(f"PostgreSQL cannot be reached: {error}") from error
+        raise
 
 
 def open_pool(dsn: str, max_connections: int) -> psycopg_pool.ConnectionPool[Any]:

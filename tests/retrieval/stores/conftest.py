@@ -1,4 +1,4 @@
-"""Store fixtures: a Qdrant server when one is named, embedded Qdrant's folder (`pg_dsn` is in tests/conftest.py)."""
+"""Store fixtures: a Qdrant server when one is named, embedded Qdrant's folder (pg_dsn: tests/conftest.py)."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 from rich.table import Table
 
+from app.cli_answerability import register as register_answerability
 from app.cli_console import console, progress_bars, stage_reporter
 from app.container import FAISS_BACKEND, Container, offline_environment, store_backend
 from app.settings import Settings
@@ -735,3 +736,6 @@ def eval_all(
     console.print(render_gate(verdict))
     if not verdict["passed"]:
         raise typer.Exit(1)
+
+
+register_answerability(eval_app)

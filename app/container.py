@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import os
 from collections.abc import Callable, Sequence
 
@@ -39,7 +40,7 @@ from app.serving.library import Library
 from app.serving.uploads import Uploads
 from app.settings import Settings
 from app.store_backends import check_shared_index, open_catalog, open_conversation_store, open_feedback_store
-from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
+from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model, trained_abstention
 from generation.answer import AnswerPipeline, Retriever
 from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
@@ -74,6 +75,8 @@ from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.types import Document
 
 FAISS_BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
+
+_log = logging.getLogger(__name__)
 
 
 def store_backend(settings: Settings) -> StoreBackend:
@@ -442,10 +445,18 @@ class Container:
         if not s.abstention:
             return None
         model = load_model(s.abstention_model) if s.abstention_model else DEFAULT_MODEL
-        scorer = self.engine if isinstance(self.engine, ChoiceScorer) else None
+        trained = None if s.abstention_model else trained_abstention(s.answerability_model_dir)
+        if trained is not None:
+            model = trained[0]
+        elif not s.abstention_model:
+            _log.info(
+                "no trained answerability model at %s: abstention uses the engine's check",
+                s.answerability_model_dir,
+            )
+        scorer = self.engine if isinstance(self.engine, ChoiceScorer) and model.needs_support() else None
         if model.needs_support() and scorer is None:
             return None
-        return Abstainer(model, scorer)
+        return Abstainer(model, scorer, trained[1] if trained is not None else None)
 
     @functools.cached_property
     def job_store(self) -> JobRecords:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         description="an abstention calibration JSON (verity eval calibrate-abstention); default: built in",
     )
     candidates: int = Field(200, ge=1, description="candidates each retriever contributes before fusion")
+    answerability_model_dir: Path = Field(
+        Path("~/.cache/verity/models/answerability").expanduser(),
+        description="Verity's trained answerability model (verity eval train-answerability); "
+        "absent: the engine's check decides",
+    )
     search_cache_size: int = Field(
         1024, ge=0, description="search results kept until the index changes (0: no cache)"
     )

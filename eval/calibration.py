@@ -170,12 +170,13 @@ def score_decisions(rows: Sequence[dict[str, object]], model: AbstentionModel) -
 
 
 def _evidence(row: dict[str, object]) -> Evidence:
-    support = row.get("support")
+    support, trained = row.get("support"), row.get("trained")
     return Evidence(
         float(row["coverage"]),  # type: ignore[arg-type]
         float(row["dense"]),  # type: ignore[arg-type]
         float(row["bm25"]),  # type: ignore[arg-type]
         None if support is None else float(support),  # type: ignore[arg-type]
+        None if trained is None else float(trained),  # type: ignore[arg-type]
     )
 
 

@@ -22,17 +22,18 @@ import json
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from generation.answerability import CALIBRATION, AnswerabilityScorer, CrossEncoder, load_cross_encoder
 from generation.citations import content_words
 from generation.engines.protocol import ChatMessage
 from generation.errors import CalibrationInvalid
 from generation.prompts import CHECK_INSTRUCTION, build_messages
 from retrieval.types import Passage
 
-FEATURES = ("coverage", "dense", "bm25", "support")
+FEATURES = ("coverage", "dense", "bm25", "support", "trained")
 CALIBRATION_ARTICLES = ("European_Union_law", "Force", "Normans", "Steam_engine")
 """The SQuAD half A articles the threshold is fitted on; the other four are held out for evaluation."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
@@ -73,6 +74,7 @@ class Evidence:
     dense: float
     bm25: float
     support: float | None = None
+    trained: float | None = None
 
     def as_dict(self) -> dict[str, float | None]:
         """The evidence by feature name."""
@@ -96,6 +98,10 @@ class AbstentionModel:
     def needs_support(self) -> bool:
         """Whether the model uses the engine's answerability check."""
         return bool(self.weights.get("support"))
+
+    def needs_trained(self) -> bool:
+        """Whether the model uses Verity's trained answerability model (`generation.answerability`)."""
+        return bool(self.weights.get("trained"))
 
     def to_json(self) -> str:
         """The model as JSON."""
@@ -174,13 +180,23 @@ class Decision:
 class Abstainer:
     """Decides, from calibrated evidence, whether the passages shown answer the question."""
 
-    def __init__(self, model: AbstentionModel, scorer: ChoiceScorer | None = None) -> None:
+    def __init__(
+        self,
+        model: AbstentionModel,
+        scorer: ChoiceScorer | None = None,
+        trained: AnswerabilityScorer | None = None,
+    ) -> None:
         if model.needs_support() and scorer is None:
             raise CalibrationInvalid(
                 "the abstention model uses the engine's check, but the engine cannot score"
             )
+        if model.needs_trained() and trained is None:
+            raise CalibrationInvalid(
+                "the abstention model uses the trained answerability model, none is loaded"
+            )
         self._model = model
         self._scorer = scorer
+        self._trained = trained
 
     @property
     def model(self) -> AbstentionModel:
@@ -192,8 +208,20 @@ class Abstainer:
         if not passages:
             return Decision(False, 0.0, Evidence(0.0, 0.0, 0.0))
         evidence = retrieval_evidence(question, passages)
+        if self._trained is not None and self._model.needs_trained():
+            evidence = replace(evidence, trained=self._trained.score(question, passages))
         if self._scorer is not None and self._model.needs_support():
-            support = support_log_odds(self._scorer, question, passages)
-            evidence = Evidence(evidence.coverage, evidence.dense, evidence.bm25, support)
+            evidence = replace(evidence, support=support_log_odds(self._scorer, question, passages))
         probability = self._model.probability(evidence)
         return Decision(probability >= self._model.threshold, probability, evidence)
+
+
+def trained_abstention(folder: Path) -> tuple[AbstentionModel, CrossEncoder] | None:
+    """The calibration and cross-encoder that `verity eval train-answerability --calibration` wrote to
+    `folder`, checksums verified; None when the folder does not exist (the built-in model applies)."""
+    if not folder.is_dir():
+        return None
+    encoder = load_cross_encoder(folder)
+    if not (folder / CALIBRATION).is_file():
+        raise CalibrationInvalid(f"{folder}: no {CALIBRATION} (train with --calibration REPORT)")
+    return load_model(folder / CALIBRATION), encoder

@@ -17,7 +17,7 @@ ALLOWED = {
 }
 OURS = {*ALLOWED, "scripts", "tests", "bench"}
 # The CLI's evaluation and training commands are the only runtime modules that reach into eval/.
-EVAL_COMMANDS = {"app/cli_eval.py", "app/cli_safety.py"}
+EVAL_COMMANDS = {"app/cli_eval.py", "app/cli_safety.py", "app/cli_answerability.py"}
 
 
 def imported_packages(path: Path) -> set[str]:

@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         "of the window left after system prompt, question and answer)",
     )
     top_k: int = Field(5, ge=1, le=50)
+    context_compression: bool = Field(
+        True,
+        description="keep only the sentences of each passage that bear on the question (with neighbours) "
+        "before packing; false: passages whole",
+    )
     abstention: bool = Field(True, description="let the calibrated abstainer decide whether to answer")
     abstention_model: Path | None = Field(
         None,

@@ -16,11 +16,6 @@ def default_data_dir() -> Path:
     return Path(base).expanduser() / "verity"
 
 
-def default_threads() -> int:
-    """Half the cores, at least one: llama.cpp slows sharply when its threads compete for cores."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 class Settings(BaseSettings):
     """Everything configurable. Every model is a setting: a local path, a packaged name or a hub name."""
 
@@ -39,7 +34,12 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m", description="a GGUF path or a packaged model name"
     )
-    llm_threads: int = Field(default_factory=default_threads, ge=1)
+    llm_threads: int = Field(
+        0,
+        ge=0,
+        description="llama.cpp threads; 0: before each generation, the cores other running work leaves "
+        "free (all of them on an idle machine, one when the machine is busy)",
+    )
     llm_context_window: int = Field(4096, ge=512)
     llm_gpu_layers: int = Field(0, description="layers offloaded to the GPU (-1: all); needs a CUDA build")
     max_answer_tokens: int = Field(384, ge=1)

@@ -1,4 +1,4 @@
-"""A real llama.cpp answer over a compressed passage: it answers, and its citation points into the original."""
+"""A real llama.cpp answer over a compressed passage: it answers, its citation points into the original."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from app import cli_chat, cli_docs, cli_feedback, cli_gateway
+from app import cli_chat, cli_docs, cli_engines, cli_feedback, cli_gateway, cli_storage
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
 from app.cli_eval import eval_app
@@ -37,6 +37,7 @@ from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
 from ingest.pipeline import DuplicatePolicy, IngestPipeline, IngestReport
 from ingest.pipeline import Progress as IngestProgress
+from retrieval.databases.errors import StorageError
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_COLLECTION, DEFAULT_TENANT, Passage, Scope
 
@@ -52,11 +53,14 @@ app = typer.Typer(
 )
 eval_app.command("export-feedback")(cli_feedback.export_feedback)
 app.command("chat")(cli_chat.chat)
+app.command("migrate")(cli_storage.migrate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")
 app.add_typer(cli_gateway.keys_app, name="keys")
 app.add_typer(cli_gateway.credits_app, name="credits")
 app.add_typer(cli_gateway.usage_app, name="usage")
+app.add_typer(cli_engines.engines_app, name="engines")
+app.add_typer(cli_engines.canary_app, name="canary")
 cli_docs.mount(app)
 
 
@@ -251,7 +255,12 @@ def serve(
             lines[-1] = lines[-1].rstrip() + " -H 'Authorization: Bearer <key>'\n"
         console.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
 
-    uvicorn.run(create_app(container, banner), host=host or settings.host, port=port or settings.port)
+    from app.logs import log_config
+
+    logs = log_config(json_lines=settings.log_format == "json")
+    uvicorn.run(
+        create_app(container, banner), host=host or settings.host, port=port or settings.port, log_config=logs
+    )
 
 
 class _Verbosity:
@@ -279,7 +288,7 @@ def main() -> None:
             raise
         err.print(f"[red]{settings_error_line(exc)}[/red]", highlight=False, soft_wrap=True)
         sys.exit(SETTINGS_EXIT)
-    except (GenerationError, RetrievalError, SafetyError) as exc:
+    except (GenerationError, RetrievalError, SafetyError, StorageError) as exc:
         if VERBOSE.on:
             raise
         err.print(f"[red]{exc}[/red]  (--verbose shows the traceback)", highlight=False, soft_wrap=True)

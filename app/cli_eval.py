@@ -659,12 +659,32 @@ def _gate_ragas(
     return {"report": str(out / "ragas" / "report.json")}, cast(dict[str, object], headline)
 
 
+def _gate_conversations(
+    section: dict[str, object], container: Container, out: Path, show: Stage
+) -> tuple[dict[str, object], dict[str, object]]:
+    from eval.conversations import conversations_headline, evaluate_conversations
+
+    result = evaluate_conversations(
+        Path(str(section["squad"])),
+        Path(str(section["followups"])),
+        container.embedder,
+        container.engine,
+        FAISS_BACKEND,
+        int(cast(int, section.get("top_k", container.settings.top_k))),
+        container.abstainer,
+        show,
+        out / "cache" / "conversations.jsonl",
+    )
+    return result, cast(dict[str, object], conversations_headline(result))
+
+
 GATE_RUNNERS: dict[str, GateRunner] = {
     "retrieval": _gate_retrieval,
     "qa": _gate_qa,
     "ingest": _gate_ingest,
     "safety": _gate_safety,
     "ragas": _gate_ragas,
+    "conversations": _gate_conversations,
 }
 
 

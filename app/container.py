@@ -9,13 +9,16 @@ from collections.abc import Callable, Sequence
 from app import kept_uploads
 from app.conversations.service import Conversations
 from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.engine_pools import RemoteEngines, build_remote_engines
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
-from app.gateway.limits import LimitSpec, RateLimiter
+from app.gateway.limits import Limiter, LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
-from app.gateway.store import GatewayStore
+from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
+from app.metrics import Metrics
+from app.rollout import RolloutFile
 from app.serving.answers import Answers
 from app.serving.chat import Chat
 from app.serving.conversations import ConversationTurns
@@ -77,6 +80,30 @@ def store_backend(settings: Settings) -> StoreBackend:
         return StoreBackend("pgvector", lambda d: PgVectorStore(dsn, d, table))
     params = FaissParams(kind=settings.faiss_index, gpu=settings.faiss_gpu)
     return StoreBackend("faiss", lambda d: FaissVectorStore(d, params), FaissVectorStore.load)
+
+
+def gateway_store(settings: Settings) -> GatewayStore:
+    """Keys, credits and the usage ledger: in PostgreSQL when VERITY_DATABASE_URL is set (several
+    processes share it), else in DATA_DIR/gateway.sqlite3. Its schema is migrated as it opens."""
+    if settings.database_url:
+        from app.gateway.store_postgres import PostgresGatewayStore
+
+        return PostgresGatewayStore(settings.database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SqliteGatewayStore(settings.gateway_path)
+
+
+def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
+    """Rate limits and stream slots: in Redis when VERITY_REDIS_URL is set (shared by every process),
+    else kept in this process."""
+    s = settings
+    per_key = LimitSpec(s.key_rpm, s.key_tpm, s.key_streams)
+    per_tenant = LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams)
+    if s.redis_url:
+        from app.gateway.limits_redis import RedisRateLimiter, connect
+
+        return RedisRateLimiter(connect(s.redis_url), clock, per_key, per_tenant)
+    return RateLimiter(clock, per_key, per_tenant)
 
 
 def offline_environment() -> None:
@@ -237,9 +264,32 @@ class Container:
         """The llama.cpp model, loaded once."""
         if self._engine is not None:
             return self._engine
+        if self.remote_engines is not None:
+            return self.remote_engines.engine
         s = self.settings
         path = resolve_model_path(s.llm_model, s.model_cache_dir)
         return LlamaCppEngine(path, s.llm_context_window, s.llm_threads, s.llm_gpu_layers)
+
+    @functools.cached_property
+    def rollout(self) -> RolloutFile:
+        """Drained replicas and the canary's decision, shared with other gateways and the CLI."""
+        return RolloutFile(self.settings.rollout_path, self.settings.canary_model)
+
+    @functools.cached_property
+    def remote_engines(self) -> RemoteEngines | None:
+        """The engine replicas (and canary) of VERITY_ENGINE_URLS; None for the in-process model."""
+        if not self.settings.engine_urls or self._engine is not None:
+            return None
+        return build_remote_engines(self.settings, self.rollout)
+
+    @functools.cached_property
+    def metrics(self) -> Metrics:
+        """The Prometheus metrics /metrics serves."""
+        metrics = Metrics()
+        metrics.watch_queue(lambda: self.gateway.scheduler.depth)
+        if self.remote_engines is not None:
+            metrics.watch_engines(self.remote_engines.pools(), self.remote_engines.canary)
+        return metrics
 
     @functools.cached_property
     def answers(self) -> AnswerPipeline:
@@ -370,7 +420,8 @@ class Container:
         """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
         store = JobStore(self.settings.data_dir / "jobs.sqlite3")
-        return IngestJobs(self.ingest_pipeline, store, kept_uploads.job_hooks(self.settings.uploads_dir))
+        hooks = self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
+        return IngestJobs(self.ingest_pipeline, store, hooks)
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:
@@ -403,18 +454,15 @@ class Container:
     def gateway(self) -> Gateway:
         """Keys, limits, credits, the usage ledger and the engine's fair queue."""
         s = self.settings
-        s.data_dir.mkdir(parents=True, exist_ok=True)
-        clock = self._clock
-        limiter = RateLimiter(
-            clock,
-            per_key=LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
-            per_tenant=LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
+        capacity = s.engine_slots * len(s.engine_urls) if self.remote_engines is not None else 1
+        scheduler = FairScheduler(
+            capacity, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers
         )
-        scheduler = FairScheduler(1, s.queue_depth, s.queue_deadline_s, s.tenant_weights, s.tenant_tiers)
         prices = Prices(s.model_prices)
-        return Gateway(
-            GatewayStore(s.gateway_path), clock, limiter, scheduler, prices, s.auth, s.credits_required
-        )
+        store, limiter = gateway_store(s), rate_limiter(s, self._clock)
+        gateway = Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required)
+        gateway.observers.append(self.metrics.observe_settled)
+        return gateway
 
     @functools.cached_property
     def embedding_batcher(self) -> EmbeddingBatcher:
@@ -445,7 +493,10 @@ class Container:
             self.catalog.close()
         if self._built("gateway"):
             self.gateway.store.close()
+            self.gateway.limiter.close()
         if self._built("conversation_store"):
             self.conversation_store.close()
         if "feedback" in self.__dict__:
             self.feedback.close()
+        if self._built("remote_engines") and self.remote_engines is not None:
+            self.remote_engines.close()

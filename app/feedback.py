@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 Rating = Literal["up", "down"]
 

@@ -123,6 +123,16 @@ class Settings(BaseSettings):
     qdrant_path: Path | None = Field(None, description="embedded Qdrant's folder (default: DATA_DIR/qdrant)")
     qdrant_collection: str = "verity_chunks"
     pg_dsn: str | None = Field(None, description="PostgreSQL with pgvector, e.g. postgresql://user@host/db")
+    database_url: str | None = Field(
+        None,
+        description="PostgreSQL for the catalog, keys, credits, usage, jobs and conversations, e.g. "
+        "postgresql://user@host/db; unset: SQLite files in DATA_DIR (one machine)",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for rate limits and concurrency slots shared by several processes, e.g. "
+        "redis://host:6379/0; unset: kept in the process (one machine)",
+    )
     pg_table: str = "verity_chunks"
 
     @model_validator(mode="after")
@@ -135,6 +145,45 @@ class Settings(BaseSettings):
         if self.faiss_gpu and self.faiss_index != "flat":
             raise ValueError("VERITY_FAISS_GPU applies to VERITY_FAISS_INDEX=flat")
         return self
+
+    @model_validator(mode="after")
+    def _shared_state_urls_are_what_they_say(self) -> Settings:
+        if self.database_url and not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise ValueError(
+                "VERITY_DATABASE_URL must be a postgresql:// URL (unset it to keep SQLite files in DATA_DIR)"
+            )
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("VERITY_REDIS_URL must be a redis://, rediss:// or unix:// URL")
+        return self
+
+    # Engine replicas, canary rollout and logs (docs/configuration.md, docs/deployment.md)
+    engine_urls: list[str] = Field(
+        default_factory=list,
+        description="OpenAI-compatible engine servers (llama-server, vLLM) as a JSON list, e.g. "
+        '["http://engine-a:8080", "http://engine-b:8080"]; empty: the in-process llama.cpp model',
+    )
+    engine_model: str = Field("", description="the model name the replicas serve; empty: VERITY_LLM_MODEL")
+    engine_api_key: SecretStr | None = Field(None, description="bearer key the engine servers expect")
+    engine_slots: int = Field(2, ge=1, description="requests each replica runs at once (llama-server -np)")
+    engine_timeout_s: float = Field(120.0, gt=0, description="longest wait for a replica's reply")
+    engine_health_interval_s: float = Field(5.0, gt=0, description="seconds between replica health checks")
+    engine_breaker_failures: int = Field(3, ge=1, description="failures in a row that open a breaker")
+    engine_breaker_cooldown_s: float = Field(10.0, gt=0, description="how long an open breaker rests")
+    engine_affinity_slack: int = Field(
+        1, ge=0, description="extra requests a conversation's preferred replica may run before the least "
+        "busy one takes it instead"
+    )  # fmt: skip
+    canary_engine_urls: list[str] = Field(
+        default_factory=list, description="engine servers of a canary model (JSON list); empty: no canary"
+    )
+    canary_model: str = Field("", description="the canary's model name (its decision is kept per name)")
+    canary_share: float = Field(0.1, ge=0.0, le=1.0, description="the canary's share of traffic")
+    canary_min_requests: int = Field(20, ge=1, description="canary requests before it can be rolled back")
+    canary_max_error_rate: float = Field(0.05, ge=0.0, le=1.0, description="error rate that rolls it back")
+    canary_max_first_token_s: float | None = Field(
+        None, gt=0, description="p95 time to first token that rolls the canary back (unset: no limit)"
+    )
+    log_format: Literal["json", "text"] = Field("json", description="`verity serve` logs: JSON lines or text")
 
     safety: Literal["on", "off"] = Field("on", description="safety filters on questions, passages, answers")
     safety_scan_at_ingest: bool = Field(
@@ -168,6 +217,11 @@ class Settings(BaseSettings):
     def conversations_path(self) -> Path:
         """The conversations' SQLite file."""
         return self.data_dir / "conversations.sqlite3"
+
+    @property
+    def rollout_path(self) -> Path:
+        """Drained replicas and the canary's decision, shared by gateways and the CLI (app.rollout)."""
+        return self.data_dir / "rollout.json"
 
     @property
     def uploads_dir(self) -> Path:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eval.errors import DatasetError
+from eval.gate import headline_entry
 from eval.metrics import mean
 from eval.qa import load_squad, read_records
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
@@ -239,3 +240,18 @@ def summarize(records: Sequence[dict[str, object]]) -> dict[str, object]:
             "abstained": round(mean([float(bool(a)) for a in judged]), 4) if judged else None,
         },
     }
+
+
+def conversations_headline(result: dict[str, object]) -> dict[str, dict[str, object]]:
+    """The gate's headline metrics of a conversations run: follow-up recall@5 as rewritten and as
+    typed, and how often unanswerable follow-ups were declined (absent when none was judged)."""
+    followups = result["followups"]
+    unanswerable = result["unanswerable"]
+    assert isinstance(followups, dict) and isinstance(unanswerable, dict)
+    recall = followups["recall@5"]
+    headline: dict[str, dict[str, object]] = {
+        f"conversations.recall_{kind}": headline_entry(recall[kind]) for kind in ("rewritten", "raw")
+    }
+    if unanswerable.get("abstained") is not None:
+        headline["conversations.unanswerable_abstained"] = headline_entry(unanswerable["abstained"])
+    return headline

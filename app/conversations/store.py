@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from app.conversations.records import Conversation, Cursor, Message
-from app.sqlite_file import SqliteFile
+from retrieval.databases.sqlite_file import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (

@@ -6,6 +6,7 @@ GatewayError
 ├── InsufficientCredits  402: the tenant's unexpired credits do not cover the request's maximum cost
 ├── RateLimited          429: a per-key or per-tenant limit; carries Retry-After and x-ratelimit-* headers
 ├── Overloaded           503 (or 429 for one tenant's share): the queue is full or its deadline passed
+├── LimitsUnavailable    503: the shared rate-limit store (Redis) cannot be reached; carries Retry-After
 ├── KeyNotFound          404: no such key (admin operations)
 ├── InvalidGrant         400: a credit grant out of range (amount, times, priority) or a bad tenant name
 └── AuthMisconfigured    refusing to serve on a public address with no key configured
@@ -62,6 +63,16 @@ class Overloaded(GatewayError):
         self.status = status
         if status == 429:  # one tenant's share of the queue is used up: that tenant's limit, not ours
             self.type = "rate_limit_error"
+
+
+class LimitsUnavailable(GatewayError):
+    """Redis, where the rate limits of every gateway process are kept, cannot be reached: the request is
+    refused (it cannot be counted against its limits), never let through unlimited."""
+
+    status, type, code = 503, "server_error", "limits_unavailable"
+
+    def __init__(self, message: str, retry_after: int = 5) -> None:
+        super().__init__(message, {"Retry-After": str(retry_after)})
 
 
 class KeyNotFound(GatewayError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,10 +18,10 @@ from app.gateway.clock import Clock
 from app.gateway.credits import Grant, grant_problem
 from app.gateway.errors import AuthMisconfigured, GatewayError, InvalidGrant, Unauthenticated
 from app.gateway.keys import Caller, verify_key
-from app.gateway.limits import Admission, RateLimiter
+from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
 from app.gateway.store import GatewayStore
-from app.gateway.usage import Prices, UsageRecord
+from app.gateway.usage import Prices, Settled, UsageRecord
 from app.names import InvalidName, check_tenant_name
 from retrieval.types import DEFAULT_TENANT
 
@@ -59,7 +59,7 @@ class Gateway:
         self,
         store: GatewayStore,
         clock: Clock,
-        limiter: RateLimiter,
+        limiter: Limiter,
         scheduler: FairScheduler,
         prices: Prices,
         auth: AuthMode = "auto",
@@ -68,6 +68,7 @@ class Gateway:
         self.store, self.clock, self.limiter, self.scheduler, self.prices = (
             store, clock, limiter, scheduler, prices)  # fmt: skip
         self.auth, self.credits_required = auth, credits_required
+        self.observers: list[Callable[[Settled], None]] = []  # told of each metered request as it ends
 
     def auth_enabled(self) -> bool:
         """On when required, or (by default) once any key was ever created; off only when set off."""

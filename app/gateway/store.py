@@ -1,45 +1,28 @@
-"""The gateway's SQLite file (WAL): keys, credit grants and debits, and the usage ledger.
+"""The gateway's store: keys, credit grants and debits, and the usage ledger, on SQLite or PostgreSQL.
 
-Every change of credits runs in one `BEGIN IMMEDIATE` transaction, so a hold checks the balance and
-takes it with no other writer (thread or process) in between: concurrent requests cannot overspend.
+`GatewayStore` is what the gateway needs; `GatewayTables` holds the queries both databases share, and
+`SqliteGatewayStore` (one machine) and `PostgresGatewayStore` (app/gateway/store_postgres.py, several
+processes) add their transactions. Every change of a tenant's credits runs in one transaction that no
+other change of that tenant's credits can interleave with (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: an
+advisory lock on the tenant), so a hold checks the balance and takes it with no writer in between:
+concurrent requests, from threads or processes, cannot overspend.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from app.gateway.credits import Debit, Grant, available, balance, fits, replay
 from app.gateway.errors import InsufficientCredits, KeyNotFound
+from app.gateway.schema import GATEWAY_SCHEMA
 from app.gateway.usage import UsageRecord
-from app.sqlite_file import SqliteFile
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS keys (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, hash TEXT NOT NULL, name TEXT NOT NULL,
-    scopes TEXT NOT NULL, created_at REAL NOT NULL, revoked_at REAL
-);
-CREATE TABLE IF NOT EXISTS grants (
-    key TEXT PRIMARY KEY, tenant TEXT NOT NULL, amount INTEGER NOT NULL, granted_at REAL NOT NULL,
-    expires_at REAL, priority INTEGER NOT NULL, remaining INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS grants_tenant ON grants (tenant);
-CREATE TABLE IF NOT EXISTS debits (
-    key TEXT PRIMARY KEY, tenant TEXT NOT NULL, at REAL NOT NULL, amount INTEGER NOT NULL,
-    held INTEGER NOT NULL, settled INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS debits_tenant ON debits (tenant);
-CREATE TABLE IF NOT EXISTS usage (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, request_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL,
-    key_id TEXT, endpoint TEXT NOT NULL, model TEXT NOT NULL, at REAL NOT NULL, status INTEGER NOT NULL,
-    tokens_in INTEGER NOT NULL, tokens_out INTEGER NOT NULL, credits INTEGER NOT NULL,
-    duration_ms REAL NOT NULL, latency_ms TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS usage_tenant_at ON usage (tenant, at);
-"""
+from retrieval.databases.sqlite_file import SqliteFile
 
 
 @dataclass(frozen=True)
@@ -64,11 +47,72 @@ class Drift:
     recomputed: int
 
 
-class GatewayStore(SqliteFile):
-    """Keys, credits and usage in one SQLite file; safe to share between threads and processes."""
+class GatewayStore(Protocol):
+    """Keys, credits and the usage ledger, whichever database keeps them."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    def add_key(self, key: KeyRecord) -> None: ...
+    def get_key(self, key_id: str) -> KeyRecord | None: ...
+    def list_keys(self, tenant: str | None = None) -> list[KeyRecord]: ...
+    def revoke_key(self, key_id: str, at: float) -> None: ...
+    def has_keys(self) -> bool: ...
+    def grant(self, tenant: str, grant: Grant) -> bool: ...
+    def grants(self, tenant: str) -> list[tuple[Grant, int]]: ...
+    def has_grants(self, tenant: str) -> bool: ...
+    def balance(self, tenant: str, at: float) -> int: ...
+    def hold(self, tenant: str, key: str, at: float, amount: int) -> int: ...
+    def settle(self, record: UsageRecord, held: bool) -> int: ...
+    def release_abandoned_holds(self) -> int: ...
+    def record(self, record: UsageRecord) -> None: ...
+    def usage(
+        self, tenant: str | None, start: float | None = None, end: float | None = None
+    ) -> list[UsageRecord]: ...
+    def tenants(self) -> list[str]: ...
+    def reconcile(self) -> list[Drift]: ...
+    def close(self) -> None: ...
+
+
+class Rows(Protocol):
+    """A cursor's rows, as sqlite3 and psycopg both give them."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+    def fetchall(self) -> list[Any]: ...
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Connection(Protocol):
+    """A connection inside a transaction that takes SQLite's `?` placeholders."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> Rows: ...
+
+
+class GatewayTables:
+    """The gateway's queries, the same on both databases; subclasses say how a transaction is opened.
+
+    `_write()` is one transaction, `_snapshot()` a consistent read of several queries, `_read()` one
+    query's rows; `_lock_tenant` keeps other changes of the tenant's credits out until the transaction
+    ends; `_owner` names this store (one per serving process) on the holds it takes.
+    """
+
+    _owner: str
+
+    def _write(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _snapshot(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _lock_tenant(self, db: Connection, tenant: str) -> None:
+        """Serialise changes of one tenant's credits (a no-op where the transaction already does)."""
+
+    def _abandoned_owners(self, db: Connection, owners: set[str | None]) -> set[str | None]:
+        """Which of these hold owners no longer run (and will never settle their holds)."""
+        raise NotImplementedError
 
     # keys
 
@@ -90,7 +134,7 @@ class GatewayStore(SqliteFile):
         sql, args = "SELECT * FROM keys", tuple[str, ...]()
         if tenant is not None:
             sql, args = sql + " WHERE tenant = ?", (tenant,)
-        return [KeyRecord(*row) for row in self._read(sql + " ORDER BY created_at", args)]
+        return [KeyRecord(*row) for row in self._read(sql + " ORDER BY created_at, id", args)]
 
     def revoke_key(self, key_id: str, at: float) -> None:
         """Revoke a key; later requests with it are refused."""
@@ -104,27 +148,27 @@ class GatewayStore(SqliteFile):
 
     # credits
 
-    def _grants(self, db: sqlite3.Connection, tenant: str) -> list[Grant]:
+    def _grants(self, db: Connection, tenant: str) -> list[Grant]:
         rows = db.execute(
             "SELECT key, amount, granted_at, expires_at, priority FROM grants WHERE tenant = ?", (tenant,)
         )
         return [Grant(*row) for row in rows]
 
-    def _debits(self, db: sqlite3.Connection, tenant: str) -> list[Debit]:
+    def _debits(self, db: Connection, tenant: str) -> list[Debit]:
         rows = db.execute("SELECT key, at, amount FROM debits WHERE tenant = ?", (tenant,))
         return [Debit(*row) for row in rows]
 
-    def _materialise(self, db: sqlite3.Connection, tenant: str) -> None:
+    def _materialise(self, db: Connection, tenant: str) -> None:
         ledger = replay(self._grants(db, tenant), self._debits(db, tenant))
-        db.executemany(
-            "UPDATE grants SET remaining = ? WHERE key = ?", [(v, k) for k, v in ledger.remaining.items()]
-        )
+        for key, remaining in ledger.remaining.items():
+            db.execute("UPDATE grants SET remaining = ? WHERE key = ?", (remaining, key))
 
     def grant(self, tenant: str, grant: Grant) -> bool:
         """Add a credit block; a repeated idempotency key changes nothing (returns False)."""
         with self._write() as db:
+            self._lock_tenant(db, tenant)
             inserted = db.execute(
-                "INSERT OR IGNORE INTO grants VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO grants VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (grant.key, tenant, grant.amount, grant.granted_at, grant.expires_at, grant.priority, 0),
             ).rowcount
             self._materialise(db, tenant)
@@ -145,12 +189,13 @@ class GatewayStore(SqliteFile):
 
     def balance(self, tenant: str, at: float) -> int:
         """The tenant's balance at a time (open holds count as spent)."""
-        with self._lock:
-            return balance(self._grants(self._db, tenant), self._debits(self._db, tenant), at)
+        with self._snapshot() as db:
+            return balance(self._grants(db, tenant), self._debits(db, tenant), at)
 
     def hold(self, tenant: str, key: str, at: float, amount: int) -> int:
         """Reserve `amount` credits at `at` under an idempotency key, or raise if the balance is short."""
         with self._write() as db:
+            self._lock_tenant(db, tenant)
             if db.execute("SELECT 1 FROM debits WHERE key = ?", (key,)).fetchone():
                 return amount
             grants, debits = self._grants(db, tenant), self._debits(db, tenant)
@@ -163,7 +208,11 @@ class GatewayStore(SqliteFile):
                     f"{held} held by requests in progress; this request may cost up to {amount}. "
                     "Ask for fewer tokens (max_tokens) or add credits: verity credits grant"
                 )
-            db.execute("INSERT INTO debits VALUES (?, ?, ?, ?, ?, 0)", (key, tenant, at, amount, amount))
+            db.execute(
+                "INSERT INTO debits (key, tenant, at, amount, held, settled, owner) "
+                "VALUES (?, ?, ?, ?, ?, 0, ?)",
+                (key, tenant, at, amount, amount, self._owner),
+            )
             self._materialise(db, tenant)
         return amount
 
@@ -172,6 +221,7 @@ class GatewayStore(SqliteFile):
         with self._write() as db:
             charged = record.credits
             if held:
+                self._lock_tenant(db, record.tenant)
                 row = db.execute(
                     "SELECT held, settled FROM debits WHERE key = ?", (record.request_id,)
                 ).fetchone()
@@ -187,15 +237,17 @@ class GatewayStore(SqliteFile):
         return charged
 
     def release_abandoned_holds(self) -> int:
-        """Release holds a stopped server left open (charging nothing), each with a ledger row, status 500.
-
-        Run only by the serving process at start-up, before it takes requests: any open hold then is one
-        that no running request will settle.
+        """Release holds left open by serving processes that are gone (charging nothing), each with a
+        ledger row, status 500. Which processes are gone is the database's to say (`_abandoned_owners`).
         """
         with self._write() as db:
-            rows = db.execute("SELECT key, tenant, at FROM debits WHERE settled = 0").fetchall()
-            db.execute("UPDATE debits SET amount = 0, settled = 1 WHERE settled = 0")
-            for key, tenant, at in rows:
+            open_holds = db.execute("SELECT key, tenant, at, owner FROM debits WHERE settled = 0").fetchall()
+            gone = self._abandoned_owners(db, {row[3] for row in open_holds})
+            rows = [row for row in open_holds if row[3] in gone]
+            for tenant in sorted({row[1] for row in rows}):  # one order, so releasers cannot deadlock
+                self._lock_tenant(db, tenant)
+            for key, tenant, at, _ in rows:
+                db.execute("UPDATE debits SET amount = 0, settled = 1 WHERE key = ? AND settled = 0", (key,))
                 self._append(db, UsageRecord(key, tenant, None, "abandoned", "", at, 500), 0)
             for tenant in {row[1] for row in rows}:
                 self._materialise(db, tenant)
@@ -203,10 +255,11 @@ class GatewayStore(SqliteFile):
 
     # usage
 
-    def _append(self, db: sqlite3.Connection, r: UsageRecord, credits: int) -> None:
+    def _append(self, db: Connection, r: UsageRecord, credits: int) -> None:
         db.execute(
-            "INSERT OR IGNORE INTO usage (request_id, tenant, key_id, endpoint, model, at, status, "
-            "tokens_in, tokens_out, credits, duration_ms, latency_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO usage (request_id, tenant, key_id, endpoint, model, at, status, tokens_in, "
+            "tokens_out, credits, duration_ms, latency_ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT DO NOTHING",
             (r.request_id, r.tenant, r.key_id, r.endpoint, r.model, r.at, r.status, r.tokens_in,
              r.tokens_out, credits, r.duration_ms, json.dumps(dict(r.latency_ms))),
         )  # fmt: skip
@@ -232,22 +285,43 @@ class GatewayStore(SqliteFile):
 
     def reconcile(self) -> list[Drift]:
         """Recompute every tenant's remainders from its grants, the usage ledger and open holds."""
-        drifts = []
+        with self._snapshot() as db:
+            return [self._drift(db, tenant) for tenant in self.tenants()]
+
+    def _drift(self, db: Connection, tenant: str) -> Drift:
+        grants = self._grants(db, tenant)
+        rows = db.execute(
+            "SELECT request_id, at, credits FROM usage WHERE tenant = ? AND credits > 0 UNION ALL "
+            "SELECT key, at, amount FROM debits WHERE tenant = ? AND settled = 0",
+            (tenant, tenant),
+        )
+        recomputed = sum(replay(grants, [Debit(*row) for row in rows]).remaining.values())
+        stored = db.execute("SELECT COALESCE(SUM(remaining), 0) FROM grants WHERE tenant = ?", (tenant,))
+        return Drift(tenant, int(stored.fetchone()[0]), recomputed)
+
+
+class SqliteGatewayStore(SqliteFile, GatewayTables):
+    """Keys, credits and usage in one SQLite file; safe to share between threads and processes of one
+    machine. One serving process per file: at its start, every open hold is one no request will settle."""
+
+    def __init__(self, path: Path) -> None:
+        SqliteFile.__init__(self, path, GATEWAY_SCHEMA)
+        self._owner = new_owner()
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
         with self._lock:
-            for tenant in self.tenants():
-                grants = self._grants(self._db, tenant)
-                rows = self._db.execute(
-                    "SELECT request_id, at, credits FROM usage WHERE tenant = ? AND credits > 0 UNION ALL "
-                    "SELECT key, at, amount FROM debits WHERE tenant = ? AND settled = 0",
-                    (tenant, tenant),
-                )
-                recomputed = sum(replay(grants, [Debit(*row) for row in rows]).remaining.values())
-                stored = sum(int(r[0]) for r in self._db.execute(
-                    "SELECT remaining FROM grants WHERE tenant = ?", (tenant,)))  # fmt: skip
-                drifts.append(Drift(tenant, stored, recomputed))
-        return drifts
+            yield self._db
+
+    def _abandoned_owners(self, db: Connection, owners: set[str | None]) -> set[str | None]:
+        return owners - {self._owner}
 
 
-def _usage_record(row: tuple[Any, ...]) -> UsageRecord:
+def new_owner() -> str:
+    """A name for one store's holds, unique across processes and machines."""
+    return f"gw_{uuid.uuid4().hex}"
+
+
+def _usage_record(row: Sequence[Any]) -> UsageRecord:
     fields = [*row[1:-1], json.loads(row[-1])]
     return UsageRecord(*fields)

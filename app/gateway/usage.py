@@ -27,6 +27,24 @@ class UsageRecord:
 
 
 @dataclass(frozen=True)
+class Settled:
+    """A metered request as it ended, for observers such as /metrics: what it used and what it cost,
+    its stage timings, the safety checks it met as (stage, category, decision, action), whether Verity
+    declined to answer, and how long it waited for its turn at the engine."""
+
+    endpoint: str
+    model: str
+    status: int
+    tokens_in: int
+    tokens_out: int
+    credits: int
+    timings_ms: Mapping[str, float] = field(default_factory=dict)
+    safety: tuple[tuple[str, str, str, str], ...] = ()
+    abstained: bool = False
+    queue_wait_s: float | None = None
+
+
+@dataclass(frozen=True)
 class Prices:
     """Credits per token for each model; a model not listed costs `default` (one credit per token)."""
 

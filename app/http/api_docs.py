@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.container import Container
-from app.http import routes_admin
+from app.http import routes_admin, routes_engines
 from app.http.openapi import build_schema
 
 SWAGGER_DIR = Path(__file__).parent / "static" / "swagger-ui"
@@ -63,8 +63,9 @@ def admin_schema(container: Container = Depends(routes_admin.require_admin)) -> 
     return build_schema(
         "Verity admin API",
         "0.1.0",
-        "Keys and credits of tenants; every route needs the admin key (VERITY_ADMIN_KEY).",
-        routes_admin.router.routes,
+        "Keys and credits of tenants, engine replicas and the canary; every route needs the admin key "
+        "(VERITY_ADMIN_KEY).",
+        [*routes_admin.router.routes, *routes_engines.router.routes],
     )
 
 

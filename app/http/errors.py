@@ -15,7 +15,13 @@ from app.gateway.errors import GatewayError
 from app.http.security_headers import security_headers
 from app.names import InvalidName
 from app.token_input import TokenIdsNotInVocabulary
-from generation.errors import EngineFailed, GenerationError, ModelNotFound, PromptTooLong
+from generation.errors import (
+    EngineFailed,
+    GenerationError,
+    ModelNotFound,
+    NoReplicaAvailable,
+    PromptTooLong,
+)
 from generation.safety.errors import SafetyError, SafetyModelError, SafetyPolicyError, SafetyStoreError
 from ingest.errors import (
     DuplicateDocument,
@@ -25,6 +31,7 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFile,
 )
+from retrieval.databases.errors import StorageUnavailable
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -107,11 +114,13 @@ def api_error_from(exc: Exception) -> ApiError:
         (IngestError, 400, "invalid_request_error", "ingest_failed"),
         (ModelUnavailable, 503, "server_error", "model_unavailable"),
         (ModelNotFound, 503, "server_error", "model_unavailable"),
+        (NoReplicaAvailable, 503, "server_error", "engine_unavailable"),
         (EngineFailed, 502, "server_error", "engine_failed"),
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
         (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
+        (StorageUnavailable, 503, "server_error", "storage_unavailable"),
         (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
         (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
         (SafetyError, 500, "server_error", "safety_failed"),

@@ -20,6 +20,7 @@ from app.http import (
     routes_document_files,
     routes_documents,
     routes_embeddings,
+    routes_engines,
     routes_feedback,
     routes_health,
     routes_jobs,
@@ -29,7 +30,10 @@ from app.http import (
 )
 from app.http.api_docs import install_api_docs
 from app.http.errors import install_error_handlers
+from app.http.metrics import HttpMetrics
+from app.http.metrics import router as metrics_router
 from app.http.openapi import install_openapi
+from app.http.request_ids import RequestIds
 from app.http.security_headers import SecurityHeaders
 from app.web import mount_web
 
@@ -54,6 +58,9 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
     )
     app.state.container = container
     app.add_middleware(SecurityHeaders)
+    app.state.metrics = container.metrics
+    app.add_middleware(HttpMetrics, metrics=container.metrics)
+    app.add_middleware(RequestIds)  # outermost: every response, errors included, carries the id
     install_error_handlers(app)
     install_openapi(app)
     install_api_docs(app)
@@ -77,5 +84,7 @@ def create_app(container: Container, on_ready: Callable[[], None] | None = None)
     for module in routers:
         app.include_router(module.router)
     app.include_router(routes_admin.router, include_in_schema=False)  # its own schema, admin key only
+    app.include_router(routes_engines.router, include_in_schema=False)  # admin key only
+    app.include_router(metrics_router)
     mount_web(app)
     return app

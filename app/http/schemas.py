@@ -276,6 +276,23 @@ class HealthOut(BaseModel):
     llm_model: str
 
 
+class BackendOut(BaseModel):
+    """One backend in `GET /readyz`."""
+
+    name: str = Field(description="database, redis or vector_store")
+    backend: str = Field(description="what serves it: sqlite, postgresql, redis, faiss, qdrant or pgvector")
+    ok: bool
+    detail: str = Field(description="where it is, or what is wrong with it")
+
+
+class ReadyOut(BaseModel):
+    """`GET /readyz` response: 200 when every configured backend answers, 503 naming the ones that do not."""
+
+    status: Literal["ready", "unavailable"]
+    down: list[str] = Field(description="names of the backends that did not answer")
+    backends: list[BackendOut]
+
+
 def source_out(number: int, passage: Passage) -> SourceOut:
     """Render a numbered passage."""
     c = passage.chunk

@@ -9,6 +9,7 @@ event is produced before a response starts, so a refusal or a failed retrieval i
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from starlette.concurrency import run_in_threadpool
 
 from app.gateway.keys import Caller
 from app.gateway.service import Gateway, Ticket
+from app.gateway.usage import Settled
 from app.http.errors import api_error_from
 from app.http.sse import iterate_in_thread
-from generation.answer import AnswerEvent, DeltaEvent, DoneEvent
+from generation.answer import AnswerEvent, DeltaEvent, DoneEvent, SafetyEvent
 
 CLIENT_CLOSED = 499
 
@@ -33,15 +35,20 @@ class Meter:
     tokens_out: int = 0
     status: int = CLIENT_CLOSED
     timings_ms: dict[str, float] = field(default_factory=dict)
+    safety: list[tuple[str, str, str, str]] = field(default_factory=list)
+    abstained: bool = False
+    queue_wait_s: float | None = None
 
     def observe(self, event: AnswerEvent) -> None:
         """Count an event: a delta is a completion token, the done event has the real usage."""
-        if isinstance(event, DeltaEvent):
+        if isinstance(event, SafetyEvent):
+            self.safety.append((event.stage, event.category, event.decision, event.action))
+        elif isinstance(event, DeltaEvent):
             self.tokens_in, self.tokens_out = self.prompt_estimate, self.tokens_out + 1
         elif isinstance(event, DoneEvent):
             self.tokens_in = event.usage.prompt_tokens
             self.tokens_out, self.status = event.usage.completion_tokens, 200
-            self.timings_ms = dict(event.timings_ms)
+            self.timings_ms, self.abstained = dict(event.timings_ms), event.abstained
 
 
 @dataclass(frozen=True)
@@ -90,7 +97,19 @@ async def settled(gateway: Gateway, ticket: Ticket, prompt_estimate: int) -> Asy
         meter.status = api_error_from(exc).status
         raise
     finally:
-        gateway.settle(ticket, meter.tokens_in, meter.tokens_out, meter.status, meter.timings_ms)
+        charged = gateway.settle(ticket, meter.tokens_in, meter.tokens_out, meter.status, meter.timings_ms)
+        _tell_observers(gateway, ticket, meter, charged)
+
+
+def _tell_observers(gateway: Gateway, ticket: Ticket, meter: Meter, charged: int) -> None:
+    """Tell the gateway's observers (such as /metrics) how the request ended."""
+    m = meter
+    settled = Settled(
+        ticket.endpoint, ticket.model, m.status, m.tokens_in, m.tokens_out, charged, dict(m.timings_ms),
+        tuple(m.safety), m.abstained, m.queue_wait_s,
+    )  # fmt: skip
+    for observe in gateway.observers:
+        observe(settled)
 
 
 async def run_stages(
@@ -108,7 +127,9 @@ async def run_stages(
             async for event in iterate_in_thread(before):
                 meter.observe(event)
                 yield event
+        queued_at = time.perf_counter()
         async with gateway.scheduler.turn(ticket.caller.tenant, cost, admission.deadline_s):
+            meter.queue_wait_s = time.perf_counter() - queued_at
             async for event in iterate_in_thread(engine):
                 meter.observe(event)
                 yield event

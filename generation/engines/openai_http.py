@@ -114,6 +114,18 @@ class OpenAIHttpEngine:
         scores = {str(t["token"]): float(t["logprob"]) for t in top}
         return {c: scores.get(c, -30.0) for c in choices}
 
+    def healthy(self) -> bool:
+        """Whether the server is up and its model loaded: `/health` answers 200 (llama-server, vLLM), or
+        `/v1/models` does where there is no `/health`."""
+        for path in ("/health", "/v1/models"):
+            try:
+                reply = self._client.get(path, timeout=5.0)
+            except httpx.HTTPError:
+                return False
+            if reply.status_code != 404:
+                return reply.status_code == 200
+        return False
+
     def close(self) -> None:
         """Close the connection pool."""
         self._client.close()

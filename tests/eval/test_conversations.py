@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from eval.conversations import evaluate_conversations, load_followups
+from eval.conversations import conversations_headline, evaluate_conversations, load_followups
 from eval.errors import DatasetError
 from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
@@ -100,6 +100,10 @@ def test_writes_the_documented_summary(tmp_path: Path, embedder: SentenceTransfo
     assert (
         per_turn[1]["search_query"] == "When was the Eiffel Tower completed? Who designed the Eiffel Tower?"
     )
+    assert conversations_headline(result) == {  # what `verity eval all` gates on; no abstention judged
+        "conversations.recall_rewritten": {"value": 1.0, "ci95": None},
+        "conversations.recall_raw": {"value": result["followups"]["recall@5"]["raw"], "ci95": None},  # type: ignore[index]
+    }
     calls = len(engine.prompts)
     again = evaluate_conversations(squad, followups, embedder, engine, backend, cache=cache)
     assert len(engine.prompts) == calls and again["followups"] == result["followups"]  # resumed

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from app.gateway.keys import verify_key
-from app.gateway.store import GatewayStore
+from app.gateway.store import SqliteGatewayStore
 
 
 @pytest.fixture
@@ -28,7 +28,7 @@ def test_keys_and_credits_print_what_scripts_read_on_their_last_line(env: Path) 
     made = runner.invoke(app, ["keys", "create", "--tenant", "acme", "--scope", "endpoint:answers"])
     assert made.exit_code == 0, made.output
     key = last_line(made.stdout)
-    caller = verify_key(GatewayStore(env / "gateway.sqlite3"), key)
+    caller = verify_key(SqliteGatewayStore(env / "gateway.sqlite3"), key)
     assert caller.tenant == "acme" and caller.scopes.endpoints == frozenset({"answers"})
     assert runner.invoke(app, ["keys", "create", "--tenant", "acme", "--scope", "bogus"]).exit_code != 0
     args = ["credits", "grant", "--tenant", "acme", "--amount", "40", "--idempotency-key", "order-7"]

@@ -1,4 +1,4 @@
-"""Keys (hashed, revocable, scoped) and rate limits (token buckets on a fake clock)."""
+"""Keys (hashed, revocable, scoped), the fair queue and embedding batches (limits: test_limits.py)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,14 @@ import numpy as np
 import pytest
 
 from app.gateway.clock import FakeClock
-from app.gateway.errors import Forbidden, Overloaded, RateLimited, Unauthenticated
+from app.gateway.errors import Forbidden, Overloaded, Unauthenticated
 from app.gateway.keys import Caller, Scopes, create_key, hash_secret, verify_key
-from app.gateway.limits import LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
-from app.gateway.store import GatewayStore
+from app.gateway.store import SqliteGatewayStore
 
 
 def test_keys_are_stored_as_hashes_and_revocation_takes_effect(tmp_path: Path) -> None:
-    store, clock = GatewayStore(tmp_path / "g.sqlite3"), FakeClock()
+    store, clock = SqliteGatewayStore(tmp_path / "g.sqlite3"), FakeClock()
     key, record = create_key(store, clock, "acme", Scopes.parse(["endpoint:embeddings"]))
     assert key not in (tmp_path / "g.sqlite3").read_bytes().decode("latin-1")
     assert record.hash == hash_secret(key) and len(key) > 40
@@ -45,34 +44,6 @@ def test_scopes_limit_endpoints_models_and_collections() -> None:
     assert Caller("acme").collection(None) is None
     with pytest.raises(ValueError):
         Scopes.parse(["endpoint:nope"])
-
-
-def test_a_bucket_allows_a_burst_then_the_steady_rate() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock, LimitSpec(requests_per_minute=60), LimitSpec())
-    for _ in range(60):
-        limiter.admit("acme", "k", 0, stream=False)
-    with pytest.raises(RateLimited) as limited:
-        limiter.admit("acme", "k", 0, stream=False)
-    headers = limited.value.headers
-    assert limited.value.status == 429 and headers["Retry-After"] == "1"
-    assert headers["x-ratelimit-limit-requests"] == "60" and headers["x-ratelimit-remaining-requests"] == "0"
-    clock.advance(1.0)
-    limiter.admit("acme", "k", 0, stream=False)
-    limiter.admit("acme", "other", 0, stream=False)  # another key has its own bucket
-
-
-def test_tokens_are_estimated_then_settled_and_streams_are_counted() -> None:
-    clock = FakeClock()
-    limiter = RateLimiter(clock, LimitSpec(), LimitSpec(tokens_per_minute=100, streams=1))
-    first = limiter.admit("acme", "k", 80, stream=True)
-    with pytest.raises(RateLimited, match="streams"):
-        limiter.admit("acme", "k", 1, stream=True)
-    limiter.settle(first, 10)  # used 10 of the 80 estimated: 70 come back
-    limiter.admit("acme", "k", 85, stream=True)
-    with pytest.raises(RateLimited) as limited:
-        limiter.admit("acme", "k", 500, stream=False)
-    assert "exceed" in str(limited.value)
 
 
 def served_order(scheduler: FairScheduler, arrivals: list[str]) -> list[str]:

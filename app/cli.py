@@ -14,10 +14,10 @@ import typer
 from pydantic import ValidationError
 from rich.progress import Progress, TaskID
 
-from app import cli_chat, cli_docs, cli_engines, cli_feedback, cli_gateway, cli_storage
+from app import cli_chat, cli_docs, cli_engines, cli_feedback, cli_gateway, cli_storage, cli_worker
 from app.cli_answer import RemoteError, ask_server, print_delta, server_url, show_result
 from app.cli_console import console, err, native_stderr_silenced, progress_bars, quiet_libraries
-from app.cli_eval import eval_app
+from app.cli_eval import EVAL_ERRORS, eval_app
 from app.cli_safety import safety_app
 from app.container import Container
 from app.gateway.errors import GatewayError
@@ -32,6 +32,7 @@ from app.preflight import (
     require_documents,
     settings_error_line,
 )
+from app.store_backends import has_catalog
 from generation.answer import DeltaEvent, DoneEvent, SourcesEvent
 from generation.errors import GenerationError
 from generation.safety.errors import SafetyError
@@ -53,6 +54,7 @@ app = typer.Typer(
 )
 eval_app.command("export-feedback")(cli_feedback.export_feedback)
 app.command("chat")(cli_chat.chat)
+app.command("worker")(cli_worker.worker)
 app.command("migrate")(cli_storage.migrate)
 app.add_typer(eval_app, name="eval")
 app.add_typer(safety_app, name="safety")
@@ -202,7 +204,7 @@ def reindex() -> None:
     VERITY_EMBEDDING_MODEL): no file is parsed again; searches see the new vectors all at once."""
     settings = load_settings()
     check_models(settings, answers=False)
-    if not settings.catalog_path.is_file():
+    if not has_catalog(settings):
         raise PreflightError(f"nothing is ingested in {settings.data_dir.resolve()}: nothing to reindex", 1)
     container = Container(settings)
     with progress_bars() as bar, quiet_native():
@@ -270,6 +272,11 @@ class _Verbosity:
 VERBOSE = _Verbosity()
 
 
+# Named errors of the packages a command can meet, printed as one line with exit code 2.
+CLI_ERRORS: tuple[type[Exception], ...] = (
+    GenerationError, RetrievalError, SafetyError, StorageError, *EVAL_ERRORS)  # fmt: skip
+
+
 def main() -> None:
     """Entry point of the `verity` command: settings and model errors are one line and exit code 2
     (the traceback only with --verbose); third-party progress bars and logs only with --verbose."""
@@ -288,7 +295,7 @@ def main() -> None:
             raise
         err.print(f"[red]{settings_error_line(exc)}[/red]", highlight=False, soft_wrap=True)
         sys.exit(SETTINGS_EXIT)
-    except (GenerationError, RetrievalError, SafetyError, StorageError) as exc:
+    except CLI_ERRORS as exc:
         if VERBOSE.on:
             raise
         err.print(f"[red]{exc}[/red]  (--verbose shows the traceback)", highlight=False, soft_wrap=True)

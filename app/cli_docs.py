@@ -15,6 +15,7 @@ from app import kept_uploads
 from app.cli_console import console
 from app.container import Container
 from app.preflight import NOTHING_EXIT, PreflightError, load_settings
+from app.store_backends import has_catalog
 from retrieval.types import DEFAULT_TENANT, Scope
 
 docs_app = typer.Typer(
@@ -27,7 +28,7 @@ CHUNKS_SHOWN = 5
 def _container() -> Container:
     """The container over the data directory; a `PreflightError` when nothing was ever ingested there."""
     settings = load_settings()
-    if not settings.catalog_path.is_file():
+    if not has_catalog(settings):
         raise PreflightError(
             f"nothing is ingested in {settings.data_dir.resolve()} (VERITY_DATA_DIR)", NOTHING_EXIT
         )

@@ -15,6 +15,7 @@ from rich.table import Table
 from app.cli_console import console, progress_bars, stage_reporter
 from app.container import FAISS_BACKEND, Container, offline_environment, store_backend
 from app.settings import Settings
+from eval.errors import EvalError
 from eval.ragas_answers import AnswerSetup
 from retrieval.embedders import Embedder
 from retrieval.search import SearchMode
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from eval.retrieval import RetrievalSetup
 
 Stage = Callable[[str, int, int], None]
+
+# Evaluation and training errors (bad data sets, configs, a judge that gives no valid answer) are met only
+# through `verity eval` and `verity safety train`: no endpoint runs evaluation code, and app/http may not
+# import eval (DESIGN.md's one-way imports), so the CLI is where they are mapped: one line, exit code 2.
+EVAL_ERRORS: tuple[type[Exception], ...] = (EvalError,)
 
 eval_app = typer.Typer(help="Offline evaluation runs.", no_args_is_help=True)
 

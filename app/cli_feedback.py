@@ -11,8 +11,8 @@ from typing import Annotated
 import typer
 
 from app.cli_console import console
-from app.feedback import FeedbackStore
 from app.settings import Settings
+from app.store_backends import open_feedback_store
 
 
 def export_feedback(
@@ -23,8 +23,7 @@ def export_feedback(
     """Write each rated answer as {question, reference?, contexts, answer, rating, comment}, one per line."""
     if rating not in (None, "up", "down"):
         raise typer.BadParameter("must be up or down", param_hint="--rating")
-    path = Settings().data_dir / "feedback.sqlite3"
-    store = FeedbackStore(path)
+    store = open_feedback_store(Settings())
     try:
         rows = [f.as_eval_row() for f in store.iter(tenant) if rating is None or f.rating == rating]
     finally:

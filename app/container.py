@@ -8,23 +8,30 @@ from collections.abc import Callable, Sequence
 
 from app import kept_uploads
 from app.conversations.service import Conversations
-from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.conversations.store import ConversationStore
 from app.engine_pools import RemoteEngines, build_remote_engines
 from app.feedback import FeedbackStore
 from app.gateway.clock import Clock, SystemClock
-from app.gateway.limits import Limiter, LimitSpec, RateLimiter
+from app.gateway.limits import Limiter, Limits, LimitSpec, RateLimiter
 from app.gateway.scheduler import EmbeddingBatcher, FairScheduler
 from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
 from app.metrics import Metrics
+from app.readiness import BackendCheck, check_backends
 from app.rollout import RolloutFile
+from app.serving.account import Account
 from app.serving.answers import Answers
 from app.serving.chat import Chat
 from app.serving.conversations import ConversationTurns
 from app.serving.documents import Documents
 from app.serving.embeddings import Embeddings
+from app.serving.feedback import Ratings
+from app.serving.ingestion import Ingestion
+from app.serving.library import Library
+from app.serving.uploads import Uploads
 from app.settings import Settings
+from app.store_backends import check_shared_index, open_catalog, open_conversation_store, open_feedback_store
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model
 from generation.answer import AnswerPipeline, Retriever
 from generation.chat import ChatPipeline
@@ -43,7 +50,8 @@ from generation.safety.policy import parse_policy
 from generation.safety.scanner import PassageScanner
 from generation.safety.verdicts import VerdictStore
 from ingest.checks import FileLimits
-from ingest.jobs import IngestJobs, JobStore
+from ingest.job_store import JobRecords, JobStore, PostgresJobStore
+from ingest.jobs import IngestJobs, JobHooks, JobQueue, JobRunner
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
 from retrieval.compress import ContextCompressor
@@ -93,12 +101,21 @@ def gateway_store(settings: Settings) -> GatewayStore:
     return SqliteGatewayStore(settings.gateway_path)
 
 
+def limits_of(settings: Settings) -> Limits:
+    """The rate limits per key and per tenant the settings give."""
+    s = settings
+    return Limits(
+        LimitSpec(s.key_rpm, s.key_tpm, s.key_streams),
+        LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams),
+    )
+
+
 def rate_limiter(settings: Settings, clock: Clock) -> Limiter:
     """Rate limits and stream slots: in Redis when VERITY_REDIS_URL is set (shared by every process),
     else kept in this process."""
     s = settings
-    per_key = LimitSpec(s.key_rpm, s.key_tpm, s.key_streams)
-    per_tenant = LimitSpec(s.tenant_rpm, s.tenant_tpm, s.tenant_streams)
+    limits = limits_of(s)
+    per_key, per_tenant = limits.per_key, limits.per_tenant
     if s.redis_url:
         from app.gateway.limits_redis import RedisRateLimiter, connect
 
@@ -164,14 +181,15 @@ class Container:
 
     @functools.cached_property
     def catalog(self) -> Catalog:
-        """The SQLite catalog."""
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return Catalog(self.settings.catalog_path)
+        """The catalog: PostgreSQL when VERITY_DATABASE_URL is set, else SQLite in the data directory."""
+        return open_catalog(self.settings)
 
     @functools.cached_property
     def index(self) -> ChunkIndex:
         """Catalog, vector store and BM25 kept in step (opened with the recorded vector dimension, so
-        maintenance such as deleting documents loads no model)."""
+        maintenance such as deleting documents loads no model). A shared catalog with a vector index of
+        one machine (FAISS, embedded Qdrant) is refused: `SharedIndexUnsupported`."""
+        check_shared_index(self.settings)
         backend = store_backend(self.settings)
         recorded = read_embedder(self.catalog)
         dimension = recorded.dimension if recorded is not None else self.embedder.dimension
@@ -186,6 +204,7 @@ class Container:
     def checked_index(self) -> ChunkIndex:
         """The index, once its vectors are known to come from the configured embedder (`IndexMismatch`
         naming `verity reindex` otherwise); the embedder is recorded the first time."""
+        check_shared_index(self.settings)
         recorded = read_embedder(self.catalog)
         check_embedder(recorded, self.embedder_record)
         if recorded is None:
@@ -260,6 +279,21 @@ class Container:
         return Documents(self.index, self.catalog, self.embedding_cache, self.conversations.forget_documents)
 
     @functools.cached_property
+    def uploads(self) -> Uploads:
+        """Uploaded files: received under the size limit (VERITY_MAX_UPLOAD_MB), kept once ingested."""
+        return Uploads(self.settings.uploads_dir, self.settings.max_upload_mb << 20)
+
+    @functools.cached_property
+    def ingestion(self) -> Ingestion:
+        """Uploads into the index, now or as background jobs (the serving layer's ingestion use case)."""
+        return Ingestion(self.uploads, self.ingest_pipeline, self.jobs)
+
+    @functools.cached_property
+    def library(self) -> Library:
+        """The caller's documents, collections and passages (no model is loaded)."""
+        return Library(self.catalog, self.documents, self.uploads)
+
+    @functools.cached_property
     def engine(self) -> Engine:
         """The llama.cpp model, loaded once."""
         if self._engine is not None:
@@ -319,8 +353,8 @@ class Container:
 
     @functools.cached_property
     def conversation_store(self) -> ConversationStore:
-        """Where conversations are kept (SQLite beside the catalog)."""
-        return SqliteConversationStore(self.settings.conversations_path)
+        """Where conversations are kept (PostgreSQL with VERITY_DATABASE_URL, else SQLite)."""
+        return open_conversation_store(self.settings)
 
     @functools.cached_property
     def conversations(self) -> Conversations:
@@ -416,12 +450,32 @@ class Container:
         return Abstainer(model, scorer)
 
     @functools.cached_property
-    def jobs(self) -> IngestJobs:
-        """Background ingest jobs, recorded beside the catalog; uploads kept by name are moved first."""
+    def job_store(self) -> JobRecords:
+        """Ingest job records: in PostgreSQL when `database_url` is set, else SQLite beside the catalog."""
+        if self.settings.database_url:
+            return PostgresJobStore(self.settings.database_url)
+        return JobStore(self.settings.data_dir / "jobs.sqlite3")
+
+    @functools.cached_property
+    def job_hooks(self) -> JobHooks:
+        """Keep each ingested upload, remove a job's incoming folder when it ends; count ingest metrics."""
+        return self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
+
+    @functools.cached_property
+    def jobs(self) -> JobQueue:
+        """Background ingest jobs: run by `verity worker` processes when `database_url` is set, else on a
+        thread of this process; uploads kept by name are moved first."""
         kept_uploads.migrate_legacy(self.settings.uploads_dir, self.catalog.all_documents())
-        store = JobStore(self.settings.data_dir / "jobs.sqlite3")
-        hooks = self.metrics.job_hooks(kept_uploads.job_hooks(self.settings.uploads_dir))
-        return IngestJobs(self.ingest_pipeline, store, hooks)
+        if self.settings.database_url:
+            from ingest.workers import QueuedJobs
+
+            return QueuedJobs(self.job_store, self.settings.database_url)
+        return IngestJobs(self.ingest_pipeline, self.job_store, self.job_hooks)
+
+    @functools.cached_property
+    def job_runner(self) -> JobRunner:
+        """What a `verity worker` runs each ingest job with."""
+        return JobRunner(self.ingest_pipeline, self.job_store, self.job_hooks)
 
     @functools.cached_property
     def generation_params(self) -> GenerationParams:
@@ -460,9 +514,17 @@ class Container:
         )
         prices = Prices(s.model_prices)
         store, limiter = gateway_store(s), rate_limiter(s, self._clock)
-        gateway = Gateway(store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required)
+        admin_key = s.admin_key.get_secret_value() if s.admin_key is not None else None
+        gateway = Gateway(
+            store, self._clock, limiter, scheduler, prices, s.auth, s.credits_required, admin_key
+        )
         gateway.observers.append(self.metrics.observe_settled)
         return gateway
+
+    @functools.cached_property
+    def account(self) -> Account:
+        """The caller's usage, credits and limits (the serving layer's account use case)."""
+        return Account(self.gateway, limits_of(self.settings))
 
     @functools.cached_property
     def embedding_batcher(self) -> EmbeddingBatcher:
@@ -471,18 +533,31 @@ class Container:
 
     @functools.cached_property
     def feedback(self) -> FeedbackStore:
-        """Ratings of answers, per tenant, beside the catalog."""
-        return FeedbackStore(self.settings.data_dir / "feedback.sqlite3")
+        """Ratings of answers, per tenant (PostgreSQL with VERITY_DATABASE_URL, else SQLite)."""
+        return open_feedback_store(self.settings)
+
+    @functools.cached_property
+    def ratings(self) -> Ratings:
+        """Ratings of answers, checked against stored conversations (the serving layer's feedback use
+        case)."""
+        return Ratings(self.feedback, self.conversations)
+
+    def backend_checks(self) -> list[BackendCheck]:
+        """Whether each configured backend (database, Redis, vector store) answers now (`/readyz`)."""
+        return check_backends(self.settings)
 
     def warm_up(self) -> None:
-        """Build everything now, so no request pays for loading a model."""
+        """Build everything now, so no request pays for loading a model; a shared catalog with a vector
+        index of one machine is refused first (`SharedIndexUnsupported`)."""
+        check_shared_index(self.settings)
         _ = self.answers, self.chat, self.jobs, self.gateway
 
     def close(self) -> None:
         """Finish queued ingest jobs, then release the databases."""
         if self._built("jobs"):
             self.jobs.close()
-            self.jobs.store.close()
+        if self._built("job_store"):
+            self.job_store.close()
         if self._built("index"):
             self.index.close()
         if self._built("embedding_cache"):

@@ -1,4 +1,5 @@
-"""Feedback on answers (thumbs up or down, an optional comment), kept per tenant in one SQLite file.
+"""Feedback on answers (thumbs up or down, an optional comment), kept per tenant: in one SQLite file, or
+in PostgreSQL (`app/feedback_postgres.py`) with the same queries.
 
 Each record holds what was asked, what was answered and the passages cited, so the feedback can be
 exported as an evaluation dataset (`verity eval export-feedback`). Rating the same message again
@@ -9,16 +10,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from retrieval.databases.migrations import Migration, Schema
 from retrieval.databases.sqlite_file import SqliteFile
 
 Rating = Literal["up", "down"]
 
-SCHEMA = """
+_V1 = """
 CREATE TABLE IF NOT EXISTS feedback (
     id TEXT PRIMARY KEY,
     tenant TEXT NOT NULL,
@@ -36,6 +39,12 @@ CREATE UNIQUE INDEX IF NOT EXISTS feedback_message ON feedback (tenant, message_
     WHERE message_id IS NOT NULL;
 CREATE INDEX IF NOT EXISTS feedback_tenant ON feedback (tenant, created_at);
 """
+
+FEEDBACK_SCHEMA = Schema(
+    "feedback",
+    (Migration(1, "feedback", _V1, _V1.replace("created_at REAL", "created_at DOUBLE PRECISION")),),
+)
+"""The feedback table; version 1 is the schema of the release before migrations."""
 
 
 @dataclass(frozen=True)
@@ -64,11 +73,44 @@ class Feedback:
         return row
 
 
-class FeedbackStore(SqliteFile):
-    """Feedback records in SQLite; safe to share between threads."""
+_COLUMNS = (
+    "id", "tenant", "created_at", "rating", "comment", "question", "answer", "reference", "citations",
+    "conversation_id", "message_id",
+)  # fmt: skip
+_SELECT = f"SELECT {', '.join(_COLUMNS)} FROM feedback"
+_UPSERT = (
+    f"INSERT INTO feedback ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))}) "
+    "ON CONFLICT (tenant, message_id) WHERE message_id IS NOT NULL DO UPDATE SET "
+    + ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c not in ("tenant", "message_id"))
+)
+"""A rating of a message already rated replaces the earlier one (a new id and time) in one statement."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+
+class FeedbackStore(Protocol):
+    """Where ratings of answers are kept, per tenant."""
+
+    def add(self, feedback: Feedback, at: float) -> Feedback: ...
+
+    def list(self, tenant: str | None = None) -> list[Feedback]: ...
+
+    def iter(self, tenant: str | None = None) -> Iterator[Feedback]: ...
+
+    def close(self) -> None: ...
+
+
+class _Statements(Protocol):
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> object: ...
+
+
+class FeedbackQueries:
+    """The store's queries, the same on SQLite and PostgreSQL; listed after the database base class,
+    which supplies `_write` and `_read` (declared here for the type checker)."""
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[_Statements]: ...
+
+        def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
     def add(self, feedback: Feedback, at: float) -> Feedback:
         """Store a rating (replacing an earlier one of the same message) and return it with id and time."""
@@ -78,13 +120,8 @@ class FeedbackStore(SqliteFile):
             stored.reference, json.dumps(stored.citations, ensure_ascii=False), stored.conversation_id,
             stored.message_id,
         )  # fmt: skip
-        with self._write() as db:
-            if stored.message_id is not None:
-                db.execute(
-                    "DELETE FROM feedback WHERE tenant = ? AND message_id = ?",
-                    (stored.tenant, stored.message_id),
-                )
-            db.execute("INSERT INTO feedback VALUES (?,?,?,?,?,?,?,?,?,?,?)", row)
+        with self._write() as db:  # one statement: two processes rating one message never clash
+            db.execute(_UPSERT, row)
         return stored
 
     def list(self, tenant: str | None = None) -> list[Feedback]:
@@ -93,10 +130,7 @@ class FeedbackStore(SqliteFile):
 
     def iter(self, tenant: str | None = None) -> Iterator[Feedback]:
         """Iterate a tenant's feedback (every tenant's when None), oldest first."""
-        sql = (
-            "SELECT id, tenant, created_at, rating, comment, question, answer, reference, citations, "
-            "conversation_id, message_id FROM feedback"
-        )
+        sql = _SELECT
         args: tuple[str, ...] = ()
         if tenant is not None:
             sql, args = sql + " WHERE tenant = ?", (tenant,)
@@ -106,3 +140,10 @@ class FeedbackStore(SqliteFile):
                 answer=r[6], reference=r[7], citations=json.loads(r[8]), conversation_id=r[9],
                 message_id=r[10],
             )  # fmt: skip
+
+
+class SqliteFeedbackStore(SqliteFile, FeedbackQueries):
+    """Feedback records in one SQLite file; safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, FEEDBACK_SCHEMA)

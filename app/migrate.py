@@ -16,8 +16,12 @@ from pathlib import Path
 
 import psycopg
 
+from app.conversations.store import CONVERSATIONS_SCHEMA
+from app.feedback import FEEDBACK_SCHEMA
 from app.gateway.schema import GATEWAY_SCHEMA
 from app.settings import Settings
+from ingest.job_store import JOBS_SCHEMA
+from retrieval.catalog import CATALOG_SCHEMA
 from retrieval.databases.errors import StorageUnavailable
 from retrieval.databases.migrations import Schema, applied_versions, migrate_postgres, migrate_sqlite
 from retrieval.databases.postgres import redact
@@ -31,9 +35,13 @@ class Registered:
     sqlite_file: str
 
 
-# The catalog, conversation, feedback and ingest-job stores join here once they export their `Schema`
-# (issue #21: retrieval/catalog.py, app/conversations/store.py, app/feedback.py, ingest/jobs.py).
-SCHEMAS: tuple[Registered, ...] = (Registered(GATEWAY_SCHEMA, "gateway.sqlite3"),)
+SCHEMAS: tuple[Registered, ...] = (
+    Registered(GATEWAY_SCHEMA, "gateway.sqlite3"),
+    Registered(JOBS_SCHEMA, "jobs.sqlite3"),
+    Registered(CATALOG_SCHEMA, "catalog.sqlite3"),
+    Registered(CONVERSATIONS_SCHEMA, "conversations.sqlite3"),
+    Registered(FEEDBACK_SCHEMA, "feedback.sqlite3"),
+)
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from app.settings import Settings
+from app.store_backends import has_catalog, open_catalog
 from generation.errors import GenerationError
 from generation.models import check_model_setting
 from ingest.loaders import SUPPORTED_SUFFIXES
 from ingest.pipeline import plan_paths
-from retrieval.catalog import Catalog
+from retrieval.databases.postgres import redact
 from retrieval.embedders import check_embedding_setting
 from retrieval.errors import RetrievalError
 from retrieval.types import DEFAULT_TENANT
@@ -92,20 +93,18 @@ def files_to_ingest(paths: Sequence[Path]) -> tuple[list[Path], list[tuple[Path,
 
 def require_documents(settings: Settings, collection: str | None) -> None:
     """A `PreflightError` naming the data directory read when it holds no documents (in `collection`)."""
-    where = settings.data_dir.resolve()
-    if not settings.catalog_path.is_file():
-        raise PreflightError(
-            f"nothing is ingested in {where} (VERITY_DATA_DIR): run `verity ingest PATH` first", NOTHING_EXIT
-        )
-    catalog = Catalog(settings.catalog_path)
+    url = settings.database_url
+    data_dir = f"{settings.data_dir.resolve()} (VERITY_DATA_DIR)"
+    where = f"{redact(url)} (VERITY_DATABASE_URL)" if url else data_dir
+    if not has_catalog(settings):
+        raise PreflightError(f"nothing is ingested in {where}: run `verity ingest PATH` first", NOTHING_EXIT)
+    catalog = open_catalog(settings)
     try:
         collections = {c.name: c.documents for c in catalog.list_collections(DEFAULT_TENANT)}
     finally:
         catalog.close()
     if not collections:
-        raise PreflightError(
-            f"nothing is ingested in {where} (VERITY_DATA_DIR): run `verity ingest PATH` first", NOTHING_EXIT
-        )
+        raise PreflightError(f"nothing is ingested in {where}: run `verity ingest PATH` first", NOTHING_EXIT)
     if collection is not None and collection not in collections:
         known = ", ".join(sorted(collections))
         raise PreflightError(

@@ -134,6 +134,14 @@ class Settings(BaseSettings):
         "redis://host:6379/0; unset: kept in the process (one machine)",
     )
     pg_table: str = "verity_chunks"
+    worker_heartbeat_s: float = Field(
+        10.0, gt=0, description="how often a `verity worker` tells the job queue it is alive (seconds)"
+    )
+    worker_stalled_after_s: float = Field(
+        30.0,
+        gt=0,
+        description="a worker silent this long is taken for dead: its ingest job is resumed by another",
+    )
 
     @model_validator(mode="after")
     def _vector_store_settings_agree(self) -> Settings:

@@ -18,7 +18,7 @@ from eval.datasets import BeirDataset
 from eval.metrics import mean, ndcg_at_k, recall_at_k
 from ingest.chunking import chunk_blocks
 from ingest.loaders import Block
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import NewDocument, SqliteCatalog
 from retrieval.embedders import Embedder
 from retrieval.index import ChunkIndex, DocumentWrite, StoreBackend
 from retrieval.rerank import Reranker
@@ -79,7 +79,7 @@ def index_corpus(
         parts.append(embedder.embed(texts[start : start + EMBED_BATCH]))
         progress("embedding corpus", min(start + EMBED_BATCH, len(texts)), len(texts))
     vectors = np.concatenate(parts)
-    index = ChunkIndex(directory, Catalog(directory / "catalog.sqlite3"), backend, embedder.dimension)
+    index = ChunkIndex(directory, SqliteCatalog(directory / "catalog.sqlite3"), backend, embedder.dimension)
     writes, row = [], 0
     for doc_id, doc_drafts in zip(ids, drafts, strict=True):
         new = NewDocument(doc_id, EVAL_TENANT, name, doc_id, "", corpus[doc_id][0][:200])

@@ -21,14 +21,18 @@ from generation.breakdown import PromptBreakdown, prompt_breakdown
 from generation.citations import (
     Citation,
     SentenceCheck,
-    Verification,
     check_sentence,
     checkable_sentences,
     finished_sentences,
-    sentence_spans,
     verify_citations,
 )
-from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from generation.engines.protocol import (
+    ChatMessage,
+    Engine,
+    GenerationParams,
+    PromptTokenizer,
+    TokenizedPrompt,
+)
 from generation.errors import PromptTooLong
 from generation.history import FittedHistory, HistoryReceipt, fit_history, turns_of
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
@@ -445,7 +449,8 @@ class AnswerRun:
             breakdown=self._breakdown(generated.prompt_tokens, timings),
         )
         text = "" if abstained else generated.text
-        verification = reuse_checks(text, packed.included, self._streamed)
+        known = [(event.check, event.citations) for event in self._streamed]
+        verification = verify_citations(text, packed.included, known=known)
         timings["total"] = elapsed_ms(self._start)
         yield DoneEvent(
             generated.text if abstained else verification.text,
@@ -474,33 +479,6 @@ class AnswerRun:
         )
 
 
-def reuse_checks(text: str, passages: Sequence[Passage], streamed: Sequence[SentenceEvent]) -> Verification:
-    """`verify_citations(text, passages)`, reusing the checks of the sentences streamed already: only the
-    sentences not checked while streaming (the last one, or all when the answer was held back or
-    redacted) are checked now."""
-    found: dict[int, Citation] = {}
-    checks: list[SentenceCheck] = []
-    pieces: list[str] = []
-    done = 0
-    for start, end in sentence_spans(text):
-        sentence = text[start:end]
-        index = len(checks)
-        if index < len(streamed) and streamed[index].check.raw_text == sentence:
-            checked: tuple[SentenceCheck, list[Citation]] | None = (
-                streamed[index].check, streamed[index].citations)  # fmt: skip
-        else:
-            checked = check_sentence(sentence, passages)
-        if checked is None:
-            continue
-        pieces.extend((text[done:start], checked[0].text))
-        done = end
-        checks.append(checked[0])
-        for citation in checked[1]:
-            found.setdefault(citation.number, citation)
-    pieces.append(text[done:])
-    return Verification(list(found.values()), checks, "".join(pieces))
-
-
 @dataclass(frozen=True)
 class Generated:
     """A finished completion: its text, token counts and why it stopped."""
@@ -521,17 +499,24 @@ def stream_completion(
     passages: Sequence[Passage] = (),
     checked: list[SentenceEvent] | None = None,
     prompt_tokens: int | None = None,
+    tokens: TokenizedPrompt | None = None,
 ) -> Generator[DeltaEvent | SentenceEvent, None, Generated]:
     """Stream a completion as delta events, recording first-token and generation times in `timings`.
 
     With `passages`, each sentence is checked against them as soon as it is finished (`SentenceEvent`).
     When the safety policy may withhold or redact the answer, the deltas are held back until it is checked
     (and the sentences are checked only in the `DoneEvent`). `checked` collects the sentence events sent.
+    An engine that generates from token ids (`PromptTokenizer`: llama.cpp) gets the prompt tokenized once,
+    here or by the caller (`tokens`), and its count is exact; a text-only engine gets the messages, and
     `prompt_tokens`, when the caller counted the prompt already (from its planned parts), saves
-    tokenizing it again.
+    tokenizing it for the count.
     """
     hold = safety is not None and safety.policy.holds_output()
-    if prompt_tokens is None:
+    if tokens is None and isinstance(engine, PromptTokenizer):
+        tokens = engine.tokenize_prompt(messages)
+    if tokens is not None:
+        prompt_tokens = len(tokens.token_ids)
+    elif prompt_tokens is None:
         prompt_tokens = engine.count_prompt_tokens(messages)
     if prompt_tokens + params.max_tokens > engine.context_window:
         raise PromptTooLong(
@@ -541,7 +526,7 @@ def stream_completion(
     pieces: list[str] = []
     checked = [] if checked is None else checked
     generate_start = time.perf_counter()
-    for piece in engine.stream(messages, params):
+    for piece in _engine_stream(engine, messages, params, tokens):
         if not pieces:
             timings["first_token"] = elapsed_ms(start)
             timings["prompt_read"] = elapsed_ms(generate_start)
@@ -555,6 +540,15 @@ def stream_completion(
     completion_tokens = engine.count_tokens("".join(pieces))
     finish: FinishReason = "length" if completion_tokens >= params.max_tokens else "stop"
     return Generated(text, prompt_tokens, completion_tokens, finish)
+
+
+def _engine_stream(
+    engine: Engine, messages: list[ChatMessage], params: GenerationParams, tokens: TokenizedPrompt | None
+) -> Iterator[str]:
+    """The engine's completion: from the token ids when it takes them, else from the messages."""
+    if tokens is not None and isinstance(engine, PromptTokenizer):
+        return engine.stream_tokens(tokens, params)
+    return engine.stream(messages, params)
 
 
 def sentence_events(

@@ -6,7 +6,7 @@ import time
 from collections.abc import Iterator, Sequence
 
 from generation.answer import AnswerEvent, DoneEvent, SourcesEvent, Usage, stream_completion
-from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from generation.engines.protocol import ChatMessage, Engine, GenerationParams, TokenizedPrompt
 from retrieval.search import elapsed_ms
 
 
@@ -27,15 +27,18 @@ class ChatPipeline:
         messages: Sequence[ChatMessage],
         params: GenerationParams | None = None,
         prompt_tokens: int | None = None,
+        tokens: TokenizedPrompt | None = None,
     ) -> Iterator[AnswerEvent]:
         """Stream the reply: an empty `SourcesEvent`, the deltas, then a `DoneEvent` with usage.
-        `prompt_tokens`, when the caller counted them already, saves tokenizing the prompt again."""
+        `prompt_tokens` or `tokens` (the prompt tokenized by an engine that generates from ids), when the
+        caller has them already, save tokenizing the prompt again."""
         start = time.perf_counter()
         timings: dict[str, float] = {}
         yield SourcesEvent([])
         generated = yield from stream_completion(
-            self._engine, list(messages), params or self._params, timings, start, prompt_tokens=prompt_tokens
-        )
+            self._engine, list(messages), params or self._params, timings, start,
+            prompt_tokens=prompt_tokens, tokens=tokens,
+        )  # fmt: skip
         usage = Usage(generated.prompt_tokens, generated.completion_tokens, 0, 0, 0, 0, 0)
         timings["total"] = elapsed_ms(start)
         yield DoneEvent(generated.text, [], usage, timings, finish_reason=generated.finish_reason)

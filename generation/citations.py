@@ -301,17 +301,26 @@ def find_citations(answer: str, passages: Sequence[Passage]) -> list[Citation]:
     return verify_citations(answer, passages).citations
 
 
-def verify_citations(answer: str, passages: Sequence[Passage], entities: bool = True) -> Verification:
+def verify_citations(
+    answer: str,
+    passages: Sequence[Passage],
+    entities: bool = True,
+    known: Sequence[tuple[SentenceCheck, list[Citation]]] = (),
+) -> Verification:
     """Per sentence: its markers whose passage supports it, else the best-supporting passage; every marker
     that points nowhere or at a passage that does not support the sentence is recorded on the sentence,
     and the answer's text is rewritten so each sentence's markers are the passages that support it.
-    `entities=False` checks words only (the check before numbers and names were required)."""
+    `entities=False` checks words only (the check before numbers and names were required). `known` holds
+    checks made already, in order (the sentences checked while streaming): the i-th checked sentence
+    reuses the i-th when its text is the same, so only the others are checked now."""
     found: dict[int, Citation] = {}
     checks: list[SentenceCheck] = []
     pieces: list[str] = []
     done = 0
     for start, end in sentence_spans(answer):
-        checked = check_sentence(answer[start:end], passages, entities)
+        sentence, index = answer[start:end], len(checks)
+        reused = index < len(known) and known[index][0].raw_text == sentence
+        checked = known[index] if reused else check_sentence(sentence, passages, entities)
         if checked is None:
             continue
         pieces.extend((answer[done:start], checked[0].text))

@@ -209,6 +209,10 @@ class IngestPipeline:
         document = self._index.catalog.get_document(tenant, new.id)
         return FileOutcome(source_path, "replaced" if existing else "added", document)
 
+    def filed_document(self, tenant: str, collection: str, source_path: str) -> Document | None:
+        """The document filed under `source_path` in a collection, if any."""
+        return self._index.catalog.find_document(tenant, collection, source_path)
+
     @property
     def ingest_settings(self) -> str:
         """What a file's chunks depend on besides its bytes (embedder, chunk size and overlap): a file

@@ -2,6 +2,7 @@
 
 RetrievalError
 ├── DocumentNotFound      a document id that the catalog does not hold (for this tenant)
+├── DuplicateDocument     a second document at the same path in the same collection
 ├── IndexCorrupt          a persisted index that cannot be read back
 ├── IndexMismatch         an index built with another embedding model than the configured one
 ├── ModelUnavailable      an embedding or rerank model that cannot be loaded
@@ -15,6 +16,10 @@ class RetrievalError(Exception):
 
 class DocumentNotFound(RetrievalError):
     """The catalog holds no document with this id for this tenant."""
+
+
+class DuplicateDocument(RetrievalError):
+    """The collection already holds a document at this source path (replace it instead)."""
 
 
 class IndexCorrupt(RetrievalError):

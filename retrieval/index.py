@@ -6,6 +6,12 @@ the new version number, so a crash at any point leaves the catalog pointing at a
 v+1, never half of one. With a durable store (Qdrant, pgvector) new vectors are written before the
 commit and old ones deleted after it; a crash can only leave vectors the catalog does not know, which
 searches never show (their chunks are not in the catalog) and the next open removes.
+
+The version number lives in the catalog and is incremented inside every publishing transaction, which
+also serialises publishers (other processes included). Processes sharing a catalog (PostgreSQL, or one
+SQLite file) and a durable store see each other's writes: `refresh()` reads the catalog's version (one
+small query) and, when it moved, rebuilds BM25 (and loads a snapshot store's new vectors) before a
+search, so neither BM25 nor a versioned result cache serves a document another process deleted.
 """
 
 from __future__ import annotations
@@ -101,7 +107,9 @@ class ChunkIndex:
         self._bm25 = self._build_bm25()
         if backend.durable:
             self._store = backend.create(dimension)
-            self._reconcile()
+            with catalog.transaction():
+                catalog.increment_meta(VERSION_KEY, 0)  # no other process publishes while this one looks
+                self._reconcile()
         else:
             self._store = self._load_version(self._version)
             self._remove_other_versions()
@@ -109,8 +117,37 @@ class ChunkIndex:
 
     @property
     def version(self) -> int:
-        """The published version readers see."""
+        """The published version this process serves (see `refresh`)."""
         return self._version
+
+    def refresh(self) -> int:
+        """Catch up with versions other processes published in the catalog: BM25 rebuilt, a snapshot
+        store's vectors loaded; returns the version now served. One small read when nothing changed."""
+        if self._published() == self._version:
+            return self._version
+        with self._lock:
+            self._catch_up()
+            return self._version
+
+    def _published(self) -> int:
+        return int(self._catalog.get_meta(VERSION_KEY) or 0)
+
+    def _catch_up(self) -> None:
+        """Serve the catalog's latest version (called under the lock). The version is read before the
+        chunks, so what is loaded is never older than the version recorded for it."""
+        for _ in range(3):
+            latest = self._published()
+            if latest == self._version:
+                return
+            try:
+                if not self._backend.durable:
+                    self._store = self._load_version(latest)
+            except IndexCorrupt:
+                continue  # a newer version was published and this one's file removed: read again
+            self._bm25 = self._build_bm25()
+            self._version = latest
+            return
+        raise IndexCorrupt(f"the vector files in {self._directory} keep changing under this process")
 
     @property
     def catalog(self) -> Catalog:
@@ -218,42 +255,51 @@ class ChunkIndex:
     def _publish(self, write: Callable[[PendingVectors], T]) -> T:
         with self._lock:
             publish = self._publish_durable if self._backend.durable else self._publish_snapshot
-            result = publish(write, self._version + 1)
-            self._version += 1
+            result, self._version = publish(write)
             self._bm25 = self._build_bm25()
             return result
 
-    def _publish_snapshot(self, write: Callable[[PendingVectors], T], version: int) -> T:
-        store = self._store
-        assert isinstance(store, SnapshotStore), f"{self._backend.name} stores cannot be saved"
+    def _publish_snapshot(self, write: Callable[[PendingVectors], T]) -> tuple[T, int]:
+        version: int | None = None
         try:
             with self._catalog.transaction():
+                version = self._catalog.increment_meta(VERSION_KEY)
+                if version - 1 != self._version:  # another process published since: start from its vectors
+                    self._store = self._load_version(version - 1)
+                store = self._store
+                assert isinstance(store, SnapshotStore), f"{self._backend.name} stores cannot be saved"
                 pending = PendingVectors()
                 result = write(pending)
                 store.delete(pending.deleted)
                 store.add(pending.records, pending.matrix(self._dimension))
                 store.save(self._path(version))
-                self._catalog.set_meta(VERSION_KEY, str(version))
         except BaseException:
-            self._path(version).unlink(missing_ok=True)
-            self._store = self._load_version(self._version)
+            if version is not None:
+                self._path(version).unlink(missing_ok=True)
+            self._forget_and_catch_up()
             raise
-        self._path(self._version).unlink(missing_ok=True)
-        return result
+        self._path(version - 1).unlink(missing_ok=True)
+        return result, version
 
-    def _publish_durable(self, write: Callable[[PendingVectors], T], version: int) -> T:
+    def _forget_and_catch_up(self) -> None:
+        """After a failed publish, drop the vectors it changed in memory and load the catalog's version."""
+        self._version = -1
+        with contextlib.suppress(IndexCorrupt):  # the next refresh tries again
+            self._catch_up()
+
+    def _publish_durable(self, write: Callable[[PendingVectors], T]) -> tuple[T, int]:
         pending = PendingVectors()
         try:
             with self._catalog.transaction():
+                version = self._catalog.increment_meta(VERSION_KEY)
                 result = write(pending)
                 self._store.add(pending.records, pending.matrix(self._dimension))
-                self._catalog.set_meta(VERSION_KEY, str(version))
         except BaseException:
             with contextlib.suppress(RetrievalError):  # what is left is reconciled on the next open
                 self._store.delete([r.id for r in pending.records])
             raise
         self._store.delete(pending.stale_ids())
-        return result
+        return result, version
 
     def rebuild_vectors(
         self,
@@ -282,17 +328,18 @@ class ChunkIndex:
             if on_progress is not None:
                 on_progress(start + len(part), len(chunks))
         with self._lock:
-            version = self._version + 1
+            version: int | None = None
             try:
                 with self._catalog.transaction():
+                    version = self._catalog.increment_meta(VERSION_KEY)
                     store.save(self._path(version))
-                    self._catalog.set_meta(VERSION_KEY, str(version))
                     if on_written is not None:
                         on_written(self._catalog)
             except BaseException:
-                self._path(version).unlink(missing_ok=True)
+                if version is not None:
+                    self._path(version).unlink(missing_ok=True)
                 raise
-            self._path(self._version).unlink(missing_ok=True)
+            self._path(version - 1).unlink(missing_ok=True)
             self._store, self._dimension, self._version = store, dimension, version
         return len(chunks)
 

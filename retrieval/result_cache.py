@@ -2,7 +2,9 @@
 
 Keys hold the index version, the scope (tenant and collection), the query, top_k and the search mode,
 so a tenant can only ever be answered from its own earlier searches, and no result outlives the
-version it was computed on: the first lookup under a newer version empties the cache.
+version it was computed on: the first lookup under a newer version empties the cache. The searcher
+looks up under the version the catalog holds now (`ChunkIndex.refresh`), so a version published by
+another process empties this process's cache too.
 """
 
 from __future__ import annotations

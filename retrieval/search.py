@@ -74,11 +74,15 @@ class HybridSearcher:
         return self._candidates
 
     def search(self, query: str, scope: Scope, top_k: int, mode: SearchMode = "hybrid") -> SearchResult:
-        """The top_k passages for the query within the scope (from the cache when the index is unchanged)."""
+        """The top_k passages for the query within the scope (from the cache when the index is unchanged).
+
+        The index first catches up with what other processes published in the catalog, so neither BM25
+        nor the cache answers from a version older than the catalog's."""
+        start = time.perf_counter()
+        version = self._index.refresh()
         if self._cache is None:
             return self._search(query, scope, top_k, mode)
-        start = time.perf_counter()
-        version, key = self._index.version, (scope, query, top_k, mode)
+        key = (scope, query, top_k, mode)
         cached = self._cache.get(version, key)
         if cached is not None:
             return SearchResult(cached.passages, {"retrieve": elapsed_ms(start)})

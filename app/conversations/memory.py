@@ -66,12 +66,16 @@ class MemoryConversationStore:
         return [copy.deepcopy(m) for m in self._messages[conversation_id]]
 
     def add_turn(self, tenant: str, conversation_id: str, messages: Sequence[Message], at: str) -> None:
-        """Append messages and touch the conversation."""
+        """Append messages, numbered after the ones stored, and touch the conversation."""
         with self._lock:
             found = self.get(tenant, conversation_id)
             if found is None:
                 return
-            self._messages[conversation_id].extend(copy.deepcopy(list(messages)))
+            numbered = [
+                dataclasses.replace(m, seq=found.message_count + i)
+                for i, m in enumerate(copy.deepcopy(messages))
+            ]
+            self._messages[conversation_id].extend(numbered)
             count = found.message_count + len(messages)
             touched = dataclasses.replace(found, updated_at=at, message_count=count)
             self._conversations[conversation_id] = touched

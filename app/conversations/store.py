@@ -1,7 +1,7 @@
-"""The `ConversationStore` seam, and its SQLite implementation.
+"""The `ConversationStore` seam, its versioned schema and its SQLite implementation.
 
-The SQL is plain (no SQLite-only syntax beyond the connection set-up), so a Postgres backend can run
-the same statements with its own placeholders. Every row carries its tenant, and every read and write
+The SQL is plain (`ConversationQueries`), so the PostgreSQL store (`store_postgres.py`) runs the same
+statements. Every row carries its tenant, and every read and write
 names the tenant: no call reaches another tenant's conversations. A turn (the question and its answer)
 is written in one transaction, with the conversation's `updated_at` and `message_count`.
 """
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from app.conversations.records import Conversation, Cursor, Message
+from retrieval.databases.migrations import Migration, Schema
 from retrieval.databases.sqlite_file import SqliteFile
 
-SCHEMA = """
+_V1 = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY, tenant TEXT NOT NULL, title TEXT NOT NULL, collection TEXT,
     created_at TEXT NOT NULL, updated_at TEXT NOT NULL, message_count INTEGER NOT NULL
@@ -29,6 +31,9 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (tenant, conversation_id, seq);
 """
+
+CONVERSATIONS_SCHEMA = Schema("conversations", (Migration(1, "conversations and messages", _V1, _V1),))
+"""The conversation tables; version 1 is the schema of the release before migrations, on both databases."""
 
 _CONVERSATION = "id, tenant, title, collection, created_at, updated_at, message_count"
 _MESSAGE = "id, conversation_id, tenant, seq, role, content, created_at, answer"
@@ -58,11 +63,30 @@ class ConversationStore(Protocol):
     def close(self) -> None: ...
 
 
-class SqliteConversationStore(SqliteFile):
-    """Conversations in one SQLite file (WAL), safe to share between threads."""
+class Rows(Protocol):
+    """A cursor, as sqlite3 and psycopg both give them."""
 
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, SCHEMA)
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+
+class Statements(Protocol):
+    """A connection inside a transaction that takes SQLite's `?` placeholders."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ..., /) -> Rows: ...
+
+
+class ConversationQueries:
+    """The store's queries, the same on SQLite and PostgreSQL; listed after the database base class
+    (`SqliteFile`, `PostgresFile`), which supplies `_write` and `_read` (declared here for mypy)."""
+
+    if TYPE_CHECKING:
+
+        def _write(self) -> AbstractContextManager[Statements]: ...
+
+        def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
     def create(self, conversation: Conversation) -> None:
         """Store a new conversation."""
@@ -119,18 +143,25 @@ class SqliteConversationStore(SqliteFile):
         return [_message(row) for row in rows]
 
     def add_turn(self, tenant: str, conversation_id: str, messages: Sequence[Message], at: str) -> None:
-        """Append messages (a question and its answer) and touch the conversation, in one transaction."""
+        """Append messages (a question and its answer) and touch the conversation, in one transaction.
+
+        The messages are numbered after the ones stored (their own `seq` is ignored): the conversation's
+        row is updated first, which holds it until the transaction ends, so turns appended at once by
+        two processes follow each other. Nothing is stored when the tenant has no such conversation."""
         with self._write() as db:
-            for m in messages:
+            row = db.execute(
+                "UPDATE conversations SET updated_at = ?, message_count = message_count + ? "
+                "WHERE tenant = ? AND id = ? RETURNING message_count",
+                (at, len(messages), tenant, conversation_id),
+            ).fetchone()
+            if row is None:
+                return
+            first = int(row[0]) - len(messages)
+            for seq, m in enumerate(messages, start=first):
                 db.execute(
                     f"INSERT INTO messages ({_MESSAGE}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (m.id, conversation_id, tenant, m.seq, m.role, m.content, m.created_at, _json(m.answer)),
+                    (m.id, conversation_id, tenant, seq, m.role, m.content, m.created_at, _json(m.answer)),
                 )
-            db.execute(
-                "UPDATE conversations SET updated_at = ?, message_count = message_count + ? "
-                "WHERE tenant = ? AND id = ?",
-                (at, len(messages), tenant, conversation_id),
-            )
 
     def messages_citing(self, tenant: str, document_id: str) -> list[Message]:
         """The tenant's answers whose stored JSON names the document (a superset: callers check)."""
@@ -149,6 +180,13 @@ class SqliteConversationStore(SqliteFile):
                 "UPDATE messages SET answer = ? WHERE tenant = ? AND id = ?",
                 (_json(answer), tenant, message_id),
             )
+
+
+class SqliteConversationStore(SqliteFile, ConversationQueries):
+    """Conversations in one SQLite file (WAL), safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, CONVERSATIONS_SCHEMA)
 
 
 def _json(answer: dict[str, Any] | None) -> str | None:

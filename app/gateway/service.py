@@ -7,6 +7,7 @@ Every metered request appears in the ledger exactly once, refused ones (402, 429
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import time
 import uuid
@@ -16,11 +17,18 @@ from typing import Literal
 
 from app.gateway.clock import Clock
 from app.gateway.credits import Grant, grant_problem
-from app.gateway.errors import AuthMisconfigured, GatewayError, InvalidGrant, Unauthenticated
-from app.gateway.keys import Caller, verify_key
+from app.gateway.errors import (
+    AuthMisconfigured,
+    Forbidden,
+    GatewayError,
+    InvalidGrant,
+    KeyNotFound,
+    Unauthenticated,
+)
+from app.gateway.keys import Caller, Scopes, create_key, verify_key
 from app.gateway.limits import Admission, Limiter
 from app.gateway.scheduler import FairScheduler
-from app.gateway.store import GatewayStore
+from app.gateway.store import GatewayStore, KeyRecord
 from app.gateway.usage import Prices, Settled, UsageRecord
 from app.names import InvalidName, check_tenant_name
 from retrieval.types import DEFAULT_TENANT
@@ -64,11 +72,48 @@ class Gateway:
         prices: Prices,
         auth: AuthMode = "auto",
         credits_required: bool = False,
+        admin_key: str | None = None,
     ) -> None:
         self.store, self.clock, self.limiter, self.scheduler, self.prices = (
             store, clock, limiter, scheduler, prices)  # fmt: skip
         self.auth, self.credits_required = auth, credits_required
         self.observers: list[Callable[[Settled], None]] = []  # told of each metered request as it ends
+        self._admin_key = admin_key
+
+    def check_admin(self, presented: str | None) -> None:
+        """Let through only the admin key (VERITY_ADMIN_KEY), compared in constant time."""
+        if self._admin_key is None:
+            raise Forbidden("the admin API is off: set VERITY_ADMIN_KEY to use it")
+        if not hmac.compare_digest((presented or "").encode(), self._admin_key.encode()):
+            raise Unauthenticated("invalid admin key")
+
+    def create_key(self, tenant: str, scopes: Scopes, name: str = "") -> tuple[str, KeyRecord]:
+        """Make and store a key for a tenant; returns the key (shown once) and its record."""
+        return create_key(self.store, self.clock, tenant, scopes, name)
+
+    def list_keys(self, tenant: str | None = None) -> list[KeyRecord]:
+        """Every key (or one tenant's), oldest first."""
+        return self.store.list_keys(tenant)
+
+    def revoke_key(self, key_id: str) -> KeyRecord:
+        """Revoke a key now; `KeyNotFound` when there is none with that id."""
+        self.store.revoke_key(key_id, self.clock.now())
+        record = self.store.get_key(key_id)
+        if record is None:
+            raise KeyNotFound(f"no key with id {key_id!r}")
+        return record
+
+    def grants(self, tenant: str) -> list[tuple[Grant, int]]:
+        """The tenant's credit blocks with what is left of each."""
+        return self.store.grants(tenant)
+
+    def balance(self, tenant: str, at: float | None = None) -> int:
+        """The tenant's credits left at `at` (default now); open holds count as spent."""
+        return self.store.balance(tenant, self.clock.now() if at is None else at)
+
+    def usage(self, tenant: str, start: float | None = None, end: float | None = None) -> list[UsageRecord]:
+        """The tenant's requests in the ledger with `start <= at < end`, oldest first."""
+        return self.store.usage(tenant, start, end)
 
     def auth_enabled(self) -> bool:
         """On when required, or (by default) once any key was ever created; off only when set off."""

@@ -10,7 +10,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http.errors import ApiError
 
 bearer = HTTPBearer(auto_error=False, description="an API key: verity keys create --tenant NAME")
 
@@ -37,17 +36,7 @@ def authorize(endpoint: str) -> Callable[..., Caller]:
 def require_collection(container: Container, tenant: str, collection: str | None) -> None:
     """Raise a 404 (`collection_not_found`) when `collection` names none of the tenant's collections;
     None (every collection) always passes. Uploads create collections, so they do not call this."""
-    if collection is None:
-        return
-    names = [c.name for c in container.catalog.list_collections(tenant)]
-    if collection not in names:
-        known = f"; the collections are {', '.join(names)}" if names else "; nothing is ingested yet"
-        raise ApiError(
-            404,
-            f"no collection named {collection!r}{known} (GET /v1/collections lists them)",
-            param="collection",
-            code="collection_not_found",
-        )
+    container.library.require_collection(tenant, collection)
 
 
 DEADLINE_HEADER = "X-Verity-Deadline"

@@ -14,6 +14,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.gateway.errors import GatewayError
 from app.http.security_headers import security_headers
 from app.names import InvalidName
+from app.serving.errors import (
+    CollectionNotFound,
+    DocumentMissing,
+    FileNotKept,
+    InvalidFileName,
+    InvalidRequest,
+    JobNotFound,
+    MessageNotFound,
+    PassageNotFound,
+    ServingError,
+    UploadTooLarge,
+)
 from app.token_input import TokenIdsNotInVocabulary
 from generation.errors import (
     EngineFailed,
@@ -31,7 +43,7 @@ from ingest.errors import (
     UnreadableFile,
     UnsupportedFile,
 )
-from retrieval.databases.errors import StorageUnavailable
+from retrieval.databases.errors import SchemaTooNew, StorageError, StorageUnavailable
 from retrieval.errors import DocumentNotFound, ModelUnavailable, RetrievalError
 
 
@@ -95,12 +107,29 @@ def error_body(message: str, type_: str, param: str | None = None, code: str | N
     return {"error": {"message": message, "type": type_, "param": param, "code": code}}
 
 
+SERVING_ERRORS: dict[type[ServingError], tuple[int, str]] = {
+    InvalidRequest: (400, "invalid_value"),
+    InvalidFileName: (400, "invalid_file_name"),
+    UploadTooLarge: (413, "file_too_large"),
+    CollectionNotFound: (404, "collection_not_found"),
+    DocumentMissing: (404, "document_not_found"),
+    FileNotKept: (404, "file_not_kept"),
+    JobNotFound: (404, "job_not_found"),
+    PassageNotFound: (404, "passage_not_found"),
+    MessageNotFound: (404, "message_not_found"),
+    ServingError: (400, "invalid_value"),  # the base, never raised bare
+}
+
+
 def api_error_from(exc: Exception) -> ApiError:
     """The API error for an exception of ours; anything else is an internal error."""
     if isinstance(exc, ApiError):
         return exc
     if isinstance(exc, GatewayError):
         return ApiError(exc.status, str(exc), exc.type, code=exc.code)
+    if isinstance(exc, ServingError):
+        status, code = next(SERVING_ERRORS[k] for k in type(exc).__mro__ if k in SERVING_ERRORS)
+        return ApiError(status, str(exc), param=exc.param, code=code)
     if isinstance(exc, TokenIdsNotInVocabulary):
         return ApiError(400, str(exc), param="input", code="token_ids_not_in_vocabulary")
     table: list[tuple[type[Exception], int, str, str]] = [
@@ -119,8 +148,10 @@ def api_error_from(exc: Exception) -> ApiError:
         (PromptTooLong, 400, "invalid_request_error", "context_length_exceeded"),
         (GenerationError, 500, "server_error", "generation_failed"),
         (RetrievalError, 500, "server_error", "retrieval_failed"),
-        (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
         (StorageUnavailable, 503, "server_error", "storage_unavailable"),
+        (SchemaTooNew, 500, "server_error", "schema_too_new"),
+        (StorageError, 500, "server_error", "storage_failed"),
+        (SafetyModelError, 503, "server_error", "safety_model_unavailable"),
         (SafetyStoreError, 503, "server_error", "safety_store_unavailable"),
         (SafetyPolicyError, 500, "server_error", "safety_policy_invalid"),
         (SafetyError, 500, "server_error", "safety_failed"),
@@ -176,6 +207,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
-    kinds = (ApiError, GatewayError, IngestError, RetrievalError, GenerationError, SafetyError, Exception)
-    for kind in kinds:
+    ours: tuple[type[Exception], ...] = (ApiError, GatewayError, ServingError, IngestError, RetrievalError)
+    kinds = (*ours, StorageError, GenerationError, SafetyError)
+    for kind in (*kinds, Exception):
         app.add_exception_handler(kind, on_api_error)

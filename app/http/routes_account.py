@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
@@ -11,8 +9,9 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
 from app.http.errors import error_responses
+from app.http.known_fields import known_fields_only
 
-router = APIRouter(tags=["usage"])
+router = APIRouter(tags=["usage"], dependencies=[Depends(known_fields_only)])
 
 
 class CreditBlockOut(BaseModel):
@@ -66,28 +65,6 @@ class AccountOut(BaseModel):
     limits: LimitsOut
 
 
-def _midnight_utc(now: float) -> float:
-    day = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    return day.timestamp()
-
-
-def _credits(container: Container, tenant: str, now: float) -> CreditsSummary:
-    gateway = container.gateway
-    enforced = gateway.credits_enforced(tenant)
-    live = [
-        CreditBlockOut(amount=g.amount, remaining=left, granted_at=g.granted_at, expires_at=g.expires_at)
-        for g, left in gateway.store.grants(tenant)
-        if left > 0 and (g.expires_at is None or g.expires_at > now)
-    ]
-    expiries = [b.expires_at for b in live if b.expires_at is not None]
-    return CreditsSummary(
-        enforced=enforced,
-        balance=gateway.store.balance(tenant, now) if enforced else None,
-        next_expiry=min(expiries) if expiries else None,
-        blocks=live,
-    )
-
-
 @router.get("/v1/account", response_model=AccountOut, responses=error_responses(400, 401, 403))
 def account(
     since: float | None = Query(
@@ -101,26 +78,4 @@ def account(
     caller: Caller = Depends(authorize("usage")),
 ) -> AccountOut:
     """The caller's tenant: credits left and their expiry, requests and tokens today, the rate limits."""
-    now = container.gateway.clock.now()
-    start = _midnight_utc(now) if since is None else since
-    records = container.gateway.store.usage(caller.tenant, start, None)
-    return AccountOut(
-        tenant=caller.tenant,
-        auth_enabled=container.gateway.auth_enabled(),
-        key_id=caller.key_id,
-        credits=_credits(container, caller.tenant, now),
-        today=PeriodUsage(
-            since=start,
-            requests=len(records),
-            refused=sum(1 for r in records if r.status >= 400),
-            tokens=sum(r.tokens_in + r.tokens_out for r in records),
-            credits=sum(r.credits for r in records),
-        ),
-        limits=_limits(container),
-    )
-
-
-def _limits(container: Container) -> LimitsOut:
-    s = container.settings
-    names = ("key_rpm", "key_tpm", "key_streams", "tenant_rpm", "tenant_tpm", "tenant_streams")
-    return LimitsOut(**{name: getattr(s, name) for name in names})
+    return AccountOut.model_validate(container.account.summary(caller, since), from_attributes=True)

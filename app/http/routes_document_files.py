@@ -9,11 +9,10 @@ from pathlib import PurePath
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse
 
-from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
-from app.http.errors import ApiError, error_responses
+from app.http.errors import error_responses
 
 router = APIRouter(tags=["documents"])
 
@@ -29,15 +28,7 @@ def document_file(
     caller: Caller = Depends(authorize("documents")),
 ) -> FileResponse:
     """The file as it was uploaded (documents ingested from the command line keep no copy: 404)."""
-    document = container.catalog.get_document(caller.tenant, document_id)
-    if document is None or not caller.may_see(document.collection):
-        raise ApiError(
-            404, f"no document with id {document_id!r}", param="document_id", code="document_not_found"
-        )
-    path = kept_uploads.kept_path(container.settings.uploads_dir, document)
-    if not path.is_file():
-        message = "the original file is not kept (it was ingested from the command line, not uploaded)"
-        raise ApiError(404, message, param="document_id", code="file_not_kept")
+    document, path = container.library.original_file(caller, document_id)
     name = PurePath(document.source_path).name
     media_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
     headers = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox; default-src 'none'"}

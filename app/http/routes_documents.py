@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
-from starlette.concurrency import run_in_threadpool
 
-from app import kept_uploads
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http import uploads
-from app.http.deps import authorize, get_container, require_collection
+from app.http.deps import authorize, get_container
 from app.http.errors import api_error_from, error_responses
 from app.http.known_fields import known_fields_only
 from app.http.schemas import (
@@ -24,38 +20,15 @@ from app.http.schemas import (
     document_out,
 )
 from app.names import CollectionName
-from ingest.pipeline import DuplicatePolicy, FileOutcome
-from retrieval.types import DEFAULT_COLLECTION, Document, Scope
+from app.serving.library import ListedDocument
+from ingest.pipeline import DuplicatePolicy
+from retrieval.types import DEFAULT_COLLECTION
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
 DUPLICATE_HELP = (
     "what to do with a changed file whose older version is filed under the same name: replace it "
     "(overwrite), keep the old one (skip), or refuse with 409 (fail)"
 )
-
-
-async def _ingest_uploads(
-    container: Container,
-    files: list[UploadFile],
-    collection: str,
-    on_duplicate: DuplicatePolicy,
-    tenant: str,
-) -> list[FileOutcome]:
-    """Receive every file first (a 413 leaves nothing stored), then ingest them one by one."""
-    folder = uploads.incoming_dir(container)
-    limit = container.settings.max_upload_mb << 20
-    try:
-        received = [await uploads.receive(upload, folder, i, limit) for i, upload in enumerate(files)]
-        outcomes = []
-        for file in received:
-            outcome = await run_in_threadpool(
-                container.ingest_pipeline.ingest_file, file.path, file.name, tenant, collection, on_duplicate
-            )
-            uploads.keep_if_ingested(container, file, outcome)
-            outcomes.append(outcome)
-        return outcomes
-    finally:
-        uploads.remove(container, folder)
 
 
 @router.post(
@@ -69,9 +42,7 @@ async def upload_documents(
     caller: Caller = Depends(authorize("documents")),
 ) -> UploadResponse:
     """Upload and ingest files; unchanged files are skipped; a file that fails stores nothing."""
-    collection = caller.collection(collection) or collection
-    uploads.check_names(file)
-    outcomes = await _ingest_uploads(container, file, collection, on_duplicate, caller.tenant)
+    outcomes = await container.ingestion.ingest(caller, file, collection, on_duplicate)
     failed = [o for o in outcomes if o.error is not None]
     if failed and len(failed) == len(outcomes):
         raise api_error_from(failed[0].error)  # type: ignore[arg-type]
@@ -93,31 +64,19 @@ def list_documents(
     caller: Caller = Depends(authorize("documents")),
 ) -> DocumentList:
     """The documents stored, optionally of one collection."""
-    scope = Scope(caller.tenant, caller.collection(collection))
-    require_collection(container, caller.tenant, scope.collection)
-    documents = container.catalog.list_documents(scope)
-    pages = container.catalog.page_counts(scope)
-    return DocumentList(data=[_listed(container, d, pages.get(d.id)) for d in documents])
+    return DocumentList(data=[_listed(d) for d in container.library.documents(caller, collection)])
 
 
-def _listed(container: Container, document: Document, pages: int | None) -> DocumentOut:
-    name = PurePath(document.source_path).name
-    kept = kept_uploads.kept_path(container.settings.uploads_dir, document)
-    size = kept.stat().st_size if kept.is_file() else None
-    kind = PurePath(name).suffix.lstrip(".").lower() or None
-    return document_out(document).model_copy(update={"type": kind, "bytes": size, "pages": pages})
+def _listed(listed: ListedDocument) -> DocumentOut:
+    extra = {"type": listed.type, "bytes": listed.bytes, "pages": listed.pages}
+    return document_out(listed.document).model_copy(update=extra)
 
 
 @router.delete("/v1/documents/{document_id}", response_model=DeletedOut, responses=error_responses(404))
-async def delete_document(
+def delete_document(
     document_id: str,
     container: Container = Depends(get_container),
     caller: Caller = Depends(authorize("documents")),
 ) -> DeletedOut:
     """Delete a document: from the catalog, the vector index, BM25, the embedding cache and its upload."""
-    found = container.catalog.get_document(caller.tenant, document_id)
-    if found is not None:
-        caller.collection(found.collection)
-    deleted = await run_in_threadpool(container.documents.delete, caller.tenant, [document_id])
-    uploads.remove_kept(container, deleted)
-    return DeletedOut(id=deleted[0].id)
+    return DeletedOut(id=container.library.delete_document(caller, document_id).id)

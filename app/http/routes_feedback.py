@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.container import Container
 from app.feedback import Feedback
 from app.gateway.keys import Caller
 from app.http.deps import authorize, get_container
-from app.http.errors import ApiError, error_responses
+from app.http.errors import error_responses
+from app.http.known_fields import known_fields_only
 
-router = APIRouter(tags=["feedback"])
+router = APIRouter(tags=["feedback"], dependencies=[Depends(known_fields_only)])
 
 
 class FeedbackIn(BaseModel):
     """`POST /v1/feedback`: a rating of one answer, with what was asked, answered and cited.
 
     With `conversation_id` and `message_id` the question, answer and citations are read from the stored
-    conversation (whatever the body says); otherwise the body must give the question and the answer."""
+    conversation (whatever the body says); otherwise the body must give the question and the answer.
+    Unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
 
     rating: Literal["up", "down"]
     question: str = Field("", max_length=4000)
@@ -37,6 +40,8 @@ class FeedbackIn(BaseModel):
 
 class FeedbackOut(FeedbackIn):
     """A stored rating."""
+
+    model_config = ConfigDict(extra="ignore")
 
     id: str
     object: Literal["feedback"] = "feedback"
@@ -63,37 +68,8 @@ def create_feedback(
     caller: Caller = Depends(authorize("answers")),
 ) -> FeedbackOut:
     """Rate an answer; the rating is stored for the caller's tenant."""
-    fields = body.model_dump()
-    if body.conversation_id is not None and body.message_id is not None:
-        fields.update(_stored_turn(container, caller, body.conversation_id, body.message_id))
-    elif not body.question.strip():
-        raise ApiError(
-            400, "question: give the question (or conversation_id and message_id)", param="question"
-        )
-    record = Feedback(tenant=caller.tenant, **fields)
-    return feedback_out(container.feedback.add(record, time.time()))
-
-
-def _stored_turn(
-    container: Container, caller: Caller, conversation_id: str, message_id: str
-) -> dict[str, Any]:
-    """The question, answer and citations of a stored assistant message; 404 when there is none."""
-    messages = container.conversations.messages(caller.tenant, conversation_id)
-    for i, message in enumerate(messages):
-        if message.id == message_id and message.role == "assistant" and message.answer is not None:
-            asked = next((m.content for m in reversed(messages[:i]) if m.role == "user"), "")
-            answer = message.answer
-            return {
-                "question": asked,
-                "answer": str(answer.get("answer", "")),
-                "citations": answer["citations"],
-            }
-    raise ApiError(
-        404,
-        f"no answer {message_id!r} in conversation {conversation_id!r}",
-        param="message_id",
-        code="message_not_found",
-    )
+    rating = Feedback(tenant=caller.tenant, **body.model_dump())
+    return feedback_out(container.ratings.rate(caller, rating))
 
 
 @router.get("/v1/feedback", response_model=FeedbackList, responses=error_responses(401, 403))
@@ -101,4 +77,4 @@ def list_feedback(
     container: Container = Depends(get_container), caller: Caller = Depends(authorize("answers"))
 ) -> FeedbackList:
     """The caller's tenant's ratings, oldest first."""
-    return FeedbackList(data=[feedback_out(f) for f in container.feedback.list(caller.tenant)])
+    return FeedbackList(data=[feedback_out(f) for f in container.ratings.ratings(caller)])

@@ -11,7 +11,6 @@ from app.container import Container
 from app.http.deps import get_container
 from app.http.errors import error_responses
 from app.http.schemas import BackendOut, HealthOut, ReadyOut
-from app.readiness import check_backends
 
 router = APIRouter(tags=["health"])
 
@@ -31,7 +30,7 @@ def health(container: Container = Depends(get_container)) -> HealthOut:
 def ready(container: Container = Depends(get_container)) -> JSONResponse:
     """Readiness: the database and its schema, Redis and the vector store, each as configured; 503 and
     the names of those that do not answer when any does not (a load balancer stops sending requests)."""
-    checks = check_backends(container.settings)
+    checks = container.backend_checks()
     down = [c.name for c in checks if not c.ok]
     body = ReadyOut(
         status="unavailable" if down else "ready",

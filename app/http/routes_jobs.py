@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, File, Form, UploadFile
 
 from app.container import Container
 from app.gateway.keys import Caller
-from app.http import uploads
 from app.http.deps import authorize, get_container
-from app.http.errors import ApiError, error_responses
+from app.http.errors import error_responses
 from app.http.known_fields import known_fields_only
 from app.http.routes_documents import DUPLICATE_HELP
 from app.http.schemas import FileErrorOut, JobList, JobOut
@@ -53,17 +52,7 @@ async def create_job(
     caller: Caller = Depends(authorize("jobs")),
 ) -> JobOut:
     """Receive files and queue them for ingestion; returns the job at once (202)."""
-    collection = caller.collection(collection) or collection
-    uploads.check_names(file)
-    folder = uploads.incoming_dir(container)
-    limit = container.settings.max_upload_mb << 20
-    try:
-        files = [await uploads.receive(u, folder, i, limit) for i, u in enumerate(file)]
-    except BaseException:
-        uploads.remove(container, folder)
-        raise
-
-    return job_out(container.jobs.submit(files, caller.tenant, collection, on_duplicate))
+    return job_out(await container.ingestion.submit(caller, file, collection, on_duplicate))
 
 
 @router.get("/v1/jobs", response_model=JobList, responses=error_responses())
@@ -71,8 +60,7 @@ def list_jobs(
     container: Container = Depends(get_container), caller: Caller = Depends(authorize("jobs"))
 ) -> JobList:
     """Every ingest job, newest first."""
-    jobs = container.jobs.store.list_jobs(caller.tenant)
-    return JobList(data=[job_out(j) for j in jobs if caller.may_see(j.collection)])
+    return JobList(data=[job_out(j) for j in container.ingestion.jobs(caller)])
 
 
 @router.get("/v1/jobs/{job_id}", response_model=JobOut, responses=error_responses(404))
@@ -80,7 +68,4 @@ def get_job(
     job_id: str, container: Container = Depends(get_container), caller: Caller = Depends(authorize("jobs"))
 ) -> JobOut:
     """One job: its state, files and chunks done, errors per file and an ETA."""
-    job = container.jobs.store.get(caller.tenant, job_id)
-    if job is None or not caller.may_see(job.collection):
-        raise ApiError(404, f"no job with id {job_id!r}", param="job_id", code="job_not_found")
-    return job_out(job)
+    return job_out(container.ingestion.job(caller, job_id))

@@ -8,7 +8,7 @@ from app.container import Container
 from app.gateway.keys import Caller
 from app.http.conversation_schemas import PassageOut, passage_out
 from app.http.deps import authorize, get_container
-from app.http.errors import ApiError, error_responses
+from app.http.errors import error_responses
 from app.http.known_fields import known_fields_only
 
 router = APIRouter(tags=["documents"], dependencies=[Depends(known_fields_only)])
@@ -21,9 +21,4 @@ def get_passage(
     caller: Caller = Depends(authorize("documents")),
 ) -> PassageOut:
     """A stored passage with its document, page and section; 404 once its document is deleted."""
-    chunk = container.catalog.get_chunks([chunk_id]).get(chunk_id)
-    document = container.catalog.get_document(caller.tenant, chunk.document_id) if chunk else None
-    visible = chunk is not None and chunk.tenant == caller.tenant and caller.may_see(chunk.collection)
-    if chunk is None or document is None or not visible:
-        raise ApiError(404, f"no passage with id {chunk_id}", param="chunk_id", code="passage_not_found")
-    return passage_out(chunk, document)
+    return passage_out(*container.library.passage(caller, chunk_id))

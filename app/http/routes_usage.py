@@ -51,11 +51,8 @@ def list_usage(
     caller: Caller = Depends(authorize("usage")),
 ) -> UsageList:
     """The calling tenant's requests with `start_time <= at < end_time`, oldest first."""
-    records = container.gateway.store.usage(caller.tenant, start_time, end_time)
-    data = [UsageOut(**{k: v for k, v in r.__dict__.items() if k != "tenant"}) for r in records]
+    report = container.account.usage(caller, start_time, end_time)
+    data = [UsageOut(**{k: v for k, v in r.__dict__.items() if k != "tenant"}) for r in report.records]
     return UsageList(
-        tenant=caller.tenant,
-        data=data,
-        total_tokens=sum(r.tokens_in + r.tokens_out for r in records),
-        total_credits=sum(r.credits for r in records),
+        tenant=report.tenant, data=data, total_tokens=report.total_tokens, total_credits=report.total_credits
     )

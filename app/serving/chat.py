@@ -13,7 +13,7 @@ from app.gateway.service import Gateway
 from app.serving.admission import Admission, admit, run_stages, started
 from app.serving.fold import Answer, AnswerStream, fold
 from generation.chat import ChatPipeline
-from generation.engines.protocol import ChatMessage, Engine, GenerationParams
+from generation.engines.protocol import ChatMessage, Engine, GenerationParams, PromptTokenizer
 from generation.errors import PromptTooLong
 
 
@@ -41,7 +41,9 @@ class Chat:
         caller.check_model(model)
         params = request.params or self._pipeline.params
         messages = list(request.messages)
-        prompt = self._engine.count_prompt_tokens(messages)
+        engine = self._engine
+        tokens = engine.tokenize_prompt(messages) if isinstance(engine, PromptTokenizer) else None
+        prompt = len(tokens.token_ids) if tokens is not None else engine.count_prompt_tokens(messages)
         if prompt + params.max_tokens > self._engine.context_window:
             raise PromptTooLong(
                 f"the prompt has {prompt} tokens and up to {params.max_tokens} may be generated, "
@@ -51,7 +53,7 @@ class Chat:
             request.endpoint, model, prompt + params.max_tokens, prompt, request.stream, request.deadline_s
         )
         ticket = await admit(self._gateway, caller, admission)
-        reply = lambda: self._pipeline.run(messages, params, prompt)  # noqa: E731
+        reply = lambda: self._pipeline.run(messages, params, prompt, tokens)  # noqa: E731
         events = run_stages(self._gateway, ticket, admission, None, reply, None)
         key = ticket.request_id.removeprefix("req_")
         return AnswerStream(f"ans_{key}", model, int(time.time()), await started(events), grounded=False)

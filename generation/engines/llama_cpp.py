@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from generation.engines.protocol import ChatMessage, GenerationParams
+from generation.engines.protocol import ChatMessage, GenerationParams, TokenizedPrompt
 from generation.engines.threads import adaptive_threads
 from generation.errors import EngineFailed, ModelCorrupt
 
@@ -91,7 +91,7 @@ class LlamaCppEngine:
         The prompt is evaluated after the longest prefix already in the KV cache, and is left there, so a
         completion over the same prefix right after reuses it.
         """
-        tokens = self._llm.tokenize(self._render(messages).prompt.encode(), special=True)
+        tokens = list(self.tokenize_prompt(messages).token_ids)
         firsts = {c: self._llm.tokenize(c.encode(), add_bos=False, special=False)[0] for c in choices}
         with self._lock:
             self._pick_threads()
@@ -125,20 +125,30 @@ class LlamaCppEngine:
         self._llm.n_tokens = common
         self._llm.eval(tokens[common:])
 
+    def tokenize_prompt(self, messages: Sequence[ChatMessage]) -> TokenizedPrompt:
+        """The prompt as the chat template renders it, in the model's token ids (with BOS when the model
+        wants one, as llama.cpp adds it to a text prompt), and the template's stop strings."""
+        rendered = self._render(messages)
+        ids = self._llm.tokenize(str(rendered.prompt).encode(), special=True)
+        return TokenizedPrompt(tuple(ids), tuple(_as_list(rendered.stop)))
+
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]:
         """Yield the completion's text piece by piece; closing the iterator stops generation."""
-        rendered = self._render(messages)
-        stop = [*_as_list(rendered.stop), *params.stop]
+        yield from self.stream_tokens(self.tokenize_prompt(messages), params)
+
+    def stream_tokens(self, prompt: TokenizedPrompt, params: GenerationParams) -> Iterator[str]:
+        """Yield the completion of a prompt tokenized already (`tokenize_prompt`), piece by piece; closing
+        the iterator stops generation."""
         with self._lock:
             self._pick_threads()
             try:
                 pieces: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
-                    rendered.prompt,
+                    list(prompt.token_ids),
                     max_tokens=params.max_tokens,
                     temperature=params.temperature,
                     top_p=params.top_p,
                     seed=params.seed,
-                    stop=stop,
+                    stop=[*prompt.stop, *params.stop],
                     stream=True,
                 )
                 for piece in pieces:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 Role = Literal["system", "user", "assistant"]
 
@@ -42,3 +42,23 @@ class Engine(Protocol):
     def count_prompt_tokens(self, messages: Sequence[ChatMessage]) -> int: ...
 
     def stream(self, messages: Sequence[ChatMessage], params: GenerationParams) -> Iterator[str]: ...
+
+
+@dataclass(frozen=True)
+class TokenizedPrompt:
+    """A chat prompt rendered with the model's template and tokenized by the engine that will run it, with
+    the template's stop strings: tokenized once, counted and generated from."""
+
+    token_ids: tuple[int, ...]
+    stop: tuple[str, ...] = ()
+
+
+@runtime_checkable
+class PromptTokenizer(Protocol):
+    """An engine that generates from token ids (llama.cpp): the pipeline tokenizes the packed prompt once,
+    counts it exactly, and hands the ids over, so the engine does not tokenize the text again. Engines
+    that take only text (a remote server, the scripted fake) are run with `Engine.stream`."""
+
+    def tokenize_prompt(self, messages: Sequence[ChatMessage]) -> TokenizedPrompt: ...
+
+    def stream_tokens(self, prompt: TokenizedPrompt, params: GenerationParams) -> Iterator[str]: ...

@@ -73,16 +73,19 @@ class PgVectorStore:
         self._lock = threading.Lock()
         with translated(f"connect to {dsn}"):
             self._conn = psycopg.connect(dsn, autocommit=True)
-            self._conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            self._conn.execute(
-                sql.SQL(_SCHEMA).format(
-                    table=self._table,
-                    dimension=sql.Literal(dimension),
-                    scope_index=sql.Identifier(f"{table}_scope"),
-                    document_index=sql.Identifier(f"{table}_document"),
-                    hnsw_index=sql.Identifier(f"{table}_hnsw"),
+            # processes starting together would race on CREATE ... IF NOT EXISTS: one at a time
+            with self._conn.transaction():
+                self._conn.execute("SELECT pg_advisory_xact_lock(hashtext('verity:pgvector'))")
+                self._conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+                self._conn.execute(
+                    sql.SQL(_SCHEMA).format(
+                        table=self._table,
+                        dimension=sql.Literal(dimension),
+                        scope_index=sql.Identifier(f"{table}_scope"),
+                        document_index=sql.Identifier(f"{table}_document"),
+                        hnsw_index=sql.Identifier(f"{table}_hnsw"),
+                    )
                 )
-            )
             self._check_dimension(table)
 
     def _check_dimension(self, table: str) -> None:

@@ -59,6 +59,30 @@ def test_feedback_is_kept_per_tenant_and_a_second_rating_of_a_message_replaces_t
     assert len(container.feedback.list()) == 2
 
 
+def test_feedback_and_the_account_refuse_fields_they_do_not_define(
+    served: tuple[TestClient, Container, dict[str, dict[str, str]]],
+) -> None:
+    client, container, headers = served
+    extra = client.post("/v1/feedback", json=rating("up", fallbackId="x"), headers=headers["acme"])
+    assert extra.status_code == 400 and extra.json()["error"]["param"] == "fallbackId", extra.text
+    listed = client.get("/v1/feedback?tenant=globex", headers=headers["acme"])
+    assert listed.status_code == 400 and listed.json()["error"]["code"] == "unknown_field"
+    account = client.get("/v1/account?sinse=0", headers=headers["acme"])
+    assert account.status_code == 400 and account.json()["error"]["param"] == "sinse"
+    assert container.feedback.list() == []
+
+
+def test_a_rating_of_an_answer_no_conversation_holds_is_a_404(
+    served: tuple[TestClient, Container, dict[str, dict[str, str]]],
+) -> None:
+    client, _, headers = served
+    body = rating("up", conversation_id="conv_nope", message_id="msg_nope")
+    missing = client.post("/v1/feedback", json=body, headers=headers["acme"])
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "message_not_found"
+    no_question = client.post("/v1/feedback", json={"rating": "up"}, headers=headers["acme"])
+    assert no_question.status_code == 400 and no_question.json()["error"]["param"] == "question"
+
+
 def test_export_feedback_writes_one_evaluation_line_per_rated_answer(
     served: tuple[TestClient, Container, dict[str, dict[str, str]]],
     tmp_path: Path,

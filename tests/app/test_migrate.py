@@ -15,8 +15,14 @@ from scripts.redis_server import free_port
 from tests.app.cli_run import verity
 
 
-def test_the_registry_holds_the_gateway_schema() -> None:
-    assert [r.schema.component for r in SCHEMAS] == ["gateway"]
+def test_the_registry_holds_every_store_schema() -> None:
+    assert [r.schema.component for r in SCHEMAS] == [
+        "gateway",
+        "jobs",
+        "catalog",
+        "conversations",
+        "feedback",
+    ]
     assert SCHEMAS[0].schema is GATEWAY_SCHEMA
 
 
@@ -43,11 +49,14 @@ def test_migrate_brings_a_previous_release_file_to_the_latest_version(
 
 def test_migrate_applies_every_schema_to_postgres_once(fresh_pg_dsn: str, tmp_path: Path) -> None:
     settings = Settings(data_dir=tmp_path, database_url=fresh_pg_dsn)
-    assert [(s.component, s.applied, s.latest) for s in status(settings)] == [("gateway", 0, 2)]
-    assert migrate(settings) == {"gateway": [1, 2]}
-    assert migrate(settings) == {"gateway": []}
-    (row,) = status(settings)
-    assert (row.applied, row.pending) == (2, 0) and "postgresql://" in row.where
+    latest = {r.schema.component: r.schema.latest for r in SCHEMAS}
+    assert [(s.component, s.applied, s.latest) for s in status(settings)] == [
+        (name, 0, version) for name, version in latest.items()
+    ]
+    assert migrate(settings) == {name: list(range(1, v + 1)) for name, v in latest.items()}
+    assert migrate(settings) == {name: [] for name in latest}
+    rows = status(settings)
+    assert all(r.pending == 0 and "postgresql://" in r.where for r in rows)
     assert not list(tmp_path.iterdir())  # nothing written to the data folder
 
 

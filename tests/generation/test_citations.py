@@ -94,3 +94,15 @@ def test_a_wrong_name_is_not_supported_and_openers_are_not_names() -> None:
     swapped = verify_citations("The Denver Broncos defeated the Oakland Raiders. [1]", [bowl]).sentences[0]
     assert not swapped.supported and swapped.missing_terms == ("oakland", "raiders")
     assert entity_terms("However, the 1,000 Normans of Hervé's army. [3]") == {"1000", "normans", "herve"}
+
+
+def test_checks_made_already_are_reused_only_for_the_same_sentence() -> None:
+    answer = "Ducks eat aquatic plants and insects. [2] Geese migrate south every autumn. [2]"
+    first = verify_citations(answer, [DUCKS, GEESE])
+    known = [(check, [c for c in first.citations if c.number in check.numbers]) for check in first.sentences]
+    again = verify_citations(answer, [DUCKS, GEESE], known=known)
+    assert all(a is b for a, b in zip(again.sentences, first.sentences, strict=True))
+    assert again.text == first.text and again.citations == first.citations
+    # a known check of another sentence (the text changed, e.g. redacted) is not reused: it is checked again
+    changed = verify_citations("Geese migrate south every autumn. [1]", [DUCKS, GEESE], known=known[:1])
+    assert changed.sentences[0] is not first.sentences[0] and changed.sentences[0].numbers == (2,)

@@ -65,3 +65,13 @@ def test_choice_scores_over_a_cached_prefix_agree_with_a_cold_cache(engine: Llam
     off_topic = build_messages("Who painted the Mona Lisa?", [source], CHECK_INSTRUCTION)
     scores = engine.choice_logprobs(off_topic, ("yes", "no"))
     assert scores["no"] > scores["yes"]
+
+
+def test_generating_from_the_prompt_ids_matches_generating_from_its_text(engine: LlamaCppEngine) -> None:
+    params = GenerationParams(max_tokens=8, temperature=0.0)
+    prompt = engine.tokenize_prompt(QUESTION)
+    from_ids = "".join(engine.stream_tokens(prompt, params))
+    text = engine.render_prompt(QUESTION)
+    from_text = engine.llama.create_completion(text, max_tokens=8, temperature=0.0, stop=list(prompt.stop))
+    assert from_ids == from_text["choices"][0]["text"] and "5" in from_ids
+    assert len(prompt.token_ids) >= engine.count_prompt_tokens(QUESTION)

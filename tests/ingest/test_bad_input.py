@@ -32,7 +32,7 @@ from ingest.errors import (
 )
 from ingest.loaders import load_blocks
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -346,7 +346,7 @@ def test_real_ocr_reads_a_scanned_pdf(tmp_path: Path) -> None:
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[ChunkIndex]:
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
     yield ChunkIndex(tmp_path / "index", catalog, FAISS, EMBEDDER.dimension)
     catalog.close()
 

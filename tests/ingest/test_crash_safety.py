@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from app.container import FAISS_BACKEND
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import SentenceTransformerEmbedder
 from retrieval.index import VERSION_KEY, ChunkIndex
 from retrieval.search import HybridSearcher
@@ -44,7 +44,7 @@ def test_kill_9_mid_ingest_leaves_a_usable_index_and_a_rerun_completes(
     process.send_signal(signal.SIGKILL)
     process.wait()
 
-    catalog = Catalog(data_dir / "catalog.sqlite3")
+    catalog = SqliteCatalog(data_dir / "catalog.sqlite3")
     index = ChunkIndex(data_dir / "index", catalog, FAISS_BACKEND, embedder.dimension)
     documents = catalog.list_documents(Scope())
     assert 3 <= len(documents) < 21

@@ -8,7 +8,7 @@ import pytest
 
 from ingest.errors import DuplicateDocument
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -19,7 +19,9 @@ from retrieval.types import Scope
 def pipeline(tmp_path: Path) -> IngestPipeline:
     embedder = HashingEmbedder()
     backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), backend, embedder.dimension)
+    index = ChunkIndex(
+        tmp_path / "index", SqliteCatalog(tmp_path / "catalog.db"), backend, embedder.dimension
+    )
     return IngestPipeline(index, embedder)
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from ingest.jobs import _SCHEMA, INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobStore
+from ingest.job_store import LEGACY_SCHEMA, JobStore
+from ingest.jobs import INTERRUPTED, IngestJobs, Job, JobFile, JobHooks, JobRecords, JobRunner
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -22,7 +24,9 @@ BACKEND = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
 @pytest.fixture
 def pipeline(tmp_path: Path) -> IngestPipeline:
     embedder = HashingEmbedder()
-    index = ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension)
+    index = ChunkIndex(
+        tmp_path / "index", SqliteCatalog(tmp_path / "catalog.db"), BACKEND, embedder.dimension
+    )
     return IngestPipeline(index, embedder)
 
 
@@ -32,7 +36,7 @@ def write(folder: Path, name: str, text: str) -> JobFile:
     return JobFile(folder / name, name)
 
 
-def wait_finished(store: JobStore, job: Job) -> Job:
+def wait_finished(store: JobRecords, job: Job) -> Job:
     deadline = time.monotonic() + 60
     while (current := store.get(job.tenant, job.id)) is not None and current.finished_at is None:
         assert time.monotonic() < deadline, "the job did not finish"
@@ -88,12 +92,18 @@ def interrupted_job(files: list[JobFile], files_done: int) -> Job:
     return Job("job_x", "default", "c", "running", names, files_done, 1, started_at=1.0, paths=paths)
 
 
-def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
-    pipeline: IngestPipeline, tmp_path: Path
-) -> None:
+def three_notes_one_done(tmp_path: Path) -> tuple[list[JobFile], JobStore]:
+    """Three notes on disk, and a store holding their job as a stop left it: running, one file done."""
     files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
     store = JobStore(tmp_path / "jobs.db")
     store.save(interrupted_job(files, files_done=1))
+    return files, store
+
+
+def test_a_job_left_running_by_a_stop_resumes_from_its_first_unfinished_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    files, store = three_notes_one_done(tmp_path)
     seen: list[str] = []
     jobs = IngestJobs(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
     done = wait_finished(store, store.get("default", "job_x") or interrupted_job(files, 1))
@@ -122,10 +132,41 @@ def test_an_interrupted_job_whose_file_is_gone_reports_that_file(
 
 def test_a_job_table_from_before_resume_is_upgraded_in_place(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "jobs.db") as conn:
-        conn.execute(_SCHEMA)
+        conn.execute(LEGACY_SCHEMA)
         row = ("job_old", "t", "c", "succeeded", '["a.md"]', 1, 2, "[]", 1.0, 1.0, 2.0)
         conn.execute("INSERT INTO jobs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
     conn.close()
     job = JobStore(tmp_path / "jobs.db").get("t", "job_old")
     assert job is not None and job.state == "succeeded" and job.chunks_done == 2
     assert job.paths == () and job.on_duplicate == "overwrite" and job.resumed == 0
+
+
+def test_a_worker_resumes_a_job_it_finds_running_from_its_first_unfinished_file(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    _, store = three_notes_one_done(tmp_path)
+    seen: list[str] = []
+    runner = JobRunner(pipeline, store, JobHooks(after_file=lambda j, f, o: seen.append(f.name)))
+    done = runner.run_by_id("job_x")
+    assert seen == ["n1.md", "n2.md"]
+    assert done is not None and done.state == "succeeded" and done.resumed == 1 and done.files_done == 3
+    assert runner.run_by_id("job_x") == done, "a finished job is left as it is"
+    assert runner.run_by_id("job_missing") is None and seen == ["n1.md", "n2.md"]
+
+
+def test_a_file_filed_and_moved_away_before_its_progress_was_saved_is_counted_once(
+    pipeline: IngestPipeline, tmp_path: Path
+) -> None:
+    """The cut fell between the after-file hook (which moved the upload away) and saving the record."""
+    files = [write(tmp_path / "in", f"n{i}.md", f"# N{i}\n\nValue {i}.\n") for i in range(3)]
+    job = replace(interrupted_job(files, files_done=1), started_at=time.time() - 1)
+    for file in files[:2]:
+        assert pipeline.ingest_file(file.path, file.name, "default", "c").status == "added"
+    files[1].path.unlink()
+    store = JobStore(tmp_path / "jobs.db")
+    store.save(job)
+    done = JobRunner(pipeline, store).run_by_id("job_x")
+    assert done is not None and done.state == "succeeded" and done.errors == ()
+    assert done.files_done == 3 and done.chunks_done == 3, "each file's chunks counted once"
+    titles = sorted(d.title for d in pipeline._index.catalog.list_documents(Scope("default", "c")))
+    assert titles == ["N0", "N1", "N2"]

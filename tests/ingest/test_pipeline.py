@@ -9,7 +9,7 @@ import pytest
 
 from ingest.errors import EmptyDocument, IngestError, UnsupportedFile
 from ingest.pipeline import IngestPipeline, Progress, content_hash, expand_paths, named_by_source
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -27,7 +27,7 @@ PENGUIN_TXT = "Penguins are flightless birds.\n\nThey swim in the cold Southern 
 
 @pytest.fixture
 def index(tmp_path: Path) -> Iterator[ChunkIndex]:
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
     yield ChunkIndex(tmp_path / "index", catalog, FAISS, EMBEDDER.dimension)
     catalog.close()
 

@@ -22,7 +22,7 @@ from ingest.chunking import chunk_blocks, extracted_text
 from ingest.loaders import Block, blocks_from_elements, load_blocks
 from ingest.pipeline import IngestPipeline
 from ingest.tables import MAX_CELLS, MAX_SPAN, drop_empty, html_table_grid, html_table_to_markdown
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -318,7 +318,7 @@ def test_real_docx_tables_are_never_split(docs_mixed: Path) -> None:
 
 
 def test_a_sheet_name_is_a_heading_but_never_the_document_title(docs_mixed: Path, tmp_path: Path) -> None:
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
     index = ChunkIndex(
         tmp_path / "index", catalog, StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load), 16
     )

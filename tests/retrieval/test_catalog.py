@@ -1,21 +1,44 @@
-"""The SQLite catalog: documents and chunks per tenant and collection, transactions and metadata."""
+"""The catalog's one contract, run against SQLite (a real file) and PostgreSQL (a real server): documents
+and chunks per tenant and collection, transactions and metadata; and adopting a catalog file written
+before schema migrations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import Catalog, NewDocument, SqliteCatalog
+from retrieval.catalog_postgres import PostgresCatalog
+from retrieval.errors import DuplicateDocument
 from retrieval.types import ChunkDraft, Scope
+
+Opener = Callable[[], Catalog]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_catalog(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Opener]:
+    """Opens a catalog over the same database each call (as a restart or a second process would)."""
+    opened: list[Catalog] = []
+
+    def open_one() -> Catalog:
+        if request.param == "sqlite":
+            made: Catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
+        else:
+            made = PostgresCatalog(request.getfixturevalue("fresh_pg_dsn"))
+        opened.append(made)
+        return made
+
+    yield open_one
+    for made in opened:
+        made.close()
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    cat = Catalog(tmp_path / "catalog.sqlite3")
-    yield cat
-    cat.close()
+def catalog(open_catalog: Opener) -> Catalog:
+    return open_catalog()
 
 
 def new_doc(
@@ -97,7 +120,7 @@ def test_list_documents_by_scope(catalog: Catalog) -> None:
 
 def test_duplicate_path_in_same_collection_is_refused(catalog: Catalog) -> None:
     catalog.insert_document(new_doc("d1", path="/same.md"), drafts("a"))
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(DuplicateDocument, match="already filed"):
         catalog.insert_document(new_doc("d2", path="/same.md"), drafts("b"))
 
 
@@ -139,16 +162,13 @@ def test_transaction_rolls_back_on_exception(catalog: Catalog) -> None:
     assert [c.text for c in catalog.iter_chunks()] == ["a"]
 
 
-def test_transaction_commits_on_success(catalog: Catalog, tmp_path: Path) -> None:
+def test_transaction_commits_on_success(catalog: Catalog, open_catalog: Opener) -> None:
     with catalog.transaction():
         catalog.insert_document(new_doc("d1"), drafts("x"))
         catalog.set_meta("version", "1")
-    reopened = Catalog(tmp_path / "catalog.sqlite3")
-    try:
-        assert reopened.get_document("acme", "d1") is not None
-        assert reopened.get_meta("version") == "1"
-    finally:
-        reopened.close()
+    reopened = open_catalog()
+    assert reopened.get_document("acme", "d1") is not None
+    assert reopened.get_meta("version") == "1"
 
 
 def test_meta_get_set(catalog: Catalog) -> None:
@@ -161,11 +181,92 @@ def test_meta_get_set(catalog: Catalog) -> None:
     assert catalog.get_meta("k") == "v2"
 
 
-def test_data_survives_reopen(catalog: Catalog, tmp_path: Path) -> None:
+def test_data_survives_reopen(catalog: Catalog, open_catalog: Opener) -> None:
     chunks = catalog.insert_document(new_doc("d1"), drafts("persist me"))
-    catalog.close()
-    reopened = Catalog(tmp_path / "catalog.sqlite3")
+    reopened = open_catalog()
+    assert reopened.get_chunks([chunks[0].id])[chunks[0].id] == chunks[0]
+    assert isinstance(chunks[0].id, int)
+
+
+def test_chunk_ids_are_never_reused(catalog: Catalog) -> None:
+    first = catalog.insert_document(new_doc("d1"), drafts("a", "b"))
+    catalog.delete_document("d1")
+    second = catalog.insert_document(new_doc("d2"), drafts("c"))
+    assert second[0].id > max(c.id for c in first)
+
+
+def test_increment_meta_counts_from_zero_and_rolls_back(catalog: Catalog, open_catalog: Opener) -> None:
+    assert catalog.increment_meta("generation") == 1
+    assert catalog.increment_meta("generation") == 2
+    with pytest.raises(RuntimeError), catalog.transaction():
+        assert catalog.increment_meta("generation") == 3
+        raise RuntimeError("rolled back")
+    assert open_catalog().get_meta("generation") == "2"
+
+
+def test_collections_and_counts(catalog: Catalog) -> None:
+    catalog.insert_document(new_doc("d1", collection="docs"), drafts("a", "b"))
+    catalog.insert_document(new_doc("d2", collection="notes"), drafts("c"))
+    catalog.insert_document(new_doc("d3", tenant="globex"), drafts("d"))
+    stats = catalog.list_collections("acme")
+    assert [(c.name, c.documents, c.chunks) for c in stats] == [("docs", 1, 2), ("notes", 1, 1)]
+    assert catalog.count_documents() == 3
+    assert catalog.page_counts(Scope("acme", "docs")) == {"d1": 1}
+    catalog.set_ingest_settings("d1", "chunking v2")
+    found = catalog.get_document("acme", "d1")
+    assert found is not None and found.ingest_settings == "chunking v2"
+
+
+# The catalog as the release before migrations (f723cd7) created it; `ingest_settings` was added to it
+# in place by that release, so a file may have the column or not.
+PREVIOUS_RELEASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, collection TEXT NOT NULL, source_path TEXT NOT NULL,
+    content_hash TEXT NOT NULL, title TEXT NOT NULL, n_chunks INTEGER NOT NULL, created_at TEXT NOT NULL,
+    UNIQUE (tenant, collection, source_path)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    tenant TEXT NOT NULL, collection TEXT NOT NULL, ordinal INTEGER NOT NULL, text TEXT NOT NULL,
+    source_path TEXT NOT NULL, page INTEGER, section TEXT, char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks(document_id);
+CREATE INDEX IF NOT EXISTS chunks_by_scope ON chunks(tenant, collection);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@pytest.mark.parametrize("had_ingest_settings", [False, True])
+def test_a_catalog_from_the_previous_release_is_adopted_with_its_rows(
+    tmp_path: Path, had_ingest_settings: bool
+) -> None:
+    path = tmp_path / "catalog.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(PREVIOUS_RELEASE_SCHEMA)
+    settings = ""
+    if had_ingest_settings:
+        old.execute("ALTER TABLE documents ADD COLUMN ingest_settings TEXT NOT NULL DEFAULT ''")
+        settings = ", 'kept settings'"
+    old.execute(
+        f"INSERT INTO documents VALUES ('d1', 'acme', 'docs', '/a.md', 'h', 'A', 1, '2026-01-01'{settings})"
+    )
+    old.execute(
+        "INSERT INTO chunks VALUES (7, 'd1', 'acme', 'docs', 0, 'old text', '/a.md', NULL, NULL, 0, 8)"
+    )
+    old.execute("INSERT INTO meta VALUES ('vectors_version', '3')")
+    old.commit()
+    old.close()
+    catalog = SqliteCatalog(path)
     try:
-        assert reopened.get_chunks([chunks[0].id])[chunks[0].id] == chunks[0]
+        document = catalog.get_document("acme", "d1")
+        assert document is not None and document.title == "A"
+        assert document.ingest_settings == ("kept settings" if had_ingest_settings else "")
+        assert catalog.get_chunks([7])[7].text == "old text" and catalog.get_meta("vectors_version") == "3"
+        (new,) = catalog.insert_document(new_doc("d2"), drafts("new text"))
+        assert new.id > 7
     finally:
-        reopened.close()
+        catalog.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT component, version FROM schema_migrations").fetchall() == [("catalog", 1)]

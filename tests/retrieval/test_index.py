@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import Catalog, NewDocument, SqliteCatalog
 from retrieval.embedders import HashingEmbedder
-from retrieval.errors import DocumentNotFound, IndexCorrupt
+from retrieval.errors import DocumentNotFound, DuplicateDocument, IndexCorrupt
 from retrieval.index import VERSION_KEY, ChunkIndex, DocumentWrite, StoreBackend
 from retrieval.stores.faiss_index import FaissParams
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -87,7 +87,7 @@ def opened(tmp_path: Path) -> Iterator[Callable[[StoreBackend], ChunkIndex]]:
     catalogs: list[Catalog] = []
 
     def open_index(backend: StoreBackend) -> ChunkIndex:
-        catalog = Catalog(tmp_path / "catalog.sqlite3")
+        catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
         catalogs.append(catalog)
         return ChunkIndex(tmp_path / "index", catalog, backend, DIM)
 
@@ -285,7 +285,7 @@ def fail_publish(index: ChunkIndex, how: str) -> None:
         # the second write reuses a path in the same collection: the catalog refuses it mid-publish
         first = make_write("d9", ["volcanoes erupt lava"])
         second = make_write("d10", ["volcanoes again"], path="/docs/d1.md")
-        with pytest.raises(Exception, match="UNIQUE"):
+        with pytest.raises(DuplicateDocument):
             index.replace_documents([DocumentWrite(*first), DocumentWrite(*second)])
     elif how == "delete":
         FlakyStore.fail = True
@@ -417,3 +417,20 @@ def test_vector_file_from_an_older_format_is_reported(
     faiss.write_index(faiss.IndexIDMap2(faiss.IndexFlatIP(DIM)), str(path))  # what Verity wrote before
     with pytest.raises(IndexCorrupt, match="re-ingest"):
         opened(BACKENDS["faiss"])
+
+
+def test_two_instances_on_one_catalog_file_build_on_each_others_versions(
+    backend: StoreBackend, opened: Callable[..., ChunkIndex], tmp_path: Path
+) -> None:
+    """Two processes of one machine (the server and a CLI command) over one data directory."""
+    a, b = opened(backend), opened(backend)
+    (apples,) = add(a, "d1", ["apples grow in orchards"])
+    (rivers,) = add(b, "d2", ["rivers flow to the sea"])  # b had not seen version 1: it starts from it
+    assert (a.version, b.version) == (1, 2)
+    assert vector_files(tmp_path) == [f"vectors-00000002.{backend.name}"]
+    assert a.refresh() == 2
+    for index in (a, b):
+        assert dense(index, "apples orchards")[0] == apples and lexical(index, "rivers sea") == [rivers]
+    a.delete_document("acme", "d2")
+    assert b.refresh() == 3 and lexical(b, "rivers sea") == [] and rivers not in dense(b, "rivers sea")
+    assert opened(backend).version == 3  # a restart reads a complete version

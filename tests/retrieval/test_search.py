@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import NewDocument, SqliteCatalog
 from retrieval.embedders import Embedder, HashingEmbedder, SentenceTransformerEmbedder
 from retrieval.fusion import Normalization, convex_fusion, reciprocal_rank_fusion
 from retrieval.index import ChunkIndex, StoreBackend
@@ -31,7 +31,7 @@ def build_index(
     directory: Path, embedder: Embedder, docs: dict[str, tuple[str, str, str]]
 ) -> tuple[ChunkIndex, dict[str, int]]:
     """docs: key -> (tenant, collection, text); one chunk per document."""
-    index = ChunkIndex(directory, Catalog(directory / "catalog.sqlite3"), FAISS, embedder.dimension)
+    index = ChunkIndex(directory, SqliteCatalog(directory / "catalog.sqlite3"), FAISS, embedder.dimension)
     ids: dict[str, int] = {}
     for key, (tenant, collection, text) in docs.items():
         draft = ChunkDraft(text, None, None, 0, len(text))
@@ -140,7 +140,7 @@ def test_convex_fusion_is_the_default_and_follows_its_weights(
 
 def test_document_boost_lifts_chunks_of_documents_matching_twice(tmp_path: Path) -> None:
     embedder = HashingEmbedder(dimension=128)
-    index = ChunkIndex(tmp_path, Catalog(tmp_path / "catalog.sqlite3"), FAISS, embedder.dimension)
+    index = ChunkIndex(tmp_path, SqliteCatalog(tmp_path / "catalog.sqlite3"), FAISS, embedder.dimension)
     documents = {
         "space": ["comet telescope galaxies", "the comet tail glows"],
         "single": ["comet telescope observatory"],

@@ -1,8 +1,11 @@
-"""The conversation store's contract, run against SQLite (a real file) and the in-memory twin."""
+"""The conversation store's contract, run against SQLite (a real file), PostgreSQL (a real server) and the
+in-memory twin; and a conversations file from before schema migrations adopted with its rows."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -10,15 +13,18 @@ import pytest
 from app.conversations.memory import MemoryConversationStore
 from app.conversations.records import Conversation, Cursor, Message
 from app.conversations.store import ConversationStore, SqliteConversationStore
+from app.conversations.store_postgres import PostgresConversationStore
 
 
-@pytest.fixture(params=["sqlite", "memory"])
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationStore]:
-    made: ConversationStore = (
-        SqliteConversationStore(tmp_path / "conversations.sqlite3")
-        if request.param == "sqlite"
-        else MemoryConversationStore()
-    )
+    made: ConversationStore
+    if request.param == "sqlite":
+        made = SqliteConversationStore(tmp_path / "conversations.sqlite3")
+    elif request.param == "postgres":
+        made = PostgresConversationStore(request.getfixturevalue("fresh_pg_dsn"))
+    else:
+        made = MemoryConversationStore()
     yield made
     made.close()
 
@@ -82,3 +88,70 @@ def test_answers_citing_a_document_are_found_and_replaced(store: ConversationSto
     assert [m.seq for m in found] == [1] and store.messages_citing("globex", "doc_1") == []
     store.replace_answer("acme", found[0].id, {"answer": "x", "citations": [{"document_id": "doc_1"}]})
     assert "secret" not in str(store.messages("acme", "c")[1].answer)
+
+
+def test_turns_are_numbered_after_the_stored_ones(store: ConversationStore) -> None:
+    store.create(conversation("c"))
+    store.add_turn("acme", "c", turn("c", 0, {"answer": "x"}), "2026-01-02")
+    store.add_turn("acme", "c", turn("d", 0, {"answer": "y"}), "2026-01-03")  # built on a stale count
+    assert [m.seq for m in store.messages("acme", "c")] == [0, 1, 2, 3]
+    store.add_turn("acme", "missing", turn("e", 0, {"answer": "z"}), "2026-01-04")
+    assert store.messages("acme", "missing") == [] and store.get("acme", "missing") is None
+
+
+def test_two_processes_appending_turns_at_once_lose_none(fresh_pg_dsn: str) -> None:
+    stores = [PostgresConversationStore(fresh_pg_dsn) for _ in range(2)]
+    try:
+        stores[0].create(conversation("c"))
+        with ThreadPoolExecutor(8) as pool:
+            list(
+                pool.map(
+                    lambda i: stores[i % 2].add_turn("acme", "c", turn(f"t{i}", 0, {}), "2026-01-02"),
+                    range(20),
+                )
+            )
+        found = stores[1].get("acme", "c")
+        assert found is not None and found.message_count == 40
+        assert [m.seq for m in stores[1].messages("acme", "c")] == list(range(40))
+    finally:
+        for made in stores:
+            made.close()
+
+
+# The conversation tables as the release before migrations (f723cd7) created them.
+PREVIOUS_RELEASE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, title TEXT NOT NULL, collection TEXT,
+    created_at TEXT NOT NULL, updated_at TEXT NOT NULL, message_count INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_by_tenant ON conversations (tenant, updated_at, id);
+CREATE TABLE IF NOT EXISTS messages (
+    id TEXT PRIMARY KEY, conversation_id TEXT NOT NULL, tenant TEXT NOT NULL, seq INTEGER NOT NULL,
+    role TEXT NOT NULL, content TEXT NOT NULL, created_at TEXT NOT NULL, answer TEXT,
+    UNIQUE (conversation_id, seq)
+);
+CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages (tenant, conversation_id, seq);
+"""
+
+
+def test_a_file_from_the_previous_release_is_adopted_with_its_rows(tmp_path: Path) -> None:
+    path = tmp_path / "conversations.sqlite3"
+    with sqlite3.connect(path) as old:
+        old.executescript(PREVIOUS_RELEASE_SCHEMA)
+        old.execute(
+            "INSERT INTO conversations VALUES ('c', 'acme', 'kept', NULL, '2026-01-01', '2026-01-01', 1)"
+        )
+        old.execute("INSERT INTO messages VALUES ('m', 'c', 'acme', 0, 'user', 'hello?', '2026-01-01', NULL)")
+    old.close()
+    store = SqliteConversationStore(path)
+    try:
+        found = store.get("acme", "c")
+        assert found is not None and found.title == "kept"
+        assert [m.content for m in store.messages("acme", "c")] == ["hello?"]
+    finally:
+        store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT component, version FROM schema_migrations").fetchall() == [
+            ("conversations", 1)
+        ]
+    db.close()

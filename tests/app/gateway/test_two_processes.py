@@ -78,6 +78,8 @@ def two_gateways(tmp_path: Path, fresh_pg_dsn: str, redis_url: str) -> Iterator[
         "PYTHONPATH": str(REPO),
         "VERITY_DATABASE_URL": fresh_pg_dsn,
         "VERITY_REDIS_URL": redis_url,
+        "VERITY_VECTOR_STORE": "pgvector",  # a shared catalog needs a shared vector store
+        "VERITY_PG_DSN": fresh_pg_dsn,
         "VERITY_KEY_RPM": str(KEY_RPM),
         "VERITY_AUTH": "required",
         "VERITY_SAFETY": "off",

@@ -14,7 +14,7 @@ from generation.safety.models import load_heads
 from generation.safety.scanner import PassageScanner, scan_chunks
 from generation.safety.verdicts import VerdictStore
 from ingest.pipeline import IngestPipeline
-from retrieval.catalog import Catalog
+from retrieval.catalog import SqliteCatalog
 from retrieval.embedders import HashingEmbedder, SentenceTransformerEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
@@ -55,7 +55,7 @@ def test_ingest_scans_chunks_and_query_time_reads_them_back(tmp_path: Path, cont
     doc.write_text(f"# Office\n\n{CLEAN}\n\n## Note\n\n{ATTACK}\n")
     store_path = tmp_path / "verdicts.sqlite3"
     at_ingest = PassageScanner(context, VerdictStore(store_path))
-    catalog = Catalog(tmp_path / "catalog.sqlite3")
+    catalog = SqliteCatalog(tmp_path / "catalog.sqlite3")
     backend = StoreBackend("faiss", FaissVectorStore, FaissVectorStore.load)
     index = ChunkIndex(tmp_path / "index", catalog, backend, 64)
     pipeline = IngestPipeline(

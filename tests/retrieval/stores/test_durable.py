@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from retrieval.catalog import Catalog, NewDocument
+from retrieval.catalog import NewDocument, SqliteCatalog
 from retrieval.embedders import HashingEmbedder
-from retrieval.errors import IndexCorrupt, VectorStoreUnavailable
+from retrieval.errors import DuplicateDocument, IndexCorrupt, VectorStoreUnavailable
 from retrieval.index import ChunkIndex, DocumentWrite, StoreBackend
 from retrieval.stores.pgvector_store import PgVectorStore
 from retrieval.stores.protocol import VectorFilter, VectorRecord
@@ -108,7 +108,9 @@ def durable(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable
             index.close()
             index.catalog.close()
         opened.clear()
-        opened.append(ChunkIndex(tmp_path / "index", Catalog(tmp_path / "catalog.sqlite3"), backend, 32))
+        opened.append(
+            ChunkIndex(tmp_path / "index", SqliteCatalog(tmp_path / "catalog.sqlite3"), backend, 32)
+        )
         return opened[-1]
 
     yield open_index
@@ -164,7 +166,7 @@ def test_failed_publish_leaves_no_vectors_behind(durable: Callable[[], ChunkInde
     index = durable()
     (kept,) = index.replace_documents([write("d1", ["apples"])])[0]
     clash = write("d3", ["volcanoes again"], path="/d1.md")  # the catalog refuses a second /d1.md
-    with pytest.raises(Exception, match="UNIQUE"):
+    with pytest.raises(DuplicateDocument):
         index.replace_documents([write("d2", ["volcanoes erupt lava"]), clash])
     assert index.version == 1
     assert index.store.ids() == {kept.id}

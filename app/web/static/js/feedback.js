@@ -18,11 +18,14 @@ export function feedbackWidget(record) {
     el("button", { type: "submit" }, "Send comment"));
 
   async function send() {
+    // only the fields POST /v1/feedback defines: it refuses any other (a 400 naming the field)
     const body = {
-      ...record,
       rating,
+      question: record.question,
+      answer: record.answer,
       citations: record.citations.slice(0, 100),
       comment: comment.value.trim(),
+      conversation_id: record.conversation_id,
       message_id: record.message_id || record.fallbackId,
     };
     try {

@@ -232,6 +232,7 @@ def eval_qa(
             container.abstainer,
             held_out,
             cache,
+            container.compressor,
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -598,6 +599,7 @@ def _gate_qa(
         container.abstainer,
         bool(section.get("held_out", False)),
         out / "cache" / "qa.jsonl",
+        container.compressor,
     )
     answerable = cast(dict[str, float], result["answerable"])
     unanswerable = cast(dict[str, float], result["unanswerable"])

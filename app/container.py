@@ -62,6 +62,7 @@ from ingest.job_store import JobRecords, JobStore, PostgresJobStore
 from ingest.jobs import IngestJobs, JobHooks, JobQueue, JobRunner
 from ingest.pipeline import IngestPipeline
 from retrieval.catalog import Catalog
+from retrieval.compress import ContextCompressor
 from retrieval.embedders import Embedder, SentenceTransformerEmbedder, embedder_revision
 from retrieval.embedding_cache import CachedEmbedder, EmbeddingCache, RecentEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
@@ -345,7 +346,15 @@ class Container:
             self.abstainer,
             safety=self.safety_gate,
             history_budget_tokens=self.settings.history_budget_tokens,
+            compressor=self.compressor,
         )
+
+    @functools.cached_property
+    def compressor(self) -> ContextCompressor | None:
+        """Context compression before packing; None when the setting turns it off."""
+        if not self.settings.context_compression:
+            return None
+        return ContextCompressor(self.embedder)
 
     @functools.cached_property
     def rewriter(self) -> QueryRewriter:

@@ -25,11 +25,6 @@ def default_abuse_actions() -> dict[str, AbuseAction]:
             "tenant_spike": "throttle"}  # fmt: skip
 
 
-def default_threads() -> int:
-    """Half the cores, at least one: llama.cpp slows sharply when its threads compete for cores."""
-    return max(1, (os.cpu_count() or 2) // 2)
-
-
 class Settings(BaseSettings):
     """Everything configurable. Every model is a setting: a local path, a packaged name or a hub name."""
 
@@ -48,7 +43,12 @@ class Settings(BaseSettings):
     llm_model: str = Field(
         "qwen2.5-coder-1.5b-instruct-q4_k_m", description="a GGUF path or a packaged model name"
     )
-    llm_threads: int = Field(default_factory=default_threads, ge=1)
+    llm_threads: int = Field(
+        0,
+        ge=0,
+        description="llama.cpp threads; 0: before each generation, the cores other running work leaves "
+        "free (all of them on an idle machine, one when the machine is busy)",
+    )
     llm_context_window: int = Field(4096, ge=512)
     llm_gpu_layers: int = Field(0, description="layers offloaded to the GPU (-1: all); needs a CUDA build")
     max_answer_tokens: int = Field(384, ge=1)
@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         "of the window left after system prompt, question and answer)",
     )
     top_k: int = Field(5, ge=1, le=50)
+    context_compression: bool = Field(
+        True,
+        description="keep only the sentences of each passage that bear on the question (with neighbours) "
+        "before packing; false: passages whole",
+    )
     abstention: bool = Field(True, description="let the calibrated abstainer decide whether to answer")
     abstention_model: Path | None = Field(
         None,

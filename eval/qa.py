@@ -21,7 +21,7 @@ from eval.errors import DatasetError
 from eval.metrics import mean
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import CALIBRATION_ARTICLES, Abstainer
-from generation.answer import AnswerPipeline, DoneEvent
+from generation.answer import AnswerPipeline, Compressor, DoneEvent
 from generation.citations import cited_numbers
 from generation.engines.protocol import Engine, GenerationParams
 from retrieval.embedders import Embedder
@@ -122,6 +122,7 @@ def evaluate_qa(
     abstainer: Abstainer | None = None,
     held_out: bool = False,
     cache: Path | None = None,
+    compressor: Compressor | None = None,
 ) -> dict[str, object]:
     """Answer sampled questions over the file's paragraphs and score answers, abstention and citations.
 
@@ -140,7 +141,7 @@ def evaluate_qa(
     with tempfile.TemporaryDirectory(prefix="verity-qa-") as tmp:
         index, _ = index_corpus(paragraphs, "squad", embedder, backend, Path(tmp), report)
         searcher = HybridSearcher(index, embedder)
-        pipeline = AnswerPipeline(searcher, engine, params=params, abstainer=abstainer)
+        pipeline = AnswerPipeline(searcher, engine, params=params, abstainer=abstainer, compressor=compressor)
         for done, question in enumerate(chosen, start=1):
             record = cached.get(question.id)
             if record is None:
@@ -161,6 +162,7 @@ def evaluate_qa(
         "abstention": json.loads(abstainer.model.to_json()) if abstainer is not None else "model",
         "seed": seed,
         "top_k": top_k,
+        "context_compression": compressor is not None,
         **summarize(records),
         "seconds_per_question": round(mean(seconds), 2),
         "per_question": records,

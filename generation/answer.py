@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from generation.abstention import Abstainer, Decision
+from generation.breakdown import PromptBreakdown, prompt_breakdown
 from generation.citations import (
     Citation,
     SentenceCheck,
@@ -36,6 +37,7 @@ from generation.errors import PromptTooLong
 from generation.history import FittedHistory, HistoryReceipt, fit_history, turns_of
 from generation.prompts import NOT_IN_DOCUMENTS, build_messages, render_source
 from generation.safety.gate import REFUSAL, ContextVerdict, SafetyDecision, SafetyGate
+from retrieval.compress import Compressed, CompressionReceipt
 from retrieval.context import PackedContext, pack_context
 from retrieval.search import SearchResult, elapsed_ms
 from retrieval.types import Passage, Scope
@@ -45,6 +47,12 @@ class Retriever(Protocol):
     """Finds the passages for a question within a scope."""
 
     def search(self, query: str, scope: Scope, top_k: int) -> SearchResult: ...
+
+
+class Compressor(Protocol):
+    """Cuts the passages to what bears on the question before they are packed (`retrieval.compress`)."""
+
+    def compress(self, question: str, passages: Sequence[Passage]) -> Compressed: ...
 
 
 FinishReason = Literal["stop", "length"]
@@ -63,6 +71,7 @@ class Usage:
     passages_included: int
     passages_dropped: int
     history: HistoryReceipt | None = None
+    breakdown: PromptBreakdown | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -151,6 +160,7 @@ class Prepared:
     retrieved: int
     timings_ms: dict[str, float]
     checked: ContextVerdict | None = None
+    compression: CompressionReceipt | None = None
 
 
 @dataclass(frozen=True)
@@ -251,7 +261,9 @@ class AnswerPipeline:
         abstainer: Abstainer | None = None,
         safety: SafetyGate | None = None,
         history_budget_tokens: int = 768,
+        compressor: Compressor | None = None,
     ) -> None:
+        self._compressor = compressor
         self._history_budget = history_budget_tokens
         self._safety = safety
         self._retriever = retriever
@@ -304,8 +316,14 @@ class AnswerPipeline:
         found = self._retriever.search(query.search_query or query.question, query.scope, query.top_k)
         checked = self._safety.check_passages(found.passages) if self._safety is not None else None
         passages = checked.passages if checked is not None else found.passages
+        timings, receipt = dict(found.timings_ms), None
+        if self._compressor is not None and passages:
+            start = time.perf_counter()
+            compressed = self._compressor.compress(query.search_query or query.judged, passages)
+            passages, receipt = compressed.passages, compressed.receipt
+            timings["compress"] = elapsed_ms(start)
         packed = pack_context(passages, plan.context_budget, self._engine.count_tokens, render_source)
-        return Prepared(packed, len(found.passages), dict(found.timings_ms), checked)
+        return Prepared(packed, len(found.passages), timings, checked, receipt)
 
     def declined_because(self, decision: Decision | None) -> str:
         """Why the system abstained before generating: nothing found, or the calibrated check said no."""
@@ -428,6 +446,7 @@ class AnswerRun:
             passages_included=len(packed.included),
             passages_dropped=len(packed.dropped),
             history=receipt,
+            breakdown=self._breakdown(generated.prompt_tokens, timings),
         )
         text = "" if abstained else generated.text
         known = [(event.check, event.citations) for event in self._streamed]
@@ -446,6 +465,17 @@ class AnswerRun:
             raw_answer=generated.text,
             declined_because=MODEL_DECLINED if abstained else None,
             closest_passages=list(packed.included) if abstained else [],
+        )
+
+    def _breakdown(self, prompt_tokens: int, timings: dict[str, float]) -> PromptBreakdown:
+        """The prompt's tokens by part, its reading rate, the compression receipt and the timings."""
+        assert self._prepared is not None and self._plan is not None
+        fitted = self._plan.history
+        history = fitted.receipt.tokens if fitted is not None else 0
+        question = self._p._engine.count_tokens(self.query.judged)
+        prepared = self._prepared
+        return prompt_breakdown(
+            prompt_tokens, prepared.packed.tokens, question, history, timings, prepared.compression
         )
 
 
@@ -499,6 +529,7 @@ def stream_completion(
     for piece in _engine_stream(engine, messages, params, tokens):
         if not pieces:
             timings["first_token"] = elapsed_ms(start)
+            timings["prompt_read"] = elapsed_ms(generate_start)
         pieces.append(piece)
         if not hold:
             yield DeltaEvent(piece)

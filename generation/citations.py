@@ -416,6 +416,7 @@ def _citation(
     passage = passages[number - 1]
     start, end = best_span(passage.chunk.text, words)
     base = passage.chunk.char_start
+    start, end = passage.original_offset(start), passage.original_offset(end)
     return Citation(
         number, passage, method, verified, round(overlaps[number - 1], 4), base + start, base + end
     )

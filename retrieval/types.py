@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 DEFAULT_TENANT = "default"
 DEFAULT_COLLECTION = "default"
+ELISION = " \u2026 "
+"""What stands between the kept runs of a compressed passage (`retrieval.compress`)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +63,28 @@ class Hit:
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with the scores that ranked it, ready to be shown to a model."""
+    """A retrieved chunk with the scores that ranked it, ready to be shown to a model.
+
+    A compressed passage (`retrieval.compress`) holds only the kept sentences in `chunk.text`, runs joined
+    by `ELISION`; `kept` gives each run's span in the original chunk text (empty: the passage is whole).
+    """
 
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
+    kept: tuple[tuple[int, int], ...] = ()
+
+    def original_offset(self, at: int) -> int:
+        """The offset in the original chunk text of offset `at` in `chunk.text` (the same when whole; an
+        offset inside an elision maps to the end of the run before it)."""
+        shown = 0
+        for start, end in self.kept:
+            if at <= shown + end - start:
+                return start + at - shown
+            shown += end - start + len(ELISION)
+            if at < shown:
+                return end
+        return at if not self.kept else self.kept[-1][1]
 
 
 @dataclass(frozen=True)

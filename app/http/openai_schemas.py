@@ -6,7 +6,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from app.http.schemas import AnswerabilityOut, CitationOut, SafetyOut, SentenceOut, SourceOut
+from app.http.schemas import (
+    AnswerabilityOut,
+    BreakdownOut,
+    CitationOut,
+    SafetyOut,
+    SentenceOut,
+    SourceOut,
+)
 
 
 class TextPart(BaseModel):
@@ -93,11 +100,12 @@ class Choice(BaseModel):
 
 
 class CompletionUsage(BaseModel):
-    """Token counts."""
+    """Token counts; `breakdown` (Verity's addition) splits the prompt by part and times its reading."""
 
     prompt_tokens: int
     completion_tokens: int
     total_tokens: int
+    breakdown: BreakdownOut | None = None
 
 
 class ChatCompletion(BaseModel):

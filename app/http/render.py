@@ -25,6 +25,7 @@ from app.http.openai_schemas import (
 from app.http.schemas import (
     AnswerOut,
     answerability_out,
+    breakdown_out,
     citation_out,
     safety_out,
     sentence_event_payload,
@@ -101,6 +102,7 @@ def completion_usage(usage: AnswerUsage) -> CompletionUsage:
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
         total_tokens=usage.total_tokens,
+        breakdown=breakdown_out(usage.breakdown),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,6 +11,7 @@ from app.http.times import IsoTime
 from app.names import CollectionName, Question
 from generation.abstention import Decision
 from generation.answer import DoneEvent, SafetyEvent, SentenceEvent, Usage
+from generation.breakdown import PromptBreakdown
 from generation.citations import Citation, SentenceCheck
 from generation.history import HistoryReceipt
 from retrieval.types import Document, Passage
@@ -97,6 +99,33 @@ class HistoryUsageOut(BaseModel):
     budget_tokens: int
 
 
+class CompressionOut(BaseModel):
+    """What context compression cut from the passages retrieved: passages cut, sentences and characters
+    before and after."""
+
+    passages: int
+    passages_cut: int
+    sentences: int
+    sentences_kept: int
+    chars: int
+    chars_kept: int
+
+
+class BreakdownOut(BaseModel):
+    """Verity's breakdown of the prompt (beside OpenAI's token counts): its tokens by part, the engine's
+    prompt-reading rate (tokens per second before the first token, a cached prefix included), the
+    time to the first token and of the answerability check, and what compression cut."""
+
+    instructions_tokens: int
+    sources_tokens: int
+    question_tokens: int
+    history_tokens: int
+    prompt_tokens_per_s: float
+    first_token_ms: float
+    answerability_ms: float
+    compression: CompressionOut | None = None
+
+
 class UsageOut(BaseModel):
     """Tokens of one answer and what the context budget let in."""
 
@@ -110,6 +139,7 @@ class UsageOut(BaseModel):
     passages_dropped: int
     timings_ms: dict[str, float] = Field(default_factory=dict)
     history: HistoryUsageOut | None = None
+    breakdown: BreakdownOut | None = None
 
 
 class SafetyOut(BaseModel):
@@ -332,7 +362,16 @@ def usage_out(usage: Usage, timings_ms: dict[str, float] | None = None) -> Usage
         passages_dropped=usage.passages_dropped,
         timings_ms=timings_ms or {},
         history=history_out(usage.history),
+        breakdown=breakdown_out(usage.breakdown),
     )
+
+
+def breakdown_out(breakdown: PromptBreakdown | None) -> BreakdownOut | None:
+    """Render the prompt breakdown (None when no text was generated)."""
+    if breakdown is None:
+        return None
+    fields = dataclasses.asdict(breakdown)
+    return BreakdownOut.model_validate(fields)
 
 
 def history_out(receipt: HistoryReceipt | None) -> HistoryUsageOut | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from generation.engines.protocol import ChatMessage, GenerationParams, TokenizedPrompt
+from generation.engines.threads import adaptive_threads
 from generation.errors import EngineFailed, ModelCorrupt
 
 
@@ -17,7 +19,8 @@ class LlamaCppEngine:
     """A GGUF chat model; the prompt is rendered with the model's own chat template and streamed.
 
     A `Llama` object runs one completion at a time and is not thread-safe, so generations are serialised
-    by a lock. Keeping the system prompt first lets llama.cpp reuse the cached prompt prefix.
+    by a lock. Keeping the system prompt first lets llama.cpp reuse the cached prompt prefix. `threads=0`
+    picks the threads before each call: the cores other running work leaves free (`threads.py`).
     """
 
     def __init__(
@@ -26,6 +29,8 @@ class LlamaCppEngine:
         from llama_cpp import Llama
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
+        self._adaptive = threads == 0
+        threads = threads or os.cpu_count() or 1
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -89,6 +94,7 @@ class LlamaCppEngine:
         tokens = list(self.tokenize_prompt(messages).token_ids)
         firsts = {c: self._llm.tokenize(c.encode(), add_bos=False, special=False)[0] for c in choices}
         with self._lock:
+            self._pick_threads()
             try:
                 self._evaluate(tokens)
                 n_vocab = self._llm.n_vocab()
@@ -98,6 +104,14 @@ class LlamaCppEngine:
             top = float(logits.max())
             log_total = top + float(np.log(np.exp(logits - top).sum()))
             return {c: float(logits[t]) - log_total for c, t in firsts.items()}
+
+    def _pick_threads(self) -> None:
+        """With adaptive threads, give llama.cpp the cores free now (held under the engine's lock)."""
+        if self._adaptive:
+            from llama_cpp import llama_set_n_threads
+
+            n = adaptive_threads()
+            llama_set_n_threads(self._llm.ctx, n, n)
 
     def _evaluate(self, tokens: list[int]) -> None:
         """Decode `tokens` after the longest prefix already cached (at least one token is decoded)."""
@@ -126,6 +140,7 @@ class LlamaCppEngine:
         """Yield the completion of a prompt tokenized already (`tokenize_prompt`), piece by piece; closing
         the iterator stops generation."""
         with self._lock:
+            self._pick_threads()
             try:
                 pieces: Iterator[Any] = self._llm.create_completion(  # type: ignore[assignment]
                     list(prompt.token_ids),

@@ -28,7 +28,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     assert Settings().data_dir == tmp_path / "xdg" / "verity"
     assert settings.llm_model == "qwen2.5-coder-1.5b-instruct-q4_k_m"
-    assert settings.reranker_model is None and settings.llm_threads >= 1
+    assert settings.reranker_model is None and settings.llm_threads == 0  # adaptive
 
 
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:

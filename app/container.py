@@ -19,6 +19,7 @@ from app.gateway.service import Gateway
 from app.gateway.store import GatewayStore, SqliteGatewayStore
 from app.gateway.usage import Prices
 from app.governance.abuse import AbuseMonitor, AbuseStore
+from app.governance.abuse_signals import ClientAddresses
 from app.governance.audit import SqliteAuditLog
 from app.governance.config import response_of, retention_defaults, thresholds_of
 from app.governance.purge import iso
@@ -569,6 +570,11 @@ class Container:
         return AbuseMonitor(
             store, self.gateway.store, self.audit, self._clock, thresholds_of(s), response_of(s)
         )
+
+    @functools.cached_property
+    def client_addresses(self) -> ClientAddresses:
+        """Client addresses of requests, through the proxies named in VERITY_TRUSTED_PROXIES."""
+        return ClientAddresses(self.settings.trusted_proxies)
 
     @functools.cached_property
     def governance(self) -> Governance:

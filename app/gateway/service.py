@@ -103,6 +103,16 @@ class Gateway:
             raise KeyNotFound(f"no key with id {key_id!r}")
         return record
 
+    def change_scopes(self, key_id: str, scopes: Scopes) -> tuple[KeyRecord, KeyRecord]:
+        """Give a key new scopes; returns its record before and after. `KeyNotFound` when absent."""
+        before = self.store.get_key(key_id)
+        if before is None:
+            raise KeyNotFound(f"no key with id {key_id!r}")
+        self.store.set_scopes(key_id, scopes.to_json())
+        after = self.store.get_key(key_id)
+        assert after is not None
+        return before, after
+
     def grants(self, tenant: str) -> list[tuple[Grant, int]]:
         """The tenant's credit blocks with what is left of each."""
         return self.store.grants(tenant)

@@ -281,6 +281,14 @@ class AbuseMonitor:
         )
         return flag
 
+    def flags(self, tenant: str | None = None, active: bool = False) -> list[Flag]:
+        """Flags raised, newest first (one tenant's, or every tenant's); only those in force with `active`."""
+        flags = self.store.flags(tenant)
+        if active:
+            now = self._clock.now()
+            flags = [f for f in flags if f.active(now)]
+        return flags
+
     def lift(self, flag_id: str, actor: str) -> Flag:
         """Lift a flag (an admin's review); audited."""
         flag = self.store.lift(flag_id, self._clock.now(), actor)

@@ -42,6 +42,17 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Iterabl
     return hops[0] if hops else peer
 
 
+class ClientAddresses:
+    """Reads a request's client address, believing X-Forwarded-For only from the configured proxies."""
+
+    def __init__(self, trusted_proxies: Iterable[str]) -> None:
+        self._trusted = tuple(trusted_proxies)
+
+    def of(self, peer: str | None, forwarded_for: str | None) -> str:
+        """The client's address (see `client_address`)."""
+        return client_address(peer, forwarded_for, self._trusted)
+
+
 def shared_key(addresses: Mapping[str, float], now: float, t: Thresholds) -> int | None:
     """How many addresses used one key within the window, when that many flag it; else None."""
     recent = sum(1 for seen in addresses.values() if seen > now - t.window_s)

@@ -7,14 +7,13 @@ from fastapi import Request
 
 from app.container import Container
 from app.gateway.keys import PREFIX, Caller
-from app.governance.abuse_signals import client_address
 
 
 def address_of(container: Container, request: Request) -> str:
     """The client's address; X-Forwarded-For is believed only from VERITY_TRUSTED_PROXIES."""
     peer = request.client.host if request.client else None
     forwarded = request.headers.get("x-forwarded-for")
-    return client_address(peer, forwarded, container.settings.trusted_proxies)
+    return container.client_addresses.of(peer, forwarded)
 
 
 def route_of(request: Request) -> str:

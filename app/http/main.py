@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from app.container import Container
+from app.governance.schedule import governance_tasks
 from app.http import (
     routes_account,
     routes_admin,
@@ -31,7 +32,6 @@ from app.http import (
 )
 from app.http.api_docs import install_api_docs
 from app.http.errors import install_error_handlers
-from app.http.governance_tasks import governance_tasks
 from app.http.metrics import HttpMetrics
 from app.http.metrics import router as metrics_router
 from app.http.openapi import install_openapi

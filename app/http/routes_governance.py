@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.container import Container
-from app.gateway.errors import KeyNotFound
 from app.gateway.keys import Scopes
 from app.governance.abuse import Flag
 from app.governance.audit import AuditFilter
@@ -170,11 +169,7 @@ def abuse_list(
     tenant: TenantName | None = None, active: bool = False, container: Container = Depends(require_admin)
 ) -> list[FlagOut]:
     """Abuse flags, newest first (only those in force with `active=true`)."""
-    flags = container.abuse.store.flags(tenant)
-    if active:
-        at = container.gateway.clock.now()
-        flags = [f for f in flags if f.active(at)]
-    return [_flag_out(f) for f in flags]
+    return [_flag_out(f) for f in container.abuse.flags(tenant, active)]
 
 
 @router.post("/abuse/scan", response_model=list[FlagOut], responses=error_responses(401, 403))
@@ -196,13 +191,7 @@ def key_scopes(key_id: str, body: ScopesIn, container: Container = Depends(requi
         scopes = Scopes.parse(body.scopes)
     except ValueError as exc:
         raise ApiError(400, str(exc), param="scopes") from exc
-    store = container.gateway.store
-    before = store.get_key(key_id)
-    if before is None:
-        raise KeyNotFound(f"no key with id {key_id!r}")
-    store.set_scopes(key_id, scopes.to_json())
-    after = store.get_key(key_id)
-    assert after is not None
+    before, after = container.gateway.change_scopes(key_id, scopes)
     old = Scopes.from_json(before.scopes).describe()
     details = {"before": old, "after": scopes.describe()}
     container.audit.record("admin", "key.scopes", key_id, after.tenant, details)

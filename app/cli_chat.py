@@ -70,7 +70,7 @@ def _sources(done: DoneEvent, notes: Console) -> None:
     if done.citations:
         table = Table("#", "source", "passage", title="Sources cited", title_justify="left")
         for c in done.citations:
-            text = " ".join(c.passage.chunk.text.split())
+            text = " ".join(c.passage.reader_text.split())
             shown = text[:160] + ("…" if len(text) > 160 else "")
             table.add_row(str(c.number), source_label(c.passage), shown)
         notes.print(table)

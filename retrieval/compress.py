@@ -157,7 +157,8 @@ def excerpt(passage: Passage, spans: Sequence[tuple[int, int]]) -> Passage:
     if not whole or runs == [(whole[0][0], whole[-1][1])]:
         return passage
     cut = ELISION.join(text[s:e] for s, e in runs)
-    return dataclasses.replace(passage, chunk=dataclasses.replace(passage.chunk, text=cut), kept=tuple(runs))
+    chunk = dataclasses.replace(passage.chunk, text=cut)
+    return dataclasses.replace(passage, chunk=chunk, kept=tuple(runs), whole_text=text)
 
 
 def receipt(

@@ -66,13 +66,20 @@ class Passage:
     """A retrieved chunk with the scores that ranked it, ready to be shown to a model.
 
     A compressed passage (`retrieval.compress`) holds only the kept sentences in `chunk.text`, runs joined
-    by `ELISION`; `kept` gives each run's span in the original chunk text (empty: the passage is whole).
+    by `ELISION`; `kept` gives each run's span in the original chunk text (empty: the passage is whole)
+    and `whole_text` the original text, which is what readers are shown (citation spans point into it).
     """
 
     chunk: Chunk
     score: float
     scores: dict[str, float] = field(default_factory=dict)
     kept: tuple[tuple[int, int], ...] = ()
+    whole_text: str = ""
+
+    @property
+    def reader_text(self) -> str:
+        """The passage as a reader sees it: whole, even when the model was shown only some sentences."""
+        return self.whole_text or self.chunk.text
 
     def original_offset(self, at: int) -> int:
         """The offset in the original chunk text of offset `at` in `chunk.text` (the same when whole; an

@@ -303,7 +303,7 @@ def source_out(number: int, passage: Passage) -> SourceOut:
         source=c.source_path,
         page=c.page,
         section=c.section,
-        text=c.text,
+        text=passage.reader_text,
         char_start=c.char_start,
         char_end=c.char_end,
         score=passage.score,

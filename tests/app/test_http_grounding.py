@@ -15,7 +15,7 @@ QUESTION = {"question": "Which environment variable sets the data directory?", "
 def test_answer_carries_verified_citations_sentence_checks_and_a_receipt(client: TestClient) -> None:
     body = client.post("/v1/answers", json=QUESTION).json()
     assert body["answerability"] is not None and 0.0 <= body["answerability"]["probability"] <= 1.0
-    assert set(body["answerability"]["evidence"]) == {"coverage", "dense", "bm25", "support"}
+    assert set(body["answerability"]["evidence"]) == {"coverage", "dense", "bm25", "support", "trained"}
     if body["abstained"]:
         assert body["citations"] == [] and body["sources"], "abstaining still shows the closest passages"
         return

@@ -50,6 +50,7 @@ def test_separate_runs_are_joined_by_an_elision_and_map_back_to_the_original() -
     assert TEXT[cut.original_offset(at) :].startswith("Tourists")
     assert cut.original_offset(len(cut.chunk.text)) == spans[4][1]
     assert cut.original_offset(5) == 5
+    assert cut.reader_text == TEXT and original.reader_text == TEXT  # readers see the whole passage
 
 
 def test_a_short_passage_is_kept_whole_and_unchanged() -> None:

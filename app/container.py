@@ -27,6 +27,7 @@ from app.governance.retention import RetentionStore
 from app.governance.service import Governance
 from app.governance.tenant_data import TenantData
 from app.metrics import Metrics
+from app.migrate import migrate
 from app.readiness import BackendCheck, check_backends
 from app.rollout import RolloutFile
 from app.serving.account import Account
@@ -597,9 +598,10 @@ class Container:
         return check_backends(self.settings)
 
     def warm_up(self) -> None:
-        """Build everything now, so no request pays for loading a model; a shared catalog with a vector
-        index of one machine is refused first (`SharedIndexUnsupported`)."""
+        """Apply every pending schema migration and build everything now, so no request pays for loading
+        a model; a shared catalog with a vector index of one machine is refused first."""
         check_shared_index(self.settings)
+        migrate(self.settings)  # every store's schema, including those opened only on first use
         _ = self.answers, self.chat, self.jobs, self.gateway
 
     def close(self) -> None:

@@ -4,7 +4,6 @@ again. Text-only engines (the scripted fake, a remote server) keep the messages 
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from generation.answer import AnswerPipeline, DoneEvent
 from generation.engines.protocol import ChatMessage, GenerationParams, PromptTokenizer, TokenizedPrompt
 from generation.engines.scripted import ScriptedEngine
 from retrieval.types import Scope
+from tests.async_run import run_coroutine
 from tests.generation.helpers import FixedRetriever, passage
 
 DUCKS = passage("Ducks eat grasses, aquatic plants, fish, insects and small molluscs.", 1)
@@ -76,7 +76,7 @@ def test_a_chat_reply_tokenizes_its_prompt_once_for_admission_and_generation(tmp
     engine = TokenizingEngine(lambda _: "Hello there.")
     container = Container(Settings(data_dir=tmp_path, safety="off"), engine=engine)
     request = ChatRequest([ChatMessage("user", "Say hello.")])
-    reply = asyncio.run(container.chat_service.reply(Caller("acme"), request))
+    reply = run_coroutine(container.chat_service.reply(Caller("acme"), request))
     container.close()
     assert reply.answer == "Hello there."
     assert len(engine.tokenized) == 1 and engine.counted == [] and engine.text_streams == 0

@@ -5,7 +5,6 @@ The kill -9 test with worker processes is tests/app/test_ingest_workers.py.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from retrieval.embedders import HashingEmbedder
 from retrieval.index import ChunkIndex, StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
 from retrieval.types import Scope
+from tests.async_run import run_coroutine
 
 EMBEDDER = HashingEmbedder()
 
@@ -110,7 +110,7 @@ def drain(app: procrastinate.App) -> None:
         async with app.open_async():
             await app.run_worker_async(queues=[QUEUE], wait=False, install_signal_handlers=False)
 
-    asyncio.run(run())
+    run_coroutine(run())
 
 
 def test_a_job_failing_on_its_last_try_is_recorded_failed_with_the_reason(

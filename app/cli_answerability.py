@@ -34,6 +34,7 @@ def train_answerability(
     ] = None,
     pairs: Annotated[int, typer.Option(help="at most this many training pairs (one epoch)")] = 480,
     batch_size: Annotated[int, typer.Option(help="pairs per step")] = 16,
+    epochs: Annotated[int, typer.Option(help="passes over the pairs")] = 1,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     calibration: Annotated[
         Path | None,
@@ -56,7 +57,7 @@ def train_answerability(
     chosen = build_pairs(load_items(squad), pairs)
     model = initial_model(_encoder_location())
     with progress_bars() as bar:
-        stats = train(model, chosen, batch_size, progress=stage_reporter(bar))
+        stats = train(model, chosen, batch_size, progress=stage_reporter(bar), epochs=epochs)
     model.save(folder)
     if fitted is not None:
         (folder / CALIBRATION).write_text(json.dumps(fitted) + "\n")
@@ -80,9 +81,13 @@ def measure_answerability(
     folds: Annotated[int, typer.Option(help="folds by article")] = 3,
     pairs: Annotated[int, typer.Option(help="at most this many training pairs per fold")] = 480,
     batch_size: Annotated[int, typer.Option(help="pairs per step")] = 16,
+    epochs: Annotated[int, typer.Option(help="passes over each fold's pairs")] = 1,
     threads: Annotated[int, typer.Option(help="torch CPU threads")] = 2,
     shown_cache: Annotated[
         Path | None, typer.Option(help="JSON of the passages shown per question (written once, then reused)")
+    ] = None,
+    keep_models: Annotated[
+        Path | None, typer.Option(help="save each fold's model here as fold-N (for `eval rerank-study`)")
     ] = None,
 ) -> None:
     """Cross-validate the trained model by article on the run's questions, beside the 1.5B check."""
@@ -115,7 +120,16 @@ def measure_answerability(
                 shown_cache.write_text(json.dumps(shown))
         articles = {str(r["id"]): str(r["article"]) for r in records}
         scores, runs = cross_validated_scores(
-            load_items(squad), shown, articles, _encoder_location(), folds, pairs, batch_size, show
+            load_items(squad),
+            shown,
+            articles,
+            _encoder_location(),
+            folds,
+            pairs,
+            batch_size,
+            show,
+            epochs,
+            keep_models,
         )
     report = {
         "file": str(squad),
@@ -125,6 +139,7 @@ def measure_answerability(
         "top_k": recorded["top_k"],
         "folds": folds,
         "pairs_per_fold": pairs,
+        "epochs": epochs,
         "figures": measure(records, scores),
         "folds_detail": runs,
         "trained_scores": scores,

@@ -73,6 +73,10 @@ def eval_retrieval(
     corpus_sample: Annotated[
         int | None, typer.Option(help="BEIR: keep the judged documents and this many others (seed 0)")
     ] = None,
+    articles: Annotated[
+        str | None,
+        typer.Option(help="SQuAD: ask only the questions of these articles (comma-separated titles)"),
+    ] = None,
 ) -> None:
     """nDCG@10 and recall@100 on a BEIR dataset, or paragraph recall on SQuAD: BM25, dense, hybrid."""
     from eval.report import SCIFACT_REFERENCES, plot_retrieval
@@ -98,7 +102,7 @@ def eval_retrieval(
             result = _beir_run(beir, split, embedder, container, setup, show, corpus_sample)
         else:
             assert squad is not None
-            result = _squad_run(squad, embedder, container, setup, show)
+            result = _squad_run(squad, embedder, container, setup, show, articles)
     result["store"] = {"vector_store": settings.vector_store, "faiss_index": settings.faiss_index}
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
@@ -146,15 +150,28 @@ def _beir_run(
 
 
 def _squad_run(
-    squad: Path, embedder: Embedder, container: Container, setup: RetrievalSetup, show: Stage
+    squad: Path,
+    embedder: Embedder,
+    container: Container,
+    setup: RetrievalSetup,
+    show: Stage,
+    articles: str | None,
 ) -> dict[str, object]:
     from eval.qa import load_squad
     from eval.retrieval import evaluate_squad_retrieval
 
     paragraphs, questions = load_squad(squad)
     asked = [(q.question, q.paragraph_id) for q in questions if q.answerable]
+    if articles is not None:
+        wanted = {a.strip() for a in articles.split(",") if a.strip()}
+        asked = [(q, p) for q, p in asked if p.rpartition("__p")[0] in wanted]
+        if not asked:
+            raise typer.BadParameter(f"no answerable question of the articles {sorted(wanted)}")
     backend = store_backend(container.settings)
-    return evaluate_squad_retrieval(paragraphs, asked, embedder, backend, setup, show, squad.stem)
+    result = evaluate_squad_retrieval(
+        paragraphs, asked, embedder, backend, setup, show, squad.stem, container.reranker
+    )
+    return result | ({"articles": sorted(wanted)} if articles is not None else {})
 
 
 def _print_retrieval_table(result: dict[str, object]) -> None:

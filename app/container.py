@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import kept_uploads
 from app.conversations.service import Conversations
@@ -44,6 +45,7 @@ from app.settings import Settings
 from app.store_backends import check_shared_index, open_catalog, open_conversation_store, open_feedback_store
 from generation.abstention import DEFAULT_MODEL, Abstainer, ChoiceScorer, load_model, trained_abstention
 from generation.answer import AnswerPipeline, Retriever
+from generation.answerability import is_model_folder, load_cross_encoder
 from generation.chat import ChatPipeline
 from generation.engines.llama_cpp import LlamaCppEngine
 from generation.engines.protocol import Engine, GenerationParams
@@ -233,6 +235,8 @@ class Container:
         if not self.settings.reranker_model:
             return None
         offline_environment()
+        if is_model_folder(self.settings.reranker_model):
+            return load_cross_encoder(Path(self.settings.reranker_model))
         return CrossEncoderReranker(self.settings.reranker_model)
 
     @functools.cached_property

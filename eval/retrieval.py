@@ -201,16 +201,16 @@ def evaluate_squad_retrieval(
     setup: RetrievalSetup | None = None,
     progress: Progress | None = None,
     name: str = "squad",
+    reranker: Reranker | None = None,
 ) -> dict[str, object]:
-    """Recall@1/5/20 of the gold paragraph for (question, paragraph id) pairs, paragraphs as the corpus."""
+    """Recall@1/5/20 and nDCG@10 of the gold paragraph for (question, paragraph id) pairs, paragraphs as
+    the corpus: BM25, dense, hybrid (and hybrid+rerank when a reranker is given)."""
     report = progress or (lambda stage, done, total: None)
     setup = setup or RetrievalSetup()
     results: dict[str, dict[str, float]] = {}
     with _indexed(paragraphs, name, embedder, backend, setup, report) as (index, doc_of):
-        for pipeline, mode, _ in _pipelines(None):
-            searcher = HybridSearcher(
-                index, embedder, None, setup.candidates, setup.rerank_depth, setup.fusion
-            )
+        for pipeline, mode, rr in _pipelines(reranker):
+            searcher = HybridSearcher(index, embedder, rr, setup.candidates, setup.rerank_depth, setup.fusion)
             rankings = _run_queries(
                 searcher,
                 [q for q, _ in questions],
@@ -219,13 +219,7 @@ def evaluate_squad_retrieval(
                 mode,
                 _stage(report, f"searching ({pipeline})", len(questions)),
             )
-            golds = [gold for _, gold in questions]
-            results[pipeline] = {
-                f"recall@{k}": round(
-                    mean([float(g in r[:k]) for r, g in zip(rankings, golds, strict=True)]), 4
-                )
-                for k in SQUAD_CUTOFFS
-            }
+            results[pipeline] = _paragraph_scores(rankings, [gold for _, gold in questions])
     return {
         "dataset": name,
         "default": DEFAULT_PIPELINE,
@@ -235,3 +229,11 @@ def evaluate_squad_retrieval(
         "setup": setup.describe(),
         "results": results,
     }
+
+
+def _paragraph_scores(rankings: Sequence[Sequence[str]], golds: Sequence[str]) -> dict[str, float]:
+    """Recall at each cutoff and nDCG@10 of one gold paragraph per question."""
+    pairs = list(zip(rankings, golds, strict=True))
+    scores = {f"recall@{k}": round(mean([float(g in r[:k]) for r, g in pairs]), 4) for k in SQUAD_CUTOFFS}
+    scores["ndcg@10"] = round(mean([ndcg_at_k(r, {g: 1}, 10) for r, g in pairs]), 4)
+    return scores

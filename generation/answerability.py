@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -179,6 +180,17 @@ class CrossEncoder:
             return -30.0
         return max(self.score_pairs([(question, s) for s in chosen]))
 
+    def rerank(self, query: str, passages: Sequence[Passage]) -> list[Passage]:
+        """The passages best first by their best candidate sentence's logit (kept as 'rerank'): the
+        `retrieval.rerank.Reranker` seam, one batch of pairs for all passages."""
+        chosen = [candidate_sentences(query, split_sentences(p.chunk.text)) for p in passages]
+        logits = iter(self.score_pairs([(query, s) for sentences in chosen for s in sentences]))
+        best = [max((next(logits) for _ in sentences), default=-30.0) for sentences in chosen]
+        scored = [
+            replace(p, score=b, scores={**p.scores, "rerank": b}) for p, b in zip(passages, best, strict=True)
+        ]
+        return sorted(scored, key=lambda p: -p.score)
+
     def save(self, folder: Path) -> None:
         """Write the model folder (safetensors only) and its checksums."""
         from safetensors.torch import save_file
@@ -188,6 +200,12 @@ class CrossEncoder:
         self.tokenizer.save_pretrained(folder)
         save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, str(folder / HEAD))
         write_checksums(folder)
+
+
+def is_model_folder(location: str) -> bool:
+    """Whether a path names a folder in this module's format (rather than a sentence-transformers model)."""
+    folder = Path(location)
+    return (folder / CHECKSUMS).is_file() and (folder / HEAD).is_file()
 
 
 def load_cross_encoder(folder: Path) -> CrossEncoder:

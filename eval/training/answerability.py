@@ -3,8 +3,10 @@
 Pairs are (question, sentence), labelled 1 when the sentence states the answer:
 - positives: an answerable question against the sentence of its paragraph that holds the gold answer;
 - hard negatives: an unanswerable question against the sentence of its own paragraph sharing the most
-  words with it (SQuAD 2.0's unanswerable questions are written against that paragraph), and an
-  answerable question against the best BM25 sentence of another paragraph that holds no gold answer.
+  words with it (SQuAD 2.0's unanswerable questions are written against that paragraph); an answerable
+  question against the closest sentence of its own paragraph that does not hold the answer (topic
+  without answer); and an answerable question against the best BM25 sentence of another paragraph that
+  holds no gold answer.
 
 Measurement is cross-validated by article (`article_folds`): fold k's model never sees a pair from fold
 k's articles, and scores the sampled `eval qa` questions of those articles over the passages retrieval
@@ -92,22 +94,32 @@ def article_folds(articles: Iterable[str], folds: int) -> list[list[str]]:
 
 
 def build_pairs(items: Sequence[SquadItem], cap: int, seed: int = SEED) -> list[Pair]:
-    """Up to `cap` pairs from these items, half positive, a quarter of each hard negative kind, shuffled."""
+    """Up to `cap` pairs from these items, shuffled: half positive, a quarter unanswerable questions
+    against their own paragraph, the rest split between the two kinds of answerable negatives."""
     rng = random.Random(seed)
     positives: list[Pair] = []
     unanswerable: list[Pair] = []
+    own_paragraph: list[Pair] = []
     for item in items:
         if item.answers:
             found = [s for s in item.sentences if holds_answer(s, item.answers)]
             if found:
                 positives.append(Pair(item.question, found[0], 1, "answer sentence", item.article))
+            others = [s for s in item.sentences if not holds_answer(s, item.answers)]
+            if found and others:
+                best = max(others, key=lambda s: _overlap(item.question, s))
+                own_paragraph.append(
+                    Pair(item.question, best, 0, "answerable, own paragraph without it", item.article)
+                )
         elif item.sentences:
             best = max(item.sentences, key=lambda s: _overlap(item.question, s))
             unanswerable.append(Pair(item.question, best, 0, "unanswerable, own paragraph", item.article))
     retrieved = _retrieved_negatives([i for i in items if i.answers], rng, cap // 4 + 1)
-    rng.shuffle(positives)
-    rng.shuffle(unanswerable)
-    pairs = positives[: cap // 2] + unanswerable[: cap // 4] + retrieved[: cap - cap // 2 - cap // 4]
+    for kind in (positives, unanswerable, own_paragraph):
+        rng.shuffle(kind)
+    rest = cap - cap // 2 - cap // 4
+    pairs = positives[: cap // 2] + unanswerable[: cap // 4]
+    pairs += own_paragraph[: rest // 2] + retrieved[: rest - min(rest // 2, len(own_paragraph))]
     rng.shuffle(pairs)
     return pairs
 
@@ -152,23 +164,30 @@ def train(
     lr: float = 1e-4,
     head_lr: float = 1e-3,
     progress: Progress | None = None,
+    epochs: int = 1,
 ) -> dict[str, float]:
-    """One epoch of binary cross-entropy over the pairs (AdamW, linear decay; the fresh head learns ten
-    times faster than the encoder); returns the mean loss."""
+    """`epochs` passes of binary cross-entropy over the pairs, reshuffled each pass (AdamW, linear decay
+    over all steps; the fresh head learns ten times faster than the encoder); returns the losses."""
     import torch
 
     report = progress or (lambda stage, done, total: None)
     params = [p for p in model.encoder.parameters() if p.requires_grad]
     groups = [{"params": params, "lr": lr}, {"params": list(model.head.parameters()), "lr": head_lr}]
     optimizer = torch.optim.AdamW(groups, weight_decay=0.01)
-    steps = max(1, -(-len(pairs) // batch_size))
+    per_epoch = max(1, -(-len(pairs) // batch_size))
+    steps = per_epoch * epochs
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / steps))
     loss_fn = torch.nn.BCEWithLogitsLoss()
     model.encoder.train()
     losses: list[float] = []
+    order = list(pairs)
+    shuffler = random.Random(SEED)
     start = time.perf_counter()
     for step in range(steps):
-        batch = pairs[step * batch_size : (step + 1) * batch_size]
+        if step and step % per_epoch == 0:
+            shuffler.shuffle(order)
+        at = (step % per_epoch) * batch_size
+        batch = order[at : at + batch_size]
         logits = model.logits([(p.question, p.sentence) for p in batch])
         loss = loss_fn(logits, torch.tensor([float(p.label) for p in batch]))
         loss.backward()
@@ -180,9 +199,11 @@ def train(
     model.encoder.eval()
     return {
         "pairs": float(len(pairs)),
+        "epochs": float(epochs),
         "steps": float(steps),
+        "first_epoch_loss": round(sum(losses[:per_epoch]) / per_epoch, 4),
         "mean_loss": round(sum(losses) / len(losses), 4),
-        "last_loss": round(sum(losses[-10:]) / len(losses[-10:]), 4),
+        "last_loss": round(sum(losses[-per_epoch:]) / len(losses[-per_epoch:]), 4),
         "seconds": round(time.perf_counter() - start, 1),
     }
 
@@ -211,16 +232,20 @@ def cross_validated_scores(
     cap: int,
     batch_size: int = 16,
     progress: Progress | None = None,
+    epochs: int = 1,
+    keep: Path | None = None,
 ) -> tuple[dict[str, float], list[dict[str, object]]]:
     """Out-of-fold scores of the questions in `shown` (id -> passage texts shown), folds by article:
-    each fold's model is trained on pairs from the other folds' articles only."""
+    each fold's model is trained on pairs from the other folds' articles only. With `keep`, fold k's
+    model is saved to `keep/fold-k` (for the reranking study), its held-out articles beside it."""
     report = progress or (lambda stage, done, total: None)
     scores: dict[str, float] = {}
     runs: list[dict[str, object]] = []
     for number, held_out in enumerate(article_folds(articles_of.values(), folds), start=1):
         pairs = build_pairs([i for i in items if i.article not in held_out], cap, SEED + number)
         model = initial_model(location)
-        stats = train(model, pairs, batch_size, progress=_prefixed(report, f"fold {number} "))
+        show = _prefixed(report, f"fold {number} ")
+        stats = train(model, pairs, batch_size, progress=show, epochs=epochs)
         wanted = [q for q, a in articles_of.items() if a in held_out]
         for done, qid in enumerate(wanted, start=1):
             sentences = [s for text in shown[qid] for s in split_sentences(text)]
@@ -228,6 +253,9 @@ def cross_validated_scores(
             scores[qid] = model.score_sentences(question, sentences)
             report(f"fold {number} scoring", done, len(wanted))
         runs.append({"held_out_articles": held_out, "pair_kinds": pair_counts(pairs), **stats})
+        if keep is not None:
+            model.save(keep / f"fold-{number}")
+            (keep / f"fold-{number}.json").write_text(json.dumps(runs[-1], indent=2) + "\n")
     return scores, runs
 
 

@@ -69,6 +69,13 @@ def test_unanswerable_question_meets_its_own_paragraphs_closest_sentence() -> No
     assert hard.sentence == "The Amazon is the largest river by discharge."
 
 
+def test_answerable_question_meets_its_own_paragraphs_sentence_without_the_answer() -> None:
+    pairs = [p for p in build_pairs(ITEMS, 100) if p.kind.startswith("answerable, own paragraph")]
+    by_question = {p.question: (p.sentence, p.label) for p in pairs}
+    assert by_question["How long is the Nile?"] == ("The Nile flows north.", 0)
+    assert by_question["Who built Windsor Castle?"] == ("It lies in Berkshire.", 0)
+
+
 def test_retrieved_negatives_come_from_other_paragraphs_and_lack_the_answer() -> None:
     pairs = [p for p in build_pairs(ITEMS, 100) if p.kind.startswith("answerable, retrieved")]
     assert pairs
@@ -125,11 +132,35 @@ def test_a_tiny_training_run_saves_a_model_the_runtime_loads(tmp_path: Path) -> 
 
     model = initial_model(resolve_model_location(PACKAGED_MINILM), max_length=32)
     pairs = build_pairs(ITEMS, 8)
-    stats = train(model, pairs, batch_size=4)
-    assert stats["steps"] == 2
+    stats = train(model, pairs, batch_size=4, epochs=2)
+    assert (stats["steps"], stats["epochs"]) == (4, 2)
     before = model.score_pairs([("How long is the Nile?", "The Nile is 6,650 km long.")])
     model.save(tmp_path / "m")
     loaded = load_cross_encoder(tmp_path / "m")
     assert loaded.score_pairs([("How long is the Nile?", "The Nile is 6,650 km long.")]) == pytest.approx(
         before, abs=1e-4
     )
+
+
+@pytest.mark.model
+def test_the_model_reranks_passages_by_their_best_sentence() -> None:
+    from generation.answerability import candidate_sentences, split_sentences
+    from retrieval.embedders import PACKAGED_MINILM, resolve_model_location
+    from retrieval.types import Chunk, Passage
+
+    model = initial_model(resolve_model_location(PACKAGED_MINILM), max_length=32)
+    texts = [" ".join(item.sentences) for item in ITEMS]
+    passages = [
+        Passage(
+            Chunk(n, f"d{n}", "t", "c", n, text, "", None, None, 0, len(text)), 1.0 / (n + 1), {"dense": 0.5}
+        )
+        for n, text in enumerate(texts)
+    ]
+    question = "How long is the Nile?"
+    ranked = model.rerank(question, passages)
+    assert sorted(p.chunk.id for p in ranked) == [0, 1, 2, 3]
+    assert [p.score for p in ranked] == sorted((p.score for p in ranked), reverse=True)
+    for p in ranked:
+        pairs = [(question, s) for s in candidate_sentences(question, split_sentences(p.chunk.text))]
+        assert p.scores["rerank"] == pytest.approx(max(model.score_pairs(pairs)), abs=1e-5)
+        assert p.scores["dense"] == 0.5

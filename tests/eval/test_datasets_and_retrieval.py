@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from eval.retrieval import RetrievalSetup, evaluate_beir, evaluate_squad_retriev
 from retrieval.embedders import HashingEmbedder, SentenceTransformerEmbedder
 from retrieval.index import StoreBackend
 from retrieval.stores.faiss_store import FaissVectorStore
+from retrieval.types import Passage
 
 N_QUERIES = 20
 N_OTHER_DOCS = 150
@@ -200,13 +202,24 @@ def test_squad_paragraph_recall_on_one_real_article(
     first = next(iter(paragraphs)).split("__p")[0]
     corpus = {pid: p for pid, p in paragraphs.items() if pid.startswith(first + "__p")}
     asked = [(q.question, q.paragraph_id) for q in questions if q.answerable and q.paragraph_id in corpus]
-    result = evaluate_squad_retrieval(corpus, asked[:60], embedder, FAISS, name="one-article")
+    result = evaluate_squad_retrieval(
+        corpus, asked[:60], embedder, FAISS, name="one-article", reranker=ReversingReranker()
+    )
     assert result["paragraphs"] == len(corpus) and result["questions"] == 60
     results = result["results"]
-    assert isinstance(results, dict) and set(results) == {"bm25", "dense", "hybrid"}
+    assert isinstance(results, dict) and set(results) == {"bm25", "dense", "hybrid", "hybrid+rerank"}
     for scores in results.values():
-        assert 0 < scores["recall@1"] <= scores["recall@5"] <= scores["recall@20"] <= 1
-    assert results["hybrid"]["recall@5"] >= 0.8
+        assert 0 <= scores["recall@1"] <= scores["recall@5"] <= scores["recall@20"] <= 1
+        assert 0 <= scores["ndcg@10"] <= 1
+    assert results["hybrid"]["recall@5"] >= 0.8 and results["hybrid"]["ndcg@10"] > 0.5
+    assert results["hybrid+rerank"]["ndcg@10"] < results["hybrid"]["ndcg@10"]
+
+
+class ReversingReranker:
+    """Puts the searcher's best passages last: a reranker that can only hurt."""
+
+    def rerank(self, query: str, passages: Sequence[Passage]) -> list[Passage]:
+        return list(reversed(passages))
 
 
 def test_cross_validation_scores_each_fold_with_a_setting_picked_elsewhere() -> None:

@@ -398,6 +398,29 @@ def eval_rescore_qa(
     console.print_json(data=result)
 
 
+@eval_app.command("compare-qa")
+def eval_compare_qa(
+    base: Annotated[Path, typer.Argument(help="an `eval qa` result: the figures to hold")],
+    new: Annotated[Path, typer.Argument(help="an `eval qa` result over the same questions")],
+    out: Annotated[Path, typer.Option(help="where to write the comparison (a .md twin beside it)")],
+) -> None:
+    """Each figure of two QA runs with its interval, and the paired difference with its interval."""
+    from eval.qa_compare import compare_runs, markdown_table
+
+    runs = []
+    for path in (base, new):
+        try:
+            runs.append(json.loads(path.read_text())["per_question"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise typer.BadParameter(f"{path}: not an `eval qa` result ({exc})") from exc
+    result = {"base": str(base), "new": str(new), **compare_runs(runs[0], runs[1])}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    table = markdown_table(result, base.stem, new.stem)
+    out.with_suffix(".md").write_text(table)
+    console.print(table)
+
+
 @eval_app.command("plot-qa")
 def eval_plot_qa(
     run: Annotated[Path, typer.Argument(help="an `eval qa` result (shown as it ran)")],

@@ -106,7 +106,8 @@ class HybridSearcher:
         passages = self._passages(fused[: max(keep, top_k)], rankings)
         if self._reranker is not None:
             start = time.perf_counter()
-            passages = self._reranker.rerank(query, passages)
+            head = self._reranker.rerank(query, passages[:keep])
+            passages = head + passages[keep:]
             timings["rerank"] = elapsed_ms(start)
         return SearchResult(passages[:top_k], timings)
 

@@ -211,15 +211,19 @@ def test_reranker_is_applied(hashing_index: tuple[ChunkIndex, dict[str, int], Ha
     assert "rerank" in result.timings_ms and "retrieve" in result.timings_ms
 
 
-def test_rerank_depth_below_top_k_still_returns_top_k(
+def test_only_rerank_depth_passages_are_reranked_and_the_rest_follow_in_search_order(
     hashing_index: tuple[ChunkIndex, dict[str, int], HashingEmbedder],
 ) -> None:
     index, _, embedder = hashing_index
+    plain = HybridSearcher(index, embedder).search(
+        "comet bread ocean garden", Scope("acme", "docs"), 4, "dense"
+    )
     reranker = ReversingReranker()
-    searcher = HybridSearcher(index, embedder, reranker=reranker, rerank_depth=1)
-    result = searcher.search("comet bread ocean garden", Scope("acme", "docs"), 3, mode="dense")
-    assert len(reranker.calls[0][1]) == 3
-    assert len(result.passages) == 3
+    searcher = HybridSearcher(index, embedder, reranker=reranker, rerank_depth=2)
+    result = searcher.search("comet bread ocean garden", Scope("acme", "docs"), 4, mode="dense")
+    order = chunk_ids(plain.passages)
+    assert reranker.calls[0][1] == order[:2]
+    assert chunk_ids(result.passages) == [order[1], order[0], *order[2:]]
 
 
 def test_no_match_in_bm25_mode_is_empty(

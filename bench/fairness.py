@@ -1,6 +1,6 @@
 """Fair scheduling and embedding micro-batches, measured through a real server in the same run.
 
-    .venv/bin/python -m bench.fairness [--model qwen2.5-0.5b-instruct-q4_k_m] [--threads 1]
+    .venv/bin/python -m bench.fairness [--model qwen2.5-0.5b-instruct-q4_k_m] [--threads 1] [--out F]
 
 1. Latency: a quiet tenant sends requests one at a time, alone, then while another tenant floods the
    engine (llama.cpp, one generation at a time) from many concurrent clients; once with the weighted
@@ -181,7 +181,7 @@ def embeddings(clients: int, rounds: int) -> dict[str, float]:
     return out
 
 
-def plot(result: dict[str, Any]) -> None:
+def plot(result: dict[str, Any], to: Path = PLOT) -> None:
     """Bars: the quiet tenant's latency ratio and Jain's index per policy; embedding throughput."""
     import matplotlib
 
@@ -203,8 +203,8 @@ def plot(result: dict[str, Any]) -> None:
     axes[2].set_title("embeddings, 32 clients (req/s)")
     fig.suptitle("python -m bench.fairness")
     fig.tight_layout()
-    PLOT.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(PLOT, dpi=120)
+    to.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(to, dpi=120)
 
 
 def main() -> None:
@@ -217,16 +217,18 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=20.0, help="seconds of the shares phase")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=8)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the JSON to write (its plot beside it)")
     args = parser.parse_args()
     result = {
         "embeddings": embeddings(args.clients, args.rounds),
         "scheduling": scheduling(args.model, args.threads, args.flooders, args.requests, args.window),
         "args": vars(args),
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    plot(result)
-    print(f"written {RESULTS} and {PLOT}")
+    drawn = PLOT if args.out == RESULTS else args.out.with_suffix(".png")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+    plot(result, drawn)
+    print(f"written {args.out} and {drawn}")
 
 
 if __name__ == "__main__":

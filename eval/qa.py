@@ -264,4 +264,5 @@ def question_record(question: SquadQuestion, done: DoneEvent, seconds: float) ->
         "sentences_supported": [s.supported for s in done.sentences],
         "seconds": round(seconds, 3),
         "answer": done.answer,
+        "raw_answer": done.raw_answer,
     }

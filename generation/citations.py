@@ -10,6 +10,8 @@ character span of the supporting sentence in the document. Markers that point at
 one that does not support the sentence, are recorded on the sentence's check (`SentenceCheck`), and
 unsupported sentences are marked. The answer text is then rewritten so its markers name the passages that
 support each sentence (`Verification.text`); the model's own text stays in `SentenceCheck.raw_text`.
+A passage is checked as the reader opens it (`Passage.reader_text`): whole, even when the model was shown
+a compressed one, so the span a citation highlights lies in the text the reader sees.
 This is lexical evidence only (no paraphrase, no negation); entailment-grade verification is later work.
 """
 
@@ -356,9 +358,9 @@ def checkable_sentences(text: str) -> list[str]:
 def _check_sentence(
     sentence: str, words: set[str], passages: Sequence[Passage], entities: bool
 ) -> tuple[SentenceCheck, list[Citation]]:
-    overlaps = [len(words & content_words(p.chunk.text)) / len(words) for p in passages]
+    overlaps = [len(words & content_words(p.reader_text)) / len(words) for p in passages]
     terms = entity_terms(sentence) if entities else set()
-    missing = [missing_terms(terms, passage_terms(p.chunk.text)) for p in passages]
+    missing = [missing_terms(terms, passage_terms(p.reader_text)) for p in passages]
     supports = [o >= MIN_OVERLAP and not m for o, m in zip(overlaps, missing, strict=True)]
     marked = cited_numbers(sentence)
     invalid = tuple(n for n in marked if not 1 <= n <= len(passages))
@@ -414,9 +416,8 @@ def _citation(
     verified: bool,
 ) -> Citation:
     passage = passages[number - 1]
-    start, end = best_span(passage.chunk.text, words)
+    start, end = best_span(passage.reader_text, words)
     base = passage.chunk.char_start
-    start, end = passage.original_offset(start), passage.original_offset(end)
     return Citation(
         number, passage, method, verified, round(overlaps[number - 1], 4), base + start, base + end
     )

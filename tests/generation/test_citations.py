@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import dataclasses
+
 from generation.citations import cited_numbers, entity_terms, find_citations, sentences, verify_citations
 from tests.generation.helpers import passage
 
@@ -106,3 +108,19 @@ def test_checks_made_already_are_reused_only_for_the_same_sentence() -> None:
     # a known check of another sentence (the text changed, e.g. redacted) is not reused: it is checked again
     changed = verify_citations("Geese migrate south every autumn. [1]", [DUCKS, GEESE], known=known[:1])
     assert changed.sentences[0] is not first.sentences[0] and changed.sentences[0].numbers == (2,)
+
+
+def test_a_compressed_passage_is_checked_as_the_reader_opens_it() -> None:
+    whole = "The bridge at Kelso has five arches. It was built in 1754 by John Smeaton. Tourists visit."
+    kept_end = whole.index(" It was")
+    shown = dataclasses.replace(
+        passage(whole),
+        chunk=dataclasses.replace(passage(whole).chunk, text=whole[:kept_end]),
+        kept=((0, kept_end),),
+        whole_text=whole,
+    )
+    verification = verify_citations("John Smeaton built it in 1754 [1].", [shown])
+    (check,) = verification.sentences
+    assert check.supported and check.numbers == (1,)
+    (citation,) = verification.citations
+    assert whole[citation.span_start : citation.span_end] == "It was built in 1754 by John Smeaton."

@@ -81,18 +81,6 @@ class Passage:
         """The passage as a reader sees it: whole, even when the model was shown only some sentences."""
         return self.whole_text or self.chunk.text
 
-    def original_offset(self, at: int) -> int:
-        """The offset in the original chunk text of offset `at` in `chunk.text` (the same when whole; an
-        offset inside an elision maps to the end of the run before it)."""
-        shown = 0
-        for start, end in self.kept:
-            if at <= shown + end - start:
-                return start + at - shown
-            shown += end - start + len(ELISION)
-            if at < shown:
-                return end
-        return at if not self.kept else self.kept[-1][1]
-
 
 @dataclass(frozen=True)
 class Scope:

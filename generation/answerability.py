@@ -38,6 +38,8 @@ MAX_LENGTH = 96
 """Tokens of one (question, sentence) pair; longer sentences are cut."""
 CANDIDATES = 4
 """Sentences scored per question: those sharing the most content words with it (keeps the cost bounded)."""
+NO_SENTENCE_LOGIT = -30.0
+"""The score of passages holding no sentence to read: certainly not answering."""
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+")
 _MIN_SENTENCE_CHARS = 12
 
@@ -177,7 +179,7 @@ class CrossEncoder:
         """The best logit over the sentences closest to the question (`candidate_sentences`)."""
         chosen = candidate_sentences(question, sentences)
         if not chosen:
-            return -30.0
+            return NO_SENTENCE_LOGIT
         return max(self.score_pairs([(question, s) for s in chosen]))
 
     def rerank(self, query: str, passages: Sequence[Passage]) -> list[Passage]:
@@ -185,7 +187,7 @@ class CrossEncoder:
         `retrieval.rerank.Reranker` seam, one batch of pairs for all passages."""
         chosen = [candidate_sentences(query, split_sentences(p.chunk.text)) for p in passages]
         logits = iter(self.score_pairs([(query, s) for sentences in chosen for s in sentences]))
-        best = [max((next(logits) for _ in sentences), default=-30.0) for sentences in chosen]
+        best = [max((next(logits) for _ in sentences), default=NO_SENTENCE_LOGIT) for sentences in chosen]
         scored = [
             replace(p, score=b, scores={**p.scores, "rerank": b}) for p, b in zip(passages, best, strict=True)
         ]

@@ -118,8 +118,8 @@ def build_pairs(items: Sequence[SquadItem], cap: int, seed: int = SEED) -> list[
     for kind in (positives, unanswerable, own_paragraph):
         rng.shuffle(kind)
     rest = cap - cap // 2 - cap // 4
-    pairs = positives[: cap // 2] + unanswerable[: cap // 4]
-    pairs += own_paragraph[: rest // 2] + retrieved[: rest - min(rest // 2, len(own_paragraph))]
+    own = own_paragraph[: rest // 2]
+    pairs = positives[: cap // 2] + unanswerable[: cap // 4] + own + retrieved[: rest - len(own)]
     rng.shuffle(pairs)
     return pairs
 

@@ -535,7 +535,9 @@ def run_ragas_command(
         config.top_k,
         container.settings.context_budget_tokens,
         cast(SearchMode, config.mode),
+        container.compressor,
     )
+    config.extra["context_compression"] = container.compressor is not None
     models = {"answer": container.engine.name, "judge": judge_name, "embeddings": container.embedder.name}
     try:
         with progress_bars() as bar:

@@ -360,7 +360,7 @@ class Container:
         """Context compression before packing; None when the setting turns it off."""
         if not self.settings.context_compression:
             return None
-        return ContextCompressor(self.embedder)
+        return ContextCompressor(self.embedder, neighbours=self.settings.compression_neighbours)
 
     @functools.cached_property
     def rewriter(self) -> QueryRewriter:

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
         description="keep only the sentences of each passage that bear on the question (with neighbours) "
         "before packing; false: passages whole",
     )
+    compression_neighbours: int = Field(
+        1, ge=0, le=10, description="sentences kept on either side of each passage's best sentence"
+    )
     abstention: bool = Field(True, description="let the calibrated abstainer decide whether to answer")
     abstention_model: Path | None = Field(
         None,

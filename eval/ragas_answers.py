@@ -19,7 +19,7 @@ from eval.qa import read_records
 from eval.ragas_datasets import RagasDataset, RagasSample
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import Abstainer
-from generation.answer import AnswerPipeline, DoneEvent, SourcesEvent
+from generation.answer import AnswerPipeline, Compressor, DoneEvent, SourcesEvent
 from generation.engines.protocol import Engine, GenerationParams
 from retrieval.embedders import Embedder
 from retrieval.index import StoreBackend
@@ -41,6 +41,7 @@ class AnswerSetup:
     top_k: int = 5
     context_budget_tokens: int = 2048
     mode: SearchMode = "hybrid"
+    compressor: Compressor | None = None
 
 
 class _ModeSearcher:
@@ -98,7 +99,12 @@ class Answerer:
             self._close_index = index.catalog.close
             searcher = _ModeSearcher(HybridSearcher(index, setup.embedder), setup.mode)
             self._pipeline = AnswerPipeline(
-                searcher, setup.engine, setup.context_budget_tokens, setup.params, setup.abstainer
+                searcher,
+                setup.engine,
+                setup.context_budget_tokens,
+                setup.params,
+                setup.abstainer,
+                compressor=setup.compressor,
             )
         return self._pipeline
 

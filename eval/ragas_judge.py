@@ -21,6 +21,7 @@ import typing as t
 from collections.abc import Callable
 from pathlib import Path
 
+from llama_cpp.llama_cache import LlamaRAMCache
 from pydantic import BaseModel, ValidationError
 from ragas.embeddings.base import BaseRagasEmbedding
 from ragas.llms.base import InstructorBaseRagasLLM
@@ -121,14 +122,21 @@ class LocalJudge(InstructorBaseRagasLLM):
 
 
 def llama_json_completer(
-    engine: LlamaCppEngine, max_tokens: int = 512, timeout_s: float = 120.0
+    engine: LlamaCppEngine, max_tokens: int = 512, timeout_s: float = 120.0, prefix_states: int = 8
 ) -> JsonCompleter:
     """Completions by `engine` constrained to a schema's JSON by a llama.cpp grammar, cut at `timeout_s`.
 
     The first attempt is greedy; later ones sample (temperature 0.7, seed = attempt) so a retry can get out
     of a loop. A schema the grammar builder cannot handle falls back to the generic JSON grammar.
+
+    ragas prompts open with a fixed instruction and examples (about 70% of their tokens), one per metric
+    step, and the steps alternate; keeping the model state after the last `prefix_states` completions lets
+    each step start from its own prefix instead of reading it again (0: keep none).
     """
     from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    if prefix_states > 0:
+        engine.llama.set_cache(RecentStates(prefix_states))
 
     grammars: dict[str, t.Any] = {}
 
@@ -161,6 +169,21 @@ def llama_json_completer(
         return "".join(pieces)
 
     return complete
+
+
+class RecentStates(LlamaRAMCache):
+    """llama.cpp's RAM cache of model states, bounded by their number: its byte bound leaves out the
+    logits each state also copies (n_batch x vocabulary floats, about 300 MB for Qwen2.5), so a byte bound
+    alone could hold tens of them."""
+
+    def __init__(self, states: int) -> None:
+        super().__init__(capacity_bytes=1 << 40)
+        self.states = states
+
+    def __setitem__(self, key: t.Any, value: t.Any) -> None:
+        super().__setitem__(key, value)
+        while len(self.cache_state) > self.states:
+            self.cache_state.popitem(last=False)
 
 
 def at_least_one_item(schema: t.Any) -> t.Any:

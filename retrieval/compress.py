@@ -85,6 +85,11 @@ class ContextCompressor:
         self._min_sentences = min_sentences
         self._stemmer = Stemmer.Stemmer("english")
 
+    @property
+    def neighbours(self) -> int:
+        """Sentences kept on either side of each passage's best sentence."""
+        return self._neighbours
+
     def compress(self, question: str, passages: Sequence[Passage]) -> Compressed:
         """The passages cut to their sentences that bear on `question`, and what was cut."""
         spans = [sentence_spans(p.chunk.text) for p in passages]

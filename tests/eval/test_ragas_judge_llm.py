@@ -29,7 +29,7 @@ def test_the_small_packaged_model_judges_one_sample_and_the_cache_answers_a_reru
     model_cache: Path, tmp_path: Path
 ) -> None:
     engine = LlamaCppEngine(resolve_model_path(QWEN_0_5B.name, model_cache), context_window=4096, threads=1)
-    complete = llama_json_completer(engine, max_tokens=256, timeout_s=600)
+    complete = llama_json_completer(engine, max_tokens=256, timeout_s=600, prefix_states=2)
     cache = JudgeCache(tmp_path / "judge.sqlite3")
     judge = LocalJudge(complete, engine.name, cache)
     scorers = build_scorers(judge, VerityEmbeddings(HashingEmbedder(256)))
@@ -38,6 +38,8 @@ def test_the_small_packaged_model_judges_one_sample_and_the_cache_answers_a_reru
     for metric in ("faithfulness", "response_relevancy", "context_precision", "context_recall"):
         value = scored.scores[metric]
         assert value is not None and 0.0 <= value <= 1.0, (metric, scored.failed)
+    kept = engine.llama.cache.cache_state
+    assert 0 < len(kept) <= 2  # the states of the last two completions, for the next prompt's prefix
     calls = judge.calls
     again = score_record(RECORD, scorers)
     assert judge.calls == calls and again.scores == scored.scores

@@ -12,7 +12,10 @@ DATA_DIR ?= $(or $(VERITY_DATA_DIR),$(or $(XDG_DATA_HOME),$(HOME)/.local/share)/
 DEMO_KEY ?= $(DATA_DIR)/demo-key
 
 # llama-cpp-python builds from source. GPU=1 builds it with CUDA and adds the gpu extra.
-CMAKE_ARGS ?= -DLLAVA_BUILD=OFF
+# The CPU build targets AVX2 (x86-64-v3), not the building CPU: pip caches the wheel and hands it to
+# any later install, and a native build on a CPU with AMX crashes where the host does not grant AMX
+# (seen on a VM, 2026-12-07). CMAKE_ARGS="-DGGML_NATIVE=ON" builds for this CPU (clear pip's cache first).
+CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 RUN_EXTRAS := models
 TEST_EXTRAS := dev,models,eval
 ifeq ($(GPU),1)

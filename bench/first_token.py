@@ -132,7 +132,11 @@ def main() -> None:
     settings = Settings()
     path = resolve_model_path(args.model, settings.model_cache_dir)
     engine = LlamaCppEngine(path, settings.llm_context_window, 1, settings.llm_gpu_layers)
-    compressor = ContextCompressor(SentenceTransformerEmbedder()) if settings.context_compression else None
+    compressor = (
+        ContextCompressor(SentenceTransformerEmbedder(), neighbours=settings.compression_neighbours)
+        if settings.context_compression
+        else None
+    )
     params = GenerationParams(max_tokens=args.max_tokens, temperature=0.0)
     work = cases(args.questions + 1)
     primer, work = work[0], work[1:]
@@ -168,6 +172,7 @@ def main() -> None:
         "questions": len(work),
         "threads": {"baseline": 1, "raw": 1, "default": settings.llm_threads or "adaptive"},
         "context_compression": compressor is not None,
+        "compression_neighbours": settings.compression_neighbours if compressor is not None else None,
         "abstainer": args.abstainer,
         "load_average": [round(x, 2) for x in os.getloadavg()],
         **medians,

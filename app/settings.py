@@ -67,7 +67,7 @@ class Settings(BaseSettings):
         "before packing; false: passages whole",
     )
     compression_neighbours: int = Field(
-        1, ge=0, le=10, description="sentences kept on either side of each passage's best sentence"
+        2, ge=0, le=10, description="sentences kept on either side of each passage's best sentence"
     )
     abstention: bool = Field(True, description="let the calibrated abstainer decide whether to answer")
     abstention_model: Path | None = Field(

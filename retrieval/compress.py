@@ -75,7 +75,7 @@ class ContextCompressor:
     def __init__(
         self,
         embedder: Embedder | None = None,
-        neighbours: int = 1,
+        neighbours: int = 2,
         strong: float = 0.8,
         min_sentences: int = 3,
     ) -> None:

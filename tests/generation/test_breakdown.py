@@ -29,7 +29,7 @@ def test_the_parts_add_up_to_the_prompt_and_the_rate_is_over_the_engine_time() -
 def test_a_compressed_answer_cites_into_the_original_passage_and_reports_the_cut() -> None:
     engine = ScriptedEngine(lambda _: "The bridge at Kelso was built in 1754 by John Smeaton. [1]")
     town = passage(TEXT, 1)
-    pipeline = AnswerPipeline(FixedRetriever([town]), engine, compressor=ContextCompressor())
+    pipeline = AnswerPipeline(FixedRetriever([town]), engine, compressor=ContextCompressor(neighbours=1))
     events = list(pipeline.run("Who built the bridge at Kelso?", Scope()))
     sources, done = events[0], events[-1]
     assert isinstance(sources, SourcesEvent) and isinstance(done, DoneEvent)

@@ -32,13 +32,20 @@ def test_sentences_are_split_with_their_offsets_but_not_after_abbreviations() ->
 
 
 def test_the_best_sentence_is_kept_with_its_neighbours_and_the_rest_cut() -> None:
-    out = ContextCompressor().compress("When was the bridge at Kelso built?", [passage(TEXT)])
+    out = ContextCompressor(neighbours=1).compress("When was the bridge at Kelso built?", [passage(TEXT)])
     text = out.passages[0].chunk.text
     assert "built in 1754" in text
     assert "Farmers along its banks" in text and "five arches" in text
     assert "market every Saturday" not in text and "northern hills" not in text
     assert out.receipt.sentences == 6 and out.receipt.sentences_kept == 3
     assert out.receipt.passages_cut == 1 and out.receipt.chars_kept < out.receipt.chars
+
+
+def test_two_neighbours_by_default_keep_two_sentences_either_side() -> None:
+    out = ContextCompressor().compress("When was the bridge at Kelso built?", [passage(TEXT)])
+    assert out.receipt.sentences == 6 and out.receipt.sentences_kept == 5
+    text = out.passages[0].chunk.text
+    assert "northern hills" in text and "abbey ruins" in text and "market every Saturday" not in text
 
 
 def test_separate_runs_are_joined_by_an_elision_and_map_back_to_the_original() -> None:

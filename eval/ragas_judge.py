@@ -38,6 +38,7 @@ __all__ = [
     "JudgeCache",
     "JudgeFailed",
     "LocalJudge",
+    "RecentStates",
     "VerityEmbeddings",
     "llama_json_completer",
 ]

@@ -251,9 +251,15 @@ def eval_qa(
             cache,
             container.compressor,
         )
+    result["compression_neighbours"] = _compression_neighbours(container)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     console.print_json(data=result)
+
+
+def _compression_neighbours(container: Container) -> int | None:
+    """The neighbours each kept sentence brings along, as configured; None when compression is off."""
+    return container.settings.compression_neighbours if container.compressor is not None else None
 
 
 @eval_app.command("conversations")
@@ -643,6 +649,7 @@ def _gate_qa(
         out / "cache" / "qa.jsonl",
         container.compressor,
     )
+    result["compression_neighbours"] = _compression_neighbours(container)
     answerable = cast(dict[str, float], result["answerable"])
     unanswerable = cast(dict[str, float], result["unanswerable"])
     citations = cast(dict[str, float], result["citations"])

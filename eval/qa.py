@@ -163,7 +163,6 @@ def evaluate_qa(
         "seed": seed,
         "top_k": top_k,
         "context_compression": compressor is not None,
-        "compression_neighbours": getattr(compressor, "neighbours", None),
         **summarize(records),
         "seconds_per_question": round(mean(seconds), 2),
         "per_question": records,

@@ -157,6 +157,7 @@ def test_cli_runs_on_the_shared_squad_file(
     assert written["questions"] == 3
     assert written["answerable"]["n"] + written["unanswerable"]["n"] == 3
     assert set(written) >= {"answerable", "unanswerable", "citations", "seconds_per_question"}
+    assert written["context_compression"] is True and written["compression_neighbours"] == 2
 
 
 def test_a_cached_run_resumes_without_asking_again(squad_file: Path, tmp_path: Path) -> None:

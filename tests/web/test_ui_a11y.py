@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,9 @@ def test_the_phone_width_layout_has_no_sideways_scroll_and_the_passage_opens_as_
         page.get_by_role("button", name="Documents").tap()
         expect(page.locator("#documents tbody tr").first).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        delete = page.locator("#documents tbody tr").first.get_by_role("button", name=re.compile("^Delete"))
+        button = delete.bounding_box()
+        assert button is not None and button["x"] + button["width"] <= PHONE["width"] - 8
         screenshot(page, "phone-documents", tmp_path)
     finally:
         context.close()

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from ingest.job_store import Job
 from tests.web.conftest import UiServer, screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -42,9 +44,33 @@ def test_an_upload_shows_its_progress_until_done_and_lists_the_document(
     expect(cells.nth(0)).to_have_text("PDF")
     expect(cells.nth(1)).to_have_text(re.compile(r"\d+(\.\d)? KB"))
     expect(cells.nth(2)).to_have_text(re.compile(r"^[1-9]\d*$"))
-    expect(cells.nth(4)).to_have_text("Ready")
+    expect(cells.nth(4)).to_have_text(re.compile(r"^Indexed \S+"))
     expect(page.locator("#collections")).to_contain_text("manuals")
     screenshot(page, "documents", tmp_path)
+
+
+def test_files_a_job_is_still_indexing_are_listed_until_it_finishes(
+    ui: UiServer, page: Page, tmp_path: Path
+) -> None:
+    """A job submitted elsewhere (the API, the CLI, another tab) shows in the table while it runs."""
+    store = ui.container.job_store
+    job = Job("job-in-flight", "acme", "inbox", "running", ("report.pdf", "notes.md"), chunks_done=4)
+    store.save(job)
+    open_documents(page, ui)
+    create_collection(page, "inbox")
+    rows = page.locator("#documents tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("report.pdf")
+    expect(rows.nth(0).locator("td").nth(4)).to_have_text("Indexing…")
+    expect(rows.nth(1).locator("td").nth(4)).to_have_text("Queued")
+    expect(page.locator("#documents-empty")).to_be_hidden()
+    screenshot(page, "documents-indexing", tmp_path)
+    store.save(replace(job, files_done=1))
+    expect(rows).to_have_count(1)
+    expect(rows.nth(0)).to_contain_text("notes.md")
+    store.save(replace(job, state="failed", files_done=2))
+    expect(rows).to_have_count(0)
+    expect(page.locator("#documents-empty")).to_be_visible()
 
 
 def test_a_file_that_cannot_be_read_fails_with_its_reason_in_words(

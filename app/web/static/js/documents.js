@@ -8,7 +8,10 @@ import { confirmDialog, notify } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 const POLL_MS = 500;
+const JOBS_POLL_MS = 1000;
+const ACTIVE_JOBS = new Set(["queued", "running"]);
 let collections = [];
+let jobsTimer = null;
 
 /** Load the collections into the picker and the list. */
 export async function loadCollections() {
@@ -66,25 +69,57 @@ async function collectionDocuments(name) {
   }
 }
 
-/** Load the picked collection's documents into the table. */
-export async function loadDocuments() {
-  $("upload-target").textContent = state.collection;
-  const page = await collectionDocuments(state.collection);
-  const body = clear($("documents").tBodies[0]);
-  $("documents-empty").hidden = page.data.length > 0;
-  for (const d of page.data) {
-    const name = fileName(d.source);
-    const remove = el("button", { type: "button", class: "link small danger-text", "aria-label": `Delete ${name}` }, "Delete");
-    remove.addEventListener("click", () => deleteDocument(d, name));
-    body.append(el("tr", {},
-      el("th", { scope: "row" }, name),
-      el("td", {}, (d.type || "–").toUpperCase()),
-      el("td", {}, formatBytes(d.bytes)),
-      el("td", {}, d.pages === null || d.pages === undefined ? "–" : String(d.pages)),
-      el("td", {}, formatNumber(d.chunks)),
-      el("td", {}, "Ready"),
-      el("td", {}, remove)));
+/** The collection's ingest jobs still queued or running (none when the key may not see jobs). */
+async function activeJobs(name) {
+  try {
+    const page = await request("GET", "/v1/jobs");
+    return page.data.filter((job) => job.collection === name && ACTIVE_JOBS.has(job.state));
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 403) return [];
+    throw error;
   }
+}
+
+function documentRow(d) {
+  const name = fileName(d.source);
+  const remove = el("button", { type: "button", class: "link small danger-text", "aria-label": `Delete ${name}` }, "Delete");
+  remove.addEventListener("click", () => deleteDocument(d, name));
+  const added = new Date(d.created_at);
+  return el("tr", {},
+    el("th", { scope: "row" }, name),
+    el("td", {}, (d.type || "–").toUpperCase()),
+    el("td", {}, formatBytes(d.bytes)),
+    el("td", {}, d.pages === null || d.pages === undefined ? "–" : String(d.pages)),
+    el("td", {}, formatNumber(d.chunks)),
+    el("td", { title: added.toLocaleString() }, `Indexed ${added.toLocaleDateString()}`),
+    el("td", {}, remove));
+}
+
+/** Rows for the files a job has still to index: the first one is being read while the job runs. */
+function pendingRows(job) {
+  return job.files.slice(job.files_done).map((name, i) => {
+    const extension = name.includes(".") ? name.split(".").pop().toUpperCase() : "–";
+    const status = job.state === "running" && i === 0 ? "Indexing…" : "Queued";
+    return el("tr", { class: "pending" },
+      el("th", { scope: "row" }, name),
+      el("td", {}, extension), el("td", {}, "–"), el("td", {}, "–"), el("td", {}, "–"),
+      el("td", { class: "muted" }, status),
+      el("td", {}));
+  });
+}
+
+/** Load the picked collection's documents into the table, with the files its jobs are still indexing;
+ * while any are, the table reloads itself until they are done. */
+export async function loadDocuments() {
+  window.clearTimeout(jobsTimer);
+  const name = state.collection;
+  $("upload-target").textContent = name;
+  const [page, jobs] = await Promise.all([collectionDocuments(name), activeJobs(name)]);
+  const body = clear($("documents").tBodies[0]);
+  const pending = jobs.flatMap(pendingRows);
+  $("documents-empty").hidden = page.data.length + pending.length > 0;
+  body.append(...pending, ...page.data.map(documentRow));
+  if (jobs.length) jobsTimer = window.setTimeout(() => loadDocuments().catch((e) => notify(e.message)), JOBS_POLL_MS);
 }
 
 async function deleteDocument(document_, name) {

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -69,6 +70,10 @@ def test_running_out_of_credits_says_so_and_what_to_do(ui: UiServer, page: Page,
     failure = page.locator(".msg.answer.failed .answer-status")
     expect(failure).to_contain_text("run out of credits")
     expect(failure).to_contain_text("Ask your operator to grant more credits")
+    expect(page.locator("#conversations-note")).to_have_text("No conversations yet.")
+    stored = httpx.get(f"{ui.url}/v1/conversations", headers={"Authorization": f"Bearer {key}"})
+    assert stored.status_code == 200 and stored.json()["data"] == []
+    expect(page.locator(".msg.question")).to_contain_text("When was IBM founded?")
     screenshot(page, "out-of-credits", tmp_path)
 
 

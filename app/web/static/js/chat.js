@@ -149,9 +149,13 @@ async function ask(question) {
   messages.append(view.element);
   view.element.scrollIntoView({ block: "end" });
   const ids = {};
+  const fresh = !current;
+  let conversation = null;
+  let answered = false;
   try {
-    const conversation = await ensureConversation(question);
+    conversation = await ensureConversation(question);
     const onEvent = (name, data) => {
+      answered = true;
       if (data && data.message_id) ids.message_id = data.message_id;
       if (data && data.conversation_id) ids.conversation_id = data.conversation_id;
       view.handle(name, data);
@@ -167,8 +171,25 @@ async function ask(question) {
   } catch (error) {
     view.fail(error.message || String(error));
     announce(error.message || "The answer failed.");
+    if (fresh && conversation && !answered) await forgetConversation(conversation);
   }
   view.element.scrollIntoView({ block: "nearest" });
+}
+
+/** Delete a conversation made for a first question that was refused before any answer began (out of
+ * credits, rate limited, a bad request), so the list keeps no empty conversation; asking again starts
+ * a new one. */
+async function forgetConversation(conversation) {
+  try {
+    await request("DELETE", `/v1/conversations/${encodeURIComponent(conversation.id)}`);
+  } catch {
+    return; // it stays listed, empty, and can be deleted by hand
+  }
+  if (current && current.id === conversation.id) {
+    current = null;
+    setTitle(null);
+  }
+  await loadConversations().catch(() => {});
 }
 
 export function initChat() {

@@ -152,6 +152,35 @@ def safety_events(decisions: list[SafetyDecision]) -> Iterator[SafetyEvent]:
         yield SafetyEvent(d.stage, "flagged" if d.flagged else "passed", d.category, d.score, d.action)
 
 
+def checked_query(safety: SafetyGate, query: AnswerQuery) -> tuple[AnswerQuery | None, list[SafetyDecision]]:
+    """The query after the input filters, or None when they block it, with their decisions.
+
+    A follow-up's standalone form and search text are written from the typed question and earlier turns
+    (by a model, when the question refers back), so they can say what the typed words alone do not: each
+    is checked like the question, a block on any refuses, and redactions apply to what is searched,
+    judged and answered. Only the derived texts' flagged decisions are reported (their passes would
+    repeat the question's)."""
+    verdict = safety.check_question(query.question)
+    decisions = list(verdict.decisions)
+    if verdict.blocked:
+        return None, decisions
+    checked_text = {query.question: verdict.text}
+    for text in (query.standalone, query.search_query):
+        if text is None or text in checked_text:
+            continue
+        follow_up = safety.check_question(text)
+        decisions += [d for d in follow_up.decisions if d.flagged]
+        if follow_up.blocked:
+            return None, decisions
+        checked_text[text] = follow_up.text
+    standalone, search_query = (
+        checked_text[t] if t is not None else None for t in (query.standalone, query.search_query)
+    )
+    return dataclasses.replace(
+        query, question=verdict.text, standalone=standalone, search_query=search_query
+    ), decisions
+
+
 @dataclass(frozen=True)
 class Prepared:
     """The packed context for a question, how many passages retrieval found, and the timings so far."""
@@ -366,14 +395,15 @@ class AnswerRun:
         """Check the question, retrieve, check and pack the passages; ends with the `SourcesEvent`."""
         safety = self._p._safety
         if safety is not None:
-            verdict = safety.check_question(self._question)
-            yield from safety_events(verdict.decisions)
-            if verdict.blocked:
+            checked, decisions = checked_query(safety, self.query)
+            yield from safety_events(decisions)
+            if checked is None:
                 self._refused = True
                 yield SourcesEvent([])
                 return
-            self._question = verdict.text
-        query = dataclasses.replace(self.query, question=self._question)
+            self.query = checked
+            self._question = checked.question
+        query = self.query
         plan = self._plan or self._p.plan(query)
         self._plan = plan
         prepared = self._p._prepare(query, plan)

@@ -15,12 +15,14 @@ def passage(text: str, chunk_id: int = 1, source: str = "notes.md", page: int | 
 
 
 class FixedRetriever:
-    """Returns the same passages for every question, and records the scopes asked for."""
+    """Returns the same passages for every question, and records the queries and scopes asked for."""
 
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
+        self.queries: list[str] = []
         self.scopes: list[Scope] = []
 
     def search(self, query: str, scope: Scope, top_k: int) -> SearchResult:
+        self.queries.append(query)
         self.scopes.append(scope)
         return SearchResult(self.passages[:top_k], {"retrieve": 1.0})

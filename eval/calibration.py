@@ -19,6 +19,7 @@ from eval.qa import SquadQuestion, article_of, load_squad, sample, summarize
 from eval.retrieval import EVAL_TENANT, Progress, index_corpus
 from generation.abstention import (
     CALIBRATION_ARTICLES,
+    DEFAULT_MODEL,
     FEATURES,
     AbstentionModel,
     ChoiceScorer,
@@ -218,7 +219,8 @@ def cross_validate_qa(records: Sequence[dict[str, object]], features: Sequence[s
     """Re-score an always-answering `eval qa` run (records with evidence and article) by article: each
     article's questions are decided by a model fitted on the other articles' evidence alone, an answered
     question keeps its answer and an abstained one is blanked (no answer, no citations). Also fits the
-    model on every record, the one to ship."""
+    model on every record, the one to ship, and scores the built-in model on the run (`built_in`): how
+    the shipped threshold fares on this run's answers."""
     decided: list[dict[str, object]] = []
     probabilities: list[float] = []
     models: dict[str, object] = {}
@@ -243,6 +245,7 @@ def cross_validate_qa(records: Sequence[dict[str, object]], features: Sequence[s
             "models_by_held_out_article": models,
         },
         "fitted_on_all": fit_abstention([_record_row(r) for r in records], features),
+        "built_in": {"model": json.loads(DEFAULT_MODEL.to_json()), **rescore_qa(records, DEFAULT_MODEL)},
     }
 
 

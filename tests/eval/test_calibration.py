@@ -18,7 +18,7 @@ from eval.calibration import (
     split_by_article,
 )
 from eval.qa import SquadQuestion, summarize
-from generation.abstention import CALIBRATION_ARTICLES, AbstentionModel
+from generation.abstention import CALIBRATION_ARTICLES, DEFAULT_MODEL, AbstentionModel
 from tests.conftest import TEST_MODEL
 
 
@@ -119,6 +119,9 @@ def test_cross_validated_rescoring_blanks_abstained_answers_and_drops_their_cita
     kept += sum(1 for r in records if r["answerable"]) * (1 - answerable["abstained"])
     assert scored["citations"]["n"] == round(kept)
     assert result["fitted_on_all"]["n"] == 80  # type: ignore[index]
+    built_in = result["built_in"]
+    assert isinstance(built_in, dict) and built_in["model"]["weights"] == DEFAULT_MODEL.weights
+    assert built_in == {"model": built_in["model"], **rescore_qa(records, DEFAULT_MODEL)}
 
 
 def test_noise_evidence_does_not_separate_when_cross_validated() -> None:

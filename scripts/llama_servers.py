@@ -86,22 +86,22 @@ def start(model: Path, threads: int = 1, slots: int = 2, context: int = 2048, al
     return Replica(f"http://127.0.0.1:{port}", process)
 
 
-def wait_healthy(replica: Replica, timeout_s: float = 180) -> None:
-    """Wait until the replica's `/health` answers 200 (its model loaded)."""
+def wait_healthy(replica: Replica, timeout_s: float = 180, path: str = "/health") -> None:
+    """Wait until the replica's `path` answers 200 (its model loaded)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         code = replica.process.poll()
         if code == -signal.SIGILL:
             raise NoServerBinary("this llama-server uses CPU instructions this machine lacks (SIGILL)")
         if code is not None:
-            raise RuntimeError(f"llama-server at {replica.url} exited with {code}")
+            raise RuntimeError(f"the server at {replica.url} exited with {code}")
         try:
-            if httpx.get(f"{replica.url}/health", timeout=2).status_code == 200:
+            if httpx.get(f"{replica.url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.3)
-    raise RuntimeError(f"llama-server at {replica.url} did not become healthy in {timeout_s:.0f} s")
+    raise RuntimeError(f"the server at {replica.url} did not become healthy in {timeout_s:.0f} s")
 
 
 @contextmanager

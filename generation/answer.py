@@ -384,7 +384,6 @@ class AnswerRun:
         self._plan = plan
         self._params = query.params or pipeline.params
         self._start = time.perf_counter()
-        self._question = query.question
         self._refused = False
         self._prepared: Prepared | None = None
         self._decision: Decision | None = None
@@ -402,11 +401,9 @@ class AnswerRun:
                 yield SourcesEvent([])
                 return
             self.query = checked
-            self._question = checked.question
-        query = self.query
-        plan = self._plan or self._p.plan(query)
+        plan = self._plan or self._p.plan(self.query)
         self._plan = plan
-        prepared = self._p._prepare(query, plan)
+        prepared = self._p._prepare(self.query, plan)
         self._prepared = prepared
         if prepared.checked is not None:
             yield from safety_events(prepared.checked.decisions)
@@ -418,7 +415,7 @@ class AnswerRun:
         if self._refused or prepared is None:
             return
         included = prepared.packed.included
-        question = self.query.standalone or self._question
+        question = self.query.judged
         self._decision = self._p._decide(question, included, prepared.timings_ms)
         if not included or (self._decision is not None and not self._decision.answer):
             return
@@ -442,7 +439,7 @@ class AnswerRun:
             return
         packed, timings = prepared.packed, prepared.timings_ms
         receipt = self._plan.history.receipt if self._plan and self._plan.history else None
-        searched = self.query.search_query or self._question
+        searched = self.query.search_query or self.query.question
         if generated is None:
             yield DeltaEvent(NOT_IN_DOCUMENTS)
             usage = Usage(0, 0, 0, packed.budget_tokens, prepared.retrieved, 0, len(packed.dropped), receipt)

@@ -43,7 +43,7 @@ export function actionableMessage(status, serverMessage, retryAfter) {
     case 401:
       return `Your API key was not accepted${said}. Sign in again with a valid key.`;
     case 402:
-      return `Your tenant has run out of credits for this request${said}. Ask your operator to grant more credits (verity credits grant), then try again.`;
+      return `Your tenant has run out of credits for this request${said}. Ask your operator to grant more credits, then try again.`;
     case 403:
       return `This API key is not allowed to do that${said}. Use a key whose scopes include it, or ask your operator.`;
     case 404:

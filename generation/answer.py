@@ -159,7 +159,8 @@ def checked_query(safety: SafetyGate, query: AnswerQuery) -> tuple[AnswerQuery |
     (by a model, when the question refers back), so they can say what the typed words alone do not: each
     is checked like the question, a block on any refuses, and redactions apply to what is searched,
     judged and answered. Only the derived texts' flagged decisions are reported (their passes would
-    repeat the question's)."""
+    repeat the question's). Earlier questions in the history were checked when asked; they are only
+    redacted here, when the policy redacts PII, as they go back to the model."""
     verdict = safety.check_question(query.question)
     decisions = list(verdict.decisions)
     if verdict.blocked:
@@ -176,9 +177,14 @@ def checked_query(safety: SafetyGate, query: AnswerQuery) -> tuple[AnswerQuery |
     standalone, search_query = (
         checked_text[t] if t is not None else None for t in (query.standalone, query.search_query)
     )
-    return dataclasses.replace(
-        query, question=verdict.text, standalone=standalone, search_query=search_query
-    ), decisions
+    history = tuple(
+        dataclasses.replace(m, content=safety.redact_pii(m.content)) if m.role == "user" else m
+        for m in query.history
+    )
+    checked = dataclasses.replace(
+        query, question=verdict.text, standalone=standalone, search_query=search_query, history=history
+    )
+    return checked, decisions
 
 
 @dataclass(frozen=True)
@@ -400,6 +406,8 @@ class AnswerRun:
                 self._refused = True
                 yield SourcesEvent([])
                 return
+            if checked.history != self.query.history:
+                self._plan = None  # the plan fitted the history before redaction
             self.query = checked
         plan = self._plan or self._p.plan(self.query)
         self._plan = plan

@@ -91,6 +91,14 @@ class SafetyGate:
         decisions = [_decide("input", f, policy) for f in findings]
         return self._with_pii("input", text, decisions, policy)
 
+    def redact_pii(self, text: str, policy: SafetyPolicy | None = None) -> str:
+        """`text` with its PII replaced when the policy redacts PII, else as it is (for text that was
+        checked before, such as a conversation's earlier questions)."""
+        policy = policy or self.policy
+        if policy.action("pii") != Action.REDACT:
+            return text
+        return self._with_pii("input", text, [], policy).text
+
     def check_passages(
         self, passages: Sequence[Passage], policy: SafetyPolicy | None = None
     ) -> ContextVerdict:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from generation.answer import AnswerPipeline, DeltaEvent, DoneEvent, SafetyEvent, SourcesEvent
+from generation.answer import AnswerPipeline, AnswerQuery, DeltaEvent, DoneEvent, SafetyEvent, SourcesEvent
 from generation.engines.protocol import ChatMessage
 from generation.engines.scripted import ScriptedEngine
 from generation.safety.context import ContextFilter
@@ -137,3 +137,29 @@ def test_pii_in_a_follow_up_standalone_form_is_redacted_before_search_and_prompt
     assert prompts and "desk@example.com" not in prompts[0] and "[EMAIL_ADDRESS]" in prompts[0]
     flagged = _flagged(events, "pii")
     assert flagged and flagged[0].action == "redact"
+
+
+@pytest.mark.parametrize("planned", [False, True], ids=["run", "planned-first"])
+def test_pii_in_earlier_questions_is_redacted_before_they_go_back_to_the_model(
+    embedder: SentenceTransformerEmbedder, pii: PiiDetector, planned: bool
+) -> None:
+    """Also when the server planned the answer (fitting the history) before the checks ran."""
+    prompts: list[str] = []
+
+    def reply(messages: Sequence[ChatMessage]) -> str:
+        prompts.append("\n".join(m.content for m in messages))
+        return "At 9am [1]."
+
+    gate = _gate(embedder, pii, "pii=redact")
+    engine = ScriptedEngine(reply)
+    pipeline = AnswerPipeline(FixedRetriever([passage(CLEAN, 1)]), engine, safety=gate)
+    history = (
+        ChatMessage("user", "My e-mail is desk@example.com: when does the office open?"),
+        ChatMessage("assistant", "At 9am on weekdays [1]."),
+    )
+    query = AnswerQuery("And on Saturdays?", Scope(), history=history)
+    answer = pipeline.start(query, pipeline.plan(query) if planned else None)
+    events = [*answer.prepare(), *answer.generate(), *answer.finish()]
+    assert any(isinstance(e, DoneEvent) for e in events)
+    assert prompts and "At 9am on weekdays" in prompts[0]
+    assert "desk@example.com" not in prompts[0] and "[EMAIL_ADDRESS]" in prompts[0]

@@ -64,6 +64,8 @@ def test_files_a_job_is_still_indexing_are_listed_until_it_finishes(
     expect(rows.nth(0).locator("td").nth(4)).to_have_text("Indexing…")
     expect(rows.nth(1).locator("td").nth(4)).to_have_text("Queued")
     expect(page.locator("#documents-empty")).to_be_hidden()
+    inbox = page.locator("#collections li", has_text="inbox")
+    expect(inbox).to_contain_text("indexing…")
     screenshot(page, "documents-indexing", tmp_path)
     store.save(replace(job, files_done=1))
     expect(rows).to_have_count(1)
@@ -71,6 +73,7 @@ def test_files_a_job_is_still_indexing_are_listed_until_it_finishes(
     store.save(replace(job, state="failed", files_done=2))
     expect(rows).to_have_count(0)
     expect(page.locator("#documents-empty")).to_be_visible()
+    expect(inbox).to_contain_text("empty")
 
 
 def test_a_file_that_cannot_be_read_fails_with_its_reason_in_words(

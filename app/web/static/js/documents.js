@@ -13,29 +13,37 @@ const ACTIVE_JOBS = new Set(["queued", "running"]);
 let collections = [];
 let jobsTimer = null;
 
-/** Load the collections into the picker and the list. */
+/** Load the collections into the picker and the list (with those a job is filling for the first time). */
 export async function loadCollections() {
-  const page = await request("GET", "/v1/collections");
+  const [page, jobs] = await Promise.all([request("GET", "/v1/collections"), activeJobs()]);
   collections = page.data;
   const known = new Set(collections.map((c) => c.id));
   setPendingCollections(pendingCollections().filter((name) => !known.has(name)));
-  const names = [...collections.map((c) => c.id), ...pendingCollections()];
-  if (!names.includes(state.collection)) names.push(state.collection);
-  names.sort();
-  const select = clear($("collection"));
+  const filling = new Set(jobs.map((job) => job.collection));
+  const names = [...new Set([...known, ...pendingCollections(), ...filling, state.collection])].sort();
+  renderPicker(names);
+  renderCollectionList(names, filling);
+}
+
+/** The collection picker; left alone when its names are unchanged, so a reload (every second while a
+ * job runs) does not close it under the user's pointer. */
+function renderPicker(names) {
+  const select = $("collection");
+  const shown = [...select.options].map((option) => option.value);
+  if (shown.join("\n") === names.join("\n") && select.value === state.collection) return;
+  clear(select);
   for (const name of names) select.append(el("option", { value: name, selected: name === state.collection }, name));
-  renderCollectionList(names);
 }
 
 function plural(n, word) {
   return `${formatNumber(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
-function renderCollectionList(names) {
+function renderCollectionList(names, filling) {
   const list = clear($("collections"));
   for (const name of names) {
     const stats = collections.find((c) => c.id === name);
-    const counts = stats ? `${plural(stats.documents, "document")}, ${plural(stats.chunks, "chunk")}` : "empty";
+    const counts = stats ? `${plural(stats.documents, "document")}, ${plural(stats.chunks, "chunk")}` : filling.has(name) ? "indexing…" : "empty";
     const pick = el("button", { type: "button", class: "link", "aria-pressed": String(name === state.collection) }, name);
     pick.addEventListener("click", () => pickCollection(name));
     const remove = el("button", { type: "button", class: "link small danger-text", "aria-label": `Delete collection ${name}` }, "Delete");
@@ -69,11 +77,11 @@ async function collectionDocuments(name) {
   }
 }
 
-/** The collection's ingest jobs still queued or running (none when the key may not see jobs). */
-async function activeJobs(name) {
+/** The ingest jobs still queued or running (none when the key may not see jobs). */
+async function activeJobs() {
   try {
     const page = await request("GET", "/v1/jobs");
-    return page.data.filter((job) => job.collection === name && ACTIVE_JOBS.has(job.state));
+    return page.data.filter((job) => ACTIVE_JOBS.has(job.state));
   } catch (error) {
     if (error instanceof ApiError && error.status === 403) return [];
     throw error;
@@ -114,12 +122,13 @@ export async function loadDocuments() {
   window.clearTimeout(jobsTimer);
   const name = state.collection;
   $("upload-target").textContent = name;
-  const [page, jobs] = await Promise.all([collectionDocuments(name), activeJobs(name)]);
+  const [page, active] = await Promise.all([collectionDocuments(name), activeJobs()]);
+  const jobs = active.filter((job) => job.collection === name);
   const body = clear($("documents").tBodies[0]);
   const pending = jobs.flatMap(pendingRows);
   $("documents-empty").hidden = page.data.length + pending.length > 0;
   body.append(...pending, ...page.data.map(documentRow));
-  if (jobs.length) jobsTimer = window.setTimeout(() => loadDocuments().catch((e) => notify(e.message)), JOBS_POLL_MS);
+  if (jobs.length) jobsTimer = window.setTimeout(() => refresh().catch((e) => notify(e.message)), JOBS_POLL_MS);
 }
 
 async function deleteDocument(document_, name) {

@@ -13,9 +13,10 @@ const ACTIVE_JOBS = new Set(["queued", "running"]);
 let collections = [];
 let jobsTimer = null;
 
-/** Load the collections into the picker and the list (with those a job is filling for the first time). */
-export async function loadCollections() {
-  const [page, jobs] = await Promise.all([request("GET", "/v1/collections"), activeJobs()]);
+/** Load the collections into the picker and the list (with those a job is filling for the first time);
+ * `fetching` is the active jobs, when the caller has asked for them already. */
+export async function loadCollections(fetching = activeJobs()) {
+  const [page, jobs] = await Promise.all([request("GET", "/v1/collections"), fetching]);
   collections = page.data;
   const known = new Set(collections.map((c) => c.id));
   setPendingCollections(pendingCollections().filter((name) => !known.has(name)));
@@ -118,11 +119,11 @@ function pendingRows(job) {
 
 /** Load the picked collection's documents into the table, with the files its jobs are still indexing;
  * while any are, the table reloads itself until they are done. */
-export async function loadDocuments() {
+export async function loadDocuments(fetching = activeJobs()) {
   window.clearTimeout(jobsTimer);
   const name = state.collection;
   $("upload-target").textContent = name;
-  const [page, active] = await Promise.all([collectionDocuments(name), activeJobs()]);
+  const [page, active] = await Promise.all([collectionDocuments(name), fetching]);
   const jobs = active.filter((job) => job.collection === name);
   const body = clear($("documents").tBodies[0]);
   const pending = jobs.flatMap(pendingRows);
@@ -144,7 +145,8 @@ async function deleteDocument(document_, name) {
 }
 
 async function refresh() {
-  await Promise.all([loadCollections(), loadDocuments()]);
+  const jobs = activeJobs();
+  await Promise.all([loadCollections(jobs), loadDocuments(jobs)]);
 }
 
 function uploadRow(file) {
